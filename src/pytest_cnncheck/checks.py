@@ -1,0 +1,257 @@
+"""Spec x Trace -> findings: every mismatch and broken rule, each with its explanation.
+
+Pure comparisons: no torch, no I/O. Only what the spec gives is checked, and
+every mismatch is reported, not only the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+
+from . import explain
+from .spec import LayerSpec, Number, Shapes, Spec
+from .trace import Call, Layer, Trace, format_shapes
+
+__all__ = ["Finding", "check"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # the spec's key path: expect.layers.conv2.output
+    line: int  # where the spec wrote it
+    message: str | None = None  # a sentence, where the finding is not expected-vs-actual
+    expected: str | None = None
+    actual: str | None = None
+    details: tuple[str, ...] = ()  # the arithmetic
+    layers: tuple[str, ...] = ()  # rows to mark in the layer table
+
+
+def check(spec: Spec, trace: Trace) -> list[Finding]:
+    findings: list[Finding] = []
+    if trace.crash is not None:
+        findings.append(_crash(spec, trace))
+    if spec.output is not None and trace.crash is None:
+        if not spec.output.matches(trace.output):
+            findings.append(Finding("expect.output", spec.output.line,
+                                    expected=_expected(spec.output),
+                                    actual=format_shapes(trace.output)))
+    if spec.params is not None:
+        findings.extend(_params(spec, trace))
+    if spec.mult_adds is not None and trace.crash is None:
+        findings.extend(_mult_adds(spec, trace))
+    for layer_spec in spec.layers:
+        findings.extend(_layer(layer_spec, trace))
+    for flatten in spec.flatten:
+        findings.extend(_flatten(flatten.name, flatten.features, flatten.line, trace))
+    if spec.pooling is not None:
+        findings.extend(_pooling_rule(spec, trace))
+    if spec.exact_division:
+        findings.extend(_exact_division_rule(spec, trace))
+    return findings
+
+
+def _expected(shapes: Shapes) -> str:
+    written, values = str(shapes), shapes.values()
+    return written if written == values else f"{written} = {values}"
+
+
+def _counted(number: Number) -> str:
+    return f"{number.text} = {number.value:,}" if number.text != str(number.value) else f"{number.value:,}"
+
+
+def _crash(spec: Spec, trace: Trace) -> Finding:
+    assert trace.crash is not None
+    call = explain.failing_call(trace)
+    details = explain.crash_lines(trace)
+    if trace.crash.where:
+        details.append(f"at {trace.crash.where}")
+    sizes = list(spec.input_sizes) if len(spec.input_sizes) > 1 else spec.input_sizes[0]
+    return Finding(
+        "forward", spec.input_line,
+        message=f"The forward pass on input {format_shapes(sizes)} raised {trace.crash.exception}",
+        details=tuple(details),
+        layers=(call.name,) if call is not None and call.name else (),
+    )
+
+
+def _params(spec: Spec, trace: Trace) -> list[Finding]:
+    assert spec.params is not None
+    findings = []
+    key = "expect.params" if spec.params.bare else "expect.params.total"
+    for name, wanted, actual in (
+        (key, spec.params.total, trace.params_total),
+        ("expect.params.trainable", spec.params.trainable, trace.params_trainable),
+    ):
+        if wanted is None or wanted[0].value == actual:
+            continue
+        number, line = wanted
+        details = ["made up of:"] + [f"  {line}" for line in explain.params_breakdown(trace, "")]
+        if name.endswith("trainable") and trace.params_total != trace.params_trainable:
+            frozen = trace.params_total - trace.params_trainable
+            details.insert(0, f"{frozen:,} of {trace.params_total:,} parameters have requires_grad=False")
+        findings.append(Finding(name, line, expected=_counted(number), actual=f"{actual:,}",
+                                details=tuple(details)))
+    return findings
+
+
+def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
+    assert spec.mult_adds is not None
+    number, line = spec.mult_adds
+    if trace.mult_adds is None:
+        reason = "; ".join(trace.notes) or "torchinfo gave no count"
+        return [Finding("expect.mult_adds", line, message=f"Mult-adds could not be counted: {reason}.")]
+    if trace.mult_adds == number.value:
+        return []
+    return [Finding("expect.mult_adds", line, expected=_counted(number),
+                    actual=f"{trace.mult_adds:,}", details=("as torchinfo counts them",))]
+
+
+def _unknown_layer(name: str, key: str, line: int, trace: Trace) -> Finding:
+    names = [n for n in trace.layers if n]
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return Finding(key, line, message=f"The model has no layer named {name!r}.{hint} "
+                                      "Names are those of model.named_modules().")
+
+
+def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
+    layer = trace.layers.get(layer_spec.name)
+    if layer is None:
+        return [_unknown_layer(layer_spec.name, layer_spec.key, layer_spec.line, trace)]
+    findings = []
+    key, mark = layer_spec.key, (layer.name,)
+    if layer_spec.type is not None:
+        wanted, line = layer_spec.type
+        if wanted not in (layer.type_name, layer.type_path):
+            findings.append(Finding(f"{key}.type", line, expected=wanted, actual=layer.type_name,
+                                    layers=mark))
+    if layer_spec.params is not None:
+        number, line = layer_spec.params
+        if number.value != layer.params:
+            if layer.params == sum(math.prod(shape) for _, shape in layer.own):
+                details = [f"{layer.name}: {explain.params_formula(layer)}"]
+            else:
+                details = ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, layer.name)]
+            findings.append(Finding(f"{key}.params", line, expected=_counted(number),
+                                    actual=f"{layer.params:,}", details=tuple(details), layers=mark))
+    wants_shapes = layer_spec.output or layer_spec.input or layer_spec.calls
+    if not wants_shapes:
+        return findings
+    calls = trace.calls_of(layer.name)
+    if not calls:
+        if trace.crash is None:
+            findings.append(Finding(key, layer_spec.line, message=f"{layer.name} ({layer.type_name}) "
+                                    "was never called in the forward pass, so it has no shapes.",
+                                    layers=mark))
+        return findings  # after a crash: not reached, and the crash is already reported
+    if layer_spec.calls is not None:
+        if len(layer_spec.calls) != len(calls):
+            findings.append(Finding(f"{key}.calls", layer_spec.calls_line,
+                                    expected=f"{len(layer_spec.calls)} call(s)",
+                                    actual=f"{len(calls)} call(s): "
+                                           + ", ".join(format_shapes(c.output) for c in calls),
+                                    layers=mark))
+        for call_spec, call in zip(layer_spec.calls, calls):
+            findings.extend(_shapes_of_call(call_spec.key, call_spec.output, call_spec.input,
+                                            layer, call, trace))
+        return findings
+    if len(calls) > 1:
+        outputs = ", ".join(format_shapes(c.output) for c in calls)
+        findings.append(Finding(key, layer_spec.line, message=(
+            f"{layer.name} is called {len(calls)} times (outputs {outputs}): list one entry per "
+            "call under `calls`, e.g. calls: [{output: ...}, {output: ...}]."), layers=mark))
+        return findings
+    findings.extend(_shapes_of_call(key, layer_spec.output, layer_spec.input, layer, calls[0], trace))
+    return findings
+
+
+def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer: Layer,
+                    call: Call, trace: Trace) -> list[Finding]:
+    findings = []
+    mark = (layer.name,)
+    if input is not None:
+        actual = call.input_tree if input.many else call.input
+        if not input.matches(actual):
+            details = explain.flatten_lines(trace, call) if layer.kind == "linear" else []
+            findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
+                                    actual=format_shapes(actual), details=tuple(details), layers=mark))
+    if output is not None:
+        if not call.finished:
+            findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
+                                    message=f"{layer.name} raised before it produced an output.",
+                                    layers=mark))
+        elif not output.matches(call.output):
+            details = []
+            arithmetic = explain.size_arithmetic(layer, call)
+            if arithmetic:
+                details.append(f"{explain.describe(layer)} on input {format_shapes(call.input)}:")
+                details.extend(f"  {line}" for line in arithmetic)
+            findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
+                                    actual=format_shapes(call.output), details=tuple(details),
+                                    layers=mark))
+    return findings
+
+
+def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Finding]:
+    key = f"expect.flatten.{name}"
+    layer = trace.layers.get(name)
+    if layer is None:
+        return [_unknown_layer(name, key, line, trace)]
+    if layer.kind != "linear":
+        return [Finding(key, line, message=f"{name} is a {layer.type_name}, not a Linear: "
+                                           "expect.flatten names the Linear layers that receive "
+                                           "a flattened tensor.", layers=(name,))]
+    calls = trace.calls_of(name)
+    if not calls:
+        if trace.crash is not None:
+            return []
+        return [Finding(key, line, message=f"{name} was never called in the forward pass.",
+                        layers=(name,))]
+    received = calls[0].input
+    actual = received[-1] if isinstance(received, tuple) and received else None
+    if actual == features.value:
+        return []
+    details = explain.flatten_lines(trace, calls[0])
+    if layer.hparams["in_features"] != actual:
+        details.append(f"and {name} has in_features={layer.hparams['in_features']}")
+    return [Finding(key, line, expected=_counted(features),
+                    actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
+                    details=tuple(details), layers=(name,))]
+
+
+def _pooling_rule(spec: Spec, trace: Trace) -> list[Finding]:
+    assert spec.pooling is not None
+    allowed = set(spec.pooling)
+    allowed_text = ", ".join(f"F={f},S={s}" for f, s in spec.pooling)
+    findings = []
+    for layer in trace.layers.values():
+        if layer.kind != "pool":
+            continue
+        h = layer.hparams
+        pairs = list(zip(h["kernel_size"], h["stride"]))
+        bad = [(name, f, s) for name, (f, s) in zip(explain.spatial_names(h["dims"]), pairs)
+               if (f, s) not in allowed]
+        if bad:
+            where = ", ".join(f"{name}: F={f}, S={s}" for name, f, s in bad)
+            findings.append(Finding("rules.pooling", spec.pooling_line, message=(
+                f"{explain.describe(layer)} pools with {where}; allowed: {allowed_text} "
+                "(larger windows discard too much)."), layers=(layer.name,)))
+    return findings
+
+
+def _exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
+    findings = []
+    for call in trace.calls:
+        layer = trace.layers.get(call.name)
+        if layer is None or layer.kind not in ("conv", "pool"):
+            continue
+        remainders = explain.division_remainders(layer, call)
+        if remainders:
+            which = f" (call {call.index + 1})" if len(trace.calls_of(call.name)) > 1 else ""
+            findings.append(Finding("rules.exact_division", spec.exact_division_line, message=(
+                f"{explain.describe(layer)}{which} on input {format_shapes(call.input)} does not "
+                "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
+                "or padded unevenly."), details=tuple(remainders), layers=(layer.name,)))
+    return findings

@@ -1,0 +1,325 @@
+"""The arithmetic behind a finding, in the form people do it by hand.
+
+* conv/pool output size: `H: (14 - 5 + 2*0) / 1 + 1 = 10`, with the layer's own
+  F, S, P (and dilation where not 1), saying how a fraction was rounded;
+* flatten: `[1, 16, 5, 5] -> 16*5*5 = 400`;
+* parameters: `6 * (5*5*3 + 1) = 456`;
+* a crashed forward pass: the layer it died in and the shape that reached it.
+
+Pure functions over the Trace: everything is explained from recorded shapes
+and hyperparameters, never from torch's error text (which differs by device).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .trace import Call, Layer, Trace, format_shapes
+
+__all__ = [
+    "crash_cause", "describe", "division_remainders", "flatten_source", "params_formula",
+    "size_arithmetic", "spatial_names",
+]
+
+
+def spatial_names(dims: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(dims, tuple(f"d{i}" for i in range(dims)))
+
+
+def describe(layer: Layer) -> str:
+    """`conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0)`, for the reader's eye."""
+    h = layer.hparams
+
+    def one(value: Any) -> str:
+        if isinstance(value, tuple) and len(set(value)) == 1:
+            return str(value[0])
+        return str(value)
+
+    if layer.kind in ("conv", "conv_transpose"):
+        args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}",
+                f"stride={one(h['stride'])}", f"padding={one(h['padding'])!s}"]
+        if any(d != 1 for d in h["dilation"]):
+            args.append(f"dilation={one(h['dilation'])}")
+        if h["groups"] != 1:
+            args.append(f"groups={h['groups']}")
+    elif layer.kind == "pool":
+        args = [f"kernel_size={one(h['kernel_size'])}", f"stride={one(h['stride'])}",
+                f"padding={one(h['padding'])}"]
+        if any(d != 1 for d in h["dilation"]):
+            args.append(f"dilation={one(h['dilation'])}")
+        if h["ceil_mode"]:
+            args.append("ceil_mode=True")
+    elif layer.kind == "linear":
+        args = [f"in_features={h['in_features']}", f"out_features={h['out_features']}"]
+    else:
+        args = [f"{key}={value}" for key, value in h.items()]
+    return f"{layer.name} = {layer.type_name}({', '.join(args)})"
+
+
+# -- conv and pool output sizes -----------------------------------------------------
+
+
+def _spatial(layer: Layer, shape: Any) -> tuple[int, ...] | None:
+    dims = layer.hparams.get("dims", 0)
+    if not isinstance(shape, tuple) or len(shape) < dims + 1:
+        return None
+    return shape[-dims:]
+
+
+def size_arithmetic(layer: Layer, call: Call) -> list[str]:
+    """One line per spatial dimension: how this call's output size came out."""
+    if layer.kind not in ("conv", "conv_transpose", "pool"):
+        return []
+    sizes = _spatial(layer, call.input)
+    if sizes is None:
+        return []
+    h = layer.hparams
+    lines = []
+    for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
+        f, s, d = h["kernel_size"][i], h["stride"][i], h["dilation"][i]
+        if h["padding"] == "same":
+            lines.append(f"{name}: padding='same' keeps {size}")
+            continue
+        p = 0 if h["padding"] == "valid" else h["padding"][i]
+        if layer.kind == "conv_transpose":
+            op = h["output_padding"][i]
+            result = (size - 1) * s - 2 * p + d * (f - 1) + op + 1
+            extra = f" + {op}" if op else ""
+            kernel = f"{f}" if d == 1 else f"{d}*({f}-1) + 1"
+            lines.append(f"{name}: ({size} - 1)*{s} - 2*{p} + {kernel}{extra} = {result}")
+            continue
+        lines.append(f"{name}: {_fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
+    return lines
+
+
+def _fraction_line(size: int, f: int, s: int, p: int, d: int, ceil_mode: bool) -> str:
+    span = d * (f - 1) + 1  # the window's real extent once dilated
+    numerator = size - span + 2 * p
+    text = f"({size} - {span} + 2*{p}) / {s} + 1"
+    note = f" (F = {d}*({f}-1) + 1 = {span} with dilation {d})" if d != 1 else ""
+    if numerator < 0:
+        return (f"{text} < 1: the window F={span} is larger than the padded input "
+                f"{size} + 2*{p} = {size + 2 * p}{note}")
+    if numerator % s == 0:
+        return f"{text} = {numerator // s + 1}{note}"
+    exact = numerator / s + 1
+    down = numerator // s + 1
+    if not ceil_mode:
+        return f"{text} = {exact:g}, rounded down to {down}{note}"
+    up = -(-numerator // s) + 1
+    # torch drops a last window that would start in the right padding.
+    if (up - 1) * s >= size + p:
+        return (f"{text} = {exact:g}, rounded up (ceil_mode=True) to {up}, less the last window "
+                f"that would start in the padding: {up - 1}{note}")
+    return f"{text} = {exact:g}, rounded up to {up} (ceil_mode=True){note}"
+
+
+def division_remainders(layer: Layer, call: Call) -> list[str]:
+    """For rules.exact_division: each dimension where (W - F + 2P) / S leaves a remainder."""
+    if layer.kind not in ("conv", "pool") or layer.hparams["padding"] in ("same", "valid"):
+        return []
+    sizes = _spatial(layer, call.input)
+    if sizes is None:
+        return []
+    h = layer.hparams
+    lines = []
+    for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
+        f, s, p, d = h["kernel_size"][i], h["stride"][i], h["padding"][i], h["dilation"][i]
+        numerator = size - (d * (f - 1) + 1) + 2 * p
+        if numerator >= 0 and numerator % s:
+            lines.append(f"{name}: {_fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
+    return lines
+
+
+# -- flatten --------------------------------------------------------------------------
+
+
+def product_text(shape: tuple[int, ...], start: int = 1) -> str:
+    """`16*5*5 = 400` for the dimensions of `shape` from `start` on."""
+    dims = shape[start:]
+    total = math.prod(dims)
+    return f"{'*'.join(str(d) for d in dims)} = {total}" if len(dims) > 1 else str(total)
+
+
+def flatten_source(trace: Trace, call: Call) -> tuple[int, ...] | None:
+    """The higher-rank shape that was flattened into `call`'s input, where one was.
+
+    Flattening happens in torch.flatten, view or nn.Flatten, not always in a
+    module we can hook; so we look back through the calls that finished before
+    this one for the last tensor of rank 3 or more, with the same batch size,
+    whose features multiply out to what reached this layer.
+    """
+    received = call.input
+    if not isinstance(received, tuple) or len(received) < 1:
+        return None
+    features = received[-1]
+    position = trace.calls.index(call)
+    for earlier in reversed(trace.calls[:position]):
+        if not earlier.finished:
+            continue
+        for candidate in (earlier.output, earlier.input):
+            if (isinstance(candidate, tuple) and len(candidate) >= 3
+                    and candidate[0] == received[0] and math.prod(candidate[1:]) == features):
+                return candidate
+    return None
+
+
+def flatten_lines(trace: Trace, call: Call) -> list[str]:
+    source = flatten_source(trace, call)
+    received = call.input
+    if source is None:
+        return [f"{call.name} receives {format_shapes(received)} (no flattened shape of that "
+                "size was found among the earlier layers' outputs)"]
+    return [f"flattened: {format_shapes(source)} -> {product_text(source)}"]
+
+
+# -- parameters -----------------------------------------------------------------------
+
+
+def params_formula(layer: Layer) -> str:
+    """`6 * (5*5*3 + 1) = 456` for a conv; the sum of its parameters' sizes otherwise."""
+    h = layer.hparams
+    own = sum(math.prod(shape) for _, shape in layer.own)
+    formula = None
+    if layer.kind == "conv" and h.get("padding") is not None:
+        kernel = "*".join(str(k) for k in h["kernel_size"])
+        per_filter = h["in_channels"] // h["groups"]
+        inner = f"{kernel}*{per_filter}"
+        formula = f"{h['out_channels']} * ({inner} + 1)" if h["bias"] else f"{h['out_channels']} * {inner}"
+        if h["groups"] != 1:
+            formula += f" (groups={h['groups']}: {per_filter} input channels per filter)"
+    elif layer.kind == "conv_transpose":
+        kernel = "*".join(str(k) for k in h["kernel_size"])
+        out_per_group = h["out_channels"] // h["groups"]
+        formula = f"{h['in_channels']} * {out_per_group} * {kernel}"
+        if h["bias"]:
+            formula += f" + {h['out_channels']}"
+    elif layer.kind == "linear":
+        formula = (f"{h['out_features']} * ({h['in_features']} + 1)" if h["bias"]
+                   else f"{h['out_features']} * {h['in_features']}")
+    elif layer.kind == "norm" and len(layer.own) == 2:
+        size = math.prod(layer.own[0][1])
+        formula = f"2 * {size}"
+    if formula is not None and _formula_matches(layer, own):
+        return f"{formula} = {own:,}"
+    if not layer.own:
+        return f"{layer.params:,}"
+    parts = [f"{name} {format_shapes(shape)}" for name, shape in layer.own]
+    return f"{' + '.join(parts)} = {own:,}"
+
+
+def _formula_matches(layer: Layer, own: int) -> bool:
+    """Our formula is only shown where it adds up to what the layer really holds."""
+    h = layer.hparams
+    if layer.kind == "conv":
+        expected = h["out_channels"] * (math.prod(h["kernel_size"]) * (h["in_channels"] // h["groups"])
+                                        + (1 if h["bias"] else 0))
+    elif layer.kind == "conv_transpose":
+        expected = (h["in_channels"] * (h["out_channels"] // h["groups"]) * math.prod(h["kernel_size"])
+                    + (h["out_channels"] if h["bias"] else 0))
+    elif layer.kind == "linear":
+        expected = h["out_features"] * (h["in_features"] + (1 if h["bias"] else 0))
+    else:
+        expected = 2 * math.prod(layer.own[0][1]) if layer.own else -1
+    return expected == own == layer.params
+
+
+def params_breakdown(trace: Trace, root: str, limit: int = 25) -> list[str]:
+    """The layers that make up `root`'s parameter count, each with its formula.
+
+    Up to `limit` parameter-holding modules are listed one by one; beyond that
+    the direct children of `root` are summed, so a ResNet gives a dozen lines.
+    """
+    prefix = f"{root}." if root else ""
+    inside = [layer for name, layer in trace.layers.items()
+              if (name.startswith(prefix) or name == root) and layer.own]
+    if len(inside) <= limit:
+        return [f"{layer.name or '(model)'}: {params_formula(layer)}" for layer in inside]
+    depth = root.count(".") + 1 if root else 0
+    children = [layer for name, layer in trace.layers.items()
+                if name.startswith(prefix) and name and name.count(".") == depth and layer.params]
+    lines = [f"{layer.name}: {layer.params:,}" for layer in children]
+    own_root = trace.layers.get(root)
+    if own_root is not None and own_root.own:
+        lines.append(f"{root or '(model)'} itself: {params_formula(own_root)}")
+    return lines
+
+
+# -- a crashed forward pass -----------------------------------------------------------
+
+
+def failing_call(trace: Trace) -> Call | None:
+    """The innermost module call that began and never ended."""
+    unfinished = [call for call in trace.calls if not call.finished]
+    return unfinished[-1] if unfinished else None
+
+
+def crash_cause(trace: Trace) -> list[str] | None:
+    """Lines explaining a crash from the recorded shapes, or None where shapes don't explain it."""
+    if trace.crash is None:
+        return None
+    call = failing_call(trace)
+    if call is None:
+        return None
+    layer = trace.layers.get(call.name)
+    received = call.input
+    if layer is None or not isinstance(received, tuple):
+        return None
+    h = layer.hparams
+    if layer.kind == "linear" and received and received[-1] != h["in_features"]:
+        source = flatten_source(trace, call)
+        lines = [f"{describe(layer)} receives {format_shapes(received)}: "
+                 f"{received[-1]} features, but in_features is {h['in_features']}"]
+        if source is not None:
+            lines.append(f"flattened: {format_shapes(source)} -> {product_text(source)}")
+            dims = "*".join(str(d) for d in source[1:])
+            lines.append(f"in_features would have to be {received[-1]}: "
+                         f"nn.Linear({dims}, {h['out_features']})")
+        else:
+            lines.append(f"in_features would have to be {received[-1]}")
+        return lines
+    if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
+        channel_axis = len(received) - h["dims"] - 1
+        if channel_axis >= 0 and received[channel_axis] != h["in_channels"]:
+            return [f"{describe(layer)} receives {format_shapes(received)}: "
+                    f"{received[channel_axis]} channels, but in_channels is {h['in_channels']}",
+                    f"in_channels would have to be {received[channel_axis]}"]
+    if layer.kind in ("conv", "pool") and h["padding"] not in ("same", "valid"):
+        sizes = _spatial(layer, received)
+        for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes or ())):
+            span = h["dilation"][i] * (h["kernel_size"][i] - 1) + 1
+            if size + 2 * h["padding"][i] < span:
+                return [f"{describe(layer)} receives {format_shapes(received)}: "
+                        f"{name}: input {size} + 2*{h['padding'][i]} < F={span}; "
+                        "the window does not fit: the input is too small by here"]
+    if layer.kind == "norm" and "num_features" in h and len(received) >= 2:
+        if received[1] != h["num_features"]:
+            return [f"{describe(layer)} receives {format_shapes(received)}: "
+                    f"{received[1]} channels, but num_features is {h['num_features']}"]
+    return None
+
+
+def crash_lines(trace: Trace) -> list[str]:
+    """Everything we can say about a crash: the cause where shapes explain it, else where it was."""
+    assert trace.crash is not None
+    cause = crash_cause(trace)
+    if cause is not None:
+        return cause
+    call = failing_call(trace)
+    lines = []
+    if call is not None and call.name:
+        layer = trace.layers[call.name]
+        lines.append(f"it raised inside {call.name} ({layer.type_name}) with input "
+                     f"{format_shapes(call.input_tree)}")
+    else:
+        done = [c for c in trace.calls if c.finished and c.name]
+        if done:
+            last = done[-1]
+            shape = last.output
+            tail = f" -> {product_text(shape)}" if isinstance(shape, tuple) and len(shape) > 2 else ""
+            lines.append(f"it raised in the model's own forward code, after {last.name} "
+                         f"(output {format_shapes(shape)}{tail})")
+        else:
+            lines.append("it raised before any layer ran")
+    return lines

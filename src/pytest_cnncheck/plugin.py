@@ -1,0 +1,126 @@
+"""pytest glue: options, collection of spec files, one item per spec.
+
+Only wiring lives here. torch is imported inside `SpecItem.runtest` (through
+`probe`), so a pytest session that collects no spec never imports it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+from _pytest._code.code import TerminalRepr
+
+from .checks import Finding, check
+from .report import Line, failure_lines, relative, spec_error_lines
+from .spec import FileSpecs, Spec, SpecError, parse_file
+
+if TYPE_CHECKING:
+    from _pytest._io import TerminalWriter
+
+    from .trace import Trace
+
+DEFAULT_PATTERNS = ["*.cnncheck.yaml", "*.cnncheck.yml"]
+FILE_ITEM_NAME = "<file>"  # the item standing for a file that could not be read at all
+
+
+class CnncheckWarning(pytest.PytestWarning):
+    """Something the user should know about a spec run that did not fail it."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
+                  help="glob patterns of spec file names pytest-cnncheck collects "
+                       f"(default: {' '.join(DEFAULT_PATTERNS)})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cnncheck: an architecture spec checked by pytest-cnncheck")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
+    patterns = parent.config.getini("cnncheck_patterns")
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+        return SpecFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+    return None
+
+
+class SpecFile(pytest.File):
+    def collect(self) -> Iterator[SpecItem]:
+        # Never raise here: pytest stops the whole session on a collection error,
+        # and a bad spec must fail alone.
+        parsed = parse_file(self.path)
+        if parsed.error is not None:
+            yield SpecItem.from_parent(self, name=FILE_ITEM_NAME, entry=parsed.error,
+                                       parsed=parsed, line=parsed.error.problems[0][0])
+            return
+        for name, line, entry in parsed.entries:
+            yield SpecItem.from_parent(self, name=name, entry=entry, parsed=parsed, line=line)
+
+
+class SpecMismatch(Exception):
+    def __init__(self, spec: Spec, trace: Trace, findings: list[Finding]) -> None:
+        super().__init__(f"{len(findings)} mismatch(es)")
+        self.spec = spec
+        self.trace = trace
+        self.findings = findings
+
+
+class LinesRepr(TerminalRepr):
+    """A failure's text, written line by line through pytest's TerminalWriter."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        for text, markup in self.lines:
+            tw.line(text, **markup)
+
+
+class SpecItem(pytest.Item):
+    def __init__(self, *, entry: Spec | SpecError, parsed: FileSpecs, line: int,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entry = entry
+        self.parsed = parsed
+        self.line = line
+        self.add_marker("cnncheck")
+
+    def runtest(self) -> None:
+        if isinstance(self.entry, SpecError):
+            raise self.entry
+        from . import probe  # torch is imported here, and only here
+
+        spec = self.entry
+        wants_table = self.config.get_verbosity() > 0
+        try:
+            trace = probe.probe(spec, self.config.rootpath,
+                                summary=wants_table or spec.mult_adds is not None)
+        except probe.DeviceUnavailable as reason:
+            pytest.skip(str(reason))
+        if trace.fallback:
+            message = f"{self.nodeid}: ran on the CPU because {trace.fallback}"
+            self.add_report_section("call", "cnncheck", message)
+            warnings.warn(CnncheckWarning(message), stacklevel=1)
+        if trace.summary and wants_table:
+            self.add_report_section("call", "torchinfo summary", trace.summary)
+        findings = check(spec, trace)
+        if findings:
+            raise SpecMismatch(spec, trace, findings)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        where = relative(self.path, self.config.rootpath)
+        error = excinfo.value
+        if isinstance(error, SpecError):
+            return LinesRepr(spec_error_lines(error, where, self.parsed.lines))
+        if isinstance(error, SpecMismatch):
+            return LinesRepr(failure_lines(error.spec, error.trace, error.findings, where,
+                                           self.parsed.lines))
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.line - 1, f"cnncheck: {self.name}"

@@ -1,0 +1,445 @@
+"""Spec -> Trace: import and build the model, run one hooked forward pass.
+
+This is the only module that imports torch, and the plugin imports it only
+when a spec item runs, so a pytest session without specs never pays for it.
+
+Why our own hooks rather than torchinfo's recording: when the forward pass
+raises, torchinfo returns nothing (we need the shape that reached the failing
+Linear), it counts tied weights twice, keeps models alive in a module-level
+cache and resets submodules' train/eval flags. torchinfo still renders the
+summary table users know, and counts mult-adds, after a successful pass.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from . import explain
+from .spec import Spec, SpecError
+from .trace import Call, Crash, Layer, ShapeTree, Trace
+
+__all__ = ["DeviceUnavailable", "probe", "resolve_model"]
+
+_PACKAGE_DIR = str(Path(__file__).parent)
+_TORCH_DIR = str(Path(torch.__file__).parent)
+
+# Model targets that already failed on meta in this process: go straight to the
+# CPU rather than paying for the failed meta attempt again.
+_META_INCAPABLE: dict[str, str] = {}
+
+
+class DeviceUnavailable(Exception):
+    """The spec asks for a device this machine does not have (a skip, not a failure)."""
+
+
+class _BuildFailed(Exception):
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+
+
+def probe(spec: Spec, rootdir: Path, *, summary: bool = False) -> Trace:
+    """Build `spec`'s model and run its dummy input once; the record of what happened."""
+    factory = resolve_model(spec, rootdir)
+    _check_kwargs(spec, factory)
+    if spec.device == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here")
+    if spec.device is not None:
+        return _probe_or_fail(spec, factory, spec.device, summary=summary)
+
+    fallback = _META_INCAPABLE.get(spec.model)
+    if fallback is None:
+        try:
+            trace = _probe_on(spec, factory, "meta", summary=summary)
+        except _BuildFailed as failure:
+            fallback = f"building the model on meta failed ({failure.sentence})"
+        else:
+            if trace.crash is None or explain.crash_cause(trace) is not None:
+                # It ran, or it failed for a reason the shapes explain: the CPU
+                # would fail the same way, so there is nothing to fall back for.
+                return trace
+            fallback = f"the forward pass failed on meta ({trace.crash.exception})"
+        _META_INCAPABLE[spec.model] = fallback
+    return replace(_probe_or_fail(spec, factory, "cpu", summary=summary), fallback=fallback)
+
+
+def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
+                   summary: bool) -> Trace:
+    try:
+        return _probe_on(spec, factory, device, summary=summary)
+    except _BuildFailed as failure:
+        raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}") from None
+
+
+# -- finding the model --------------------------------------------------------------
+
+
+def resolve_model(spec: Spec, rootdir: Path) -> Callable[..., Any]:
+    """The class or factory that `spec.model` names; SpecError at its line if it can't be had."""
+    target, _, attr_path = spec.model.rpartition(":")
+    target, attr_path = target.strip(), attr_path.strip()
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        module = _import_file(spec, (spec.path.parent / target).resolve())
+    else:
+        module = _import_module(spec, target, rootdir)
+    value: Any = module
+    for part in attr_path.split("."):
+        if not hasattr(value, part):
+            names = [n for n in dir(value) if not n.startswith("_")]
+            raise SpecError.at(spec.model_line, f"`model`: {target} has no attribute {attr_path!r}."
+                                                f"{_close(part, names)}")
+        value = getattr(value, part)
+    if not callable(value):
+        raise SpecError.at(spec.model_line, f"`model`: {spec.model} is a {type(value).__name__}, "
+                                            "not an nn.Module class or a function returning one.")
+    return value  # type: ignore[no-any-return]
+
+
+def _close(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _import_module(spec: Spec, name: str, rootdir: Path) -> Any:
+    # pytest puts `pythonpath` on sys.path itself; the rootdir we add like
+    # pytest's default "prepend" import mode does for test files.
+    root = str(rootdir)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and (name == error.name or name.startswith(error.name + ".")):
+            raise SpecError.at(spec.model_line, f"`model`: cannot import {name!r}: no module named "
+                                                f"{error.name!r} on sys.path (rootdir {root}).") from None
+        raise SpecError.at(spec.model_line, _raised(f"importing {name!r}", error)) from None
+    except Exception as error:  # the user's module raised while importing
+        raise SpecError.at(spec.model_line, _raised(f"importing {name!r}", error)) from None
+
+
+def _import_file(spec: Spec, path: Path) -> Any:
+    if not path.is_file():
+        raise SpecError.at(spec.model_line, f"`model`: the file {path} does not exist "
+                                            "(a .py path is taken relative to the spec file).")
+    module_name = "cnncheck_model_" + "".join(c if c.isalnum() else "_" for c in str(path))
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    # Sibling imports (`from blocks import Block`) work as they do for pytest's
+    # own test files in "prepend" import mode.
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException as error:
+        del sys.modules[module_name]
+        if not isinstance(error, Exception):
+            raise
+        raise SpecError.at(spec.model_line, _raised(f"importing {path.name}", error)) from None
+    return module
+
+
+def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(**spec.kwargs)
+    except TypeError as error:
+        takes = ", ".join(str(p) for p in signature.parameters.values()) or "no arguments"
+        line = spec.kwargs_line or spec.model_line
+        raise SpecError.at(line, f"`kwargs` do not fit {spec.model}: {error} "
+                                 f"(it takes: {takes}).") from None
+
+
+def _raised(doing: str, error: BaseException) -> str:
+    where = _user_frame(error)
+    at = f" at {where}" if where else ""
+    return f"{doing} raised {type(error).__name__}: {_first_line(error)}{at}."
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def _user_frame(error: BaseException) -> str | None:
+    """`file:line: source` of the innermost frame that is the user's code, not torch's or ours."""
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        if frame.filename.startswith((_TORCH_DIR, _PACKAGE_DIR)) or frame.filename.startswith("<"):
+            continue
+        line = f"{_short_path(frame.filename)}:{frame.lineno}"
+        return f"{line}: {frame.line.strip()}" if frame.line else line
+    return None
+
+
+def _short_path(filename: str) -> str:
+    try:
+        return str(Path(filename).relative_to(Path.cwd()))
+    except ValueError:
+        return filename
+
+
+# -- one run on one device ----------------------------------------------------------
+
+
+def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
+    default_dtype = torch.get_default_dtype()
+    # fork_rng: building a model draws its initial weights from the global RNG;
+    # the user's tests that run after this item must see the RNG as it was.
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        try:
+            torch.manual_seed(0)
+            with torch.device(device):
+                model = _build(spec, factory)
+                model.train(spec.mode == "train")
+                inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
+                          for size, dtype in zip(spec.input_sizes, spec.dtypes)]
+                run = _run_hooked(model, inputs)
+            layers = _layers(model)
+            total, trainable = _count_params(model)
+            table, mult_adds, notes = (None, None, ())
+            if summary and run.crash is None:
+                table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
+        finally:
+            torch.set_default_dtype(default_dtype)
+    return Trace(
+        model=spec.model, device=device, layers=layers, calls=run.calls, output=run.output,
+        params_total=total, params_trainable=trainable, crash=run.crash,
+        summary=table, mult_adds=mult_adds, notes=notes,
+    )
+
+
+def _build(spec: Spec, factory: Callable[..., Any]) -> nn.Module:
+    try:
+        model = factory(**spec.kwargs)
+    except Exception as error:
+        raise _BuildFailed(_raised(f"building {spec.model}", error)) from None
+    if not isinstance(model, nn.Module):
+        raise SpecError.at(spec.model_line, f"`model`: {spec.model} returned {type(model).__name__}, "
+                                            "not an nn.Module.")
+    return model
+
+
+@dataclass
+class _Run:
+    calls: tuple[Call, ...]
+    output: ShapeTree | None
+    crash: Crash | None
+
+
+def _run_hooked(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
+    names = {id(module): name for name, module in model.named_modules()}
+    records: list[dict[str, Any]] = []
+    open_calls: list[int] = []  # indexes into records of calls that have begun, not ended
+    counts: dict[str, int] = {}
+
+    def before(module: nn.Module, args: tuple[Any, ...]) -> None:
+        name = names[id(module)]
+        records.append({"name": name, "index": counts.get(name, 0), "depth": len(open_calls),
+                        "inputs": tuple(_shapes(a) for a in args), "output": None,
+                        "finished": False})
+        counts[name] = counts.get(name, 0) + 1
+        open_calls.append(len(records) - 1)
+
+    def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        name = names[id(module)]
+        # Pop to this module's own call: a child whose exception the parent
+        # caught stays open (unfinished) without confusing the rest.
+        while open_calls:
+            record = records[open_calls.pop()]
+            if record["name"] == name:
+                record["output"] = _shapes(output)
+                record["finished"] = True
+                break
+
+    handles = []
+    try:
+        for module in {id(m): m for m in model.modules()}.values():
+            handles.append(module.register_forward_pre_hook(before))
+            handles.append(module.register_forward_hook(after))
+        output: ShapeTree | None = None
+        crash = None
+        try:
+            output = _shapes(model(*inputs))
+        except Exception as error:
+            crash = Crash(f"{type(error).__name__}: {_first_line(error)}", _user_frame(error))
+    finally:
+        for handle in handles:
+            handle.remove()
+    calls = tuple(Call(**record) for record in records)
+    return _Run(calls, output, crash)
+
+
+def _shapes(value: Any, depth: int = 0) -> ShapeTree:
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    if depth < 8 and isinstance(value, (tuple, list)):
+        return [_shapes(item, depth + 1) for item in value]
+    if depth < 8 and isinstance(value, dict):
+        return {str(key): _shapes(item, depth + 1) for key, item in value.items()}
+    return type(value).__name__
+
+
+# -- what the model is made of ------------------------------------------------------
+
+
+def _count_params(model: nn.Module) -> tuple[int, int]:
+    total = trainable = 0
+    for parameter in model.parameters():  # parameters() yields a shared tensor once
+        count = _numel(parameter)
+        total += count
+        trainable += count if parameter.requires_grad else 0
+    return total, trainable
+
+
+def _numel(parameter: torch.Tensor) -> int:
+    if isinstance(parameter, nn.parameter.UninitializedParameter):
+        return 0  # a lazy module the forward pass never reached
+    return parameter.numel()
+
+
+def _layers(model: nn.Module) -> dict[str, Layer]:
+    layers = {}
+    for name, module in model.named_modules():
+        cls = type(module)
+        layers[name] = Layer(
+            name=name,
+            type_name=cls.__name__,
+            type_path=f"{cls.__module__}.{cls.__qualname__}",
+            kind=_kind(module),
+            hparams=_hparams(module),
+            params=sum(_numel(p) for p in module.parameters()),
+            own=tuple((n, tuple(_shape_of(p))) for n, p in module.named_parameters(recurse=False)),
+            leaf=not any(True for _ in module.children()),
+        )
+    return layers
+
+
+def _shape_of(parameter: torch.Tensor) -> tuple[int, ...]:
+    if isinstance(parameter, nn.parameter.UninitializedParameter):
+        return ()
+    return tuple(parameter.shape)
+
+
+_POOL_TYPES = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+               nn.modules.pooling._LPPoolNd)
+_ADAPTIVE_TYPES = (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
+_NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+
+
+def _kind(module: nn.Module) -> str:
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        return "conv_transpose"
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return "conv"
+    if isinstance(module, _POOL_TYPES):
+        return "pool"
+    if isinstance(module, _ADAPTIVE_TYPES):
+        return "adaptive_pool"
+    if isinstance(module, nn.Linear):
+        return "linear"
+    if isinstance(module, _NORM_TYPES):
+        return "norm"
+    if isinstance(module, nn.Flatten):
+        return "flatten"
+    return "other"
+
+
+def _spatial_dims(module: nn.Module) -> int:
+    for cls in type(module).__mro__:
+        if cls.__module__.startswith("torch.nn") and cls.__name__[-2:] in ("1d", "2d", "3d"):
+            return int(cls.__name__[-2])
+    kernel = getattr(module, "kernel_size", 1)
+    return len(kernel) if isinstance(kernel, (tuple, list)) else 1
+
+
+def _per_dim(value: Any, dims: int) -> Any:
+    if isinstance(value, str):
+        return value  # padding="same" / "valid"
+    if isinstance(value, (tuple, list)):
+        return tuple(int(v) for v in value)
+    return (int(value),) * dims
+
+
+def _hparams(module: nn.Module) -> dict[str, Any]:
+    kind = _kind(module)
+    if kind in ("conv", "conv_transpose"):
+        conv: Any = module
+        dims = len(conv.kernel_size)
+        found = {
+            "in_channels": conv.in_channels, "out_channels": conv.out_channels,
+            "kernel_size": _per_dim(conv.kernel_size, dims), "stride": _per_dim(conv.stride, dims),
+            "padding": _per_dim(conv.padding, dims), "dilation": _per_dim(conv.dilation, dims),
+            "groups": conv.groups, "bias": conv.bias is not None, "dims": dims,
+        }
+        if kind == "conv_transpose":
+            found["output_padding"] = _per_dim(conv.output_padding, dims)
+        return found
+    if kind == "pool":
+        pool: Any = module
+        dims = _spatial_dims(module)
+        kernel = _per_dim(pool.kernel_size, dims)
+        stride = pool.stride if pool.stride not in (None, [], ()) else pool.kernel_size
+        return {
+            "kernel_size": kernel, "stride": _per_dim(stride, dims),
+            "padding": _per_dim(getattr(pool, "padding", 0), dims),
+            "dilation": _per_dim(getattr(pool, "dilation", 1), dims),
+            "ceil_mode": bool(getattr(pool, "ceil_mode", False)), "dims": dims,
+        }
+    if kind == "adaptive_pool":
+        return {"output_size": getattr(module, "output_size", None)}
+    if kind == "linear":
+        linear: Any = module
+        return {"in_features": linear.in_features, "out_features": linear.out_features,
+                "bias": linear.bias is not None}
+    if kind == "norm":
+        norm: Any = module
+        if isinstance(module, nn.LayerNorm):
+            return {"normalized_shape": tuple(norm.normalized_shape),
+                    "affine": norm.elementwise_affine}
+        if isinstance(module, nn.GroupNorm):
+            return {"num_groups": norm.num_groups, "num_channels": norm.num_channels,
+                    "affine": norm.affine}
+        return {"num_features": norm.num_features, "affine": norm.affine}
+    if kind == "flatten":
+        flatten: Any = module
+        return {"start_dim": flatten.start_dim, "end_dim": flatten.end_dim}
+    return {}
+
+
+# -- torchinfo: the table users know, and mult-adds ---------------------------------
+
+
+def _torchinfo(model: nn.Module, inputs: list[torch.Tensor], device: str,
+               mode: str) -> tuple[str | None, int | None, tuple[str, ...]]:
+    import torchinfo
+
+    try:
+        stats = torchinfo.summary(model, input_data=list(inputs), device=device, verbose=0,
+                                  mode=mode, depth=4)
+        return str(stats), int(stats.total_mult_adds), ()
+    except Exception as error:
+        return None, None, (f"torchinfo could not summarise the model: {type(error).__name__}: "
+                            f"{_first_line(error)}",)
+    finally:
+        # torchinfo keeps each model's forward pass alive in a module-level cache.
+        torchinfo.torchinfo.clear_cached_forward_pass()

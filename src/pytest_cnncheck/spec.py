@@ -1,0 +1,560 @@
+"""YAML text -> :class:`Spec`: parsed, validated, every value with its source line.
+
+No torch here: collection reads and validates every spec file cheaply, and a
+spec error becomes one failed item (:class:`SpecError`) instead of stopping
+the session.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Union
+
+from .expr import ExpressionError, evaluate
+from .yamlsource import LineList, LineMap, YamlError, load
+
+__all__ = [
+    "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
+    "Shape", "Shapes", "Spec", "SpecError", "parse_file", "DEFAULT_POOLING",
+]
+
+# The pooling habits of the contract: F=2,S=2 or F=3,S=2 (larger windows destroy too much).
+DEFAULT_POOLING: tuple[tuple[int, int], ...] = ((2, 2), (3, 2))
+
+DTYPES = (
+    "float32", "float", "float64", "double", "float16", "half", "bfloat16",
+    "int64", "long", "int32", "int", "int16", "short", "int8", "uint8", "bool",
+    "complex64", "complex128",
+)
+DEVICES = ("meta", "cpu", "cuda")
+MODES = ("eval", "train")
+
+SPEC_KEYS = ("model", "kwargs", "input_size", "dtype", "device", "mode", "expect", "rules")
+EXPECT_KEYS = ("output", "params", "mult_adds", "layers", "flatten")
+PARAMS_KEYS = ("total", "trainable")
+LAYER_KEYS = ("output", "input", "params", "type", "calls")
+CALL_KEYS = ("output", "input")
+RULE_KEYS = ("pooling", "exact_division")
+
+
+class SpecError(Exception):
+    """One or more mistakes in a spec, each a (line, sentence) pair."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+    @classmethod
+    def at(cls, line: int, message: str) -> SpecError:
+        return cls([(line, message)])
+
+
+@dataclass(frozen=True)
+class Number:
+    """An integer the spec wrote, as a number or as an expression."""
+
+    value: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.text if self.text == str(self.value) else f"{self.text} = {self.value}"
+
+
+Dim = Union[Number, None]  # None is the wildcard `_`
+
+
+@dataclass(frozen=True)
+class Shape:
+    dims: tuple[Dim, ...]
+    line: int
+
+    def matches(self, actual: Any) -> bool:
+        return (
+            isinstance(actual, tuple)
+            and len(actual) == len(self.dims)
+            and all(d is None or d.value == a for d, a in zip(self.dims, actual))
+        )
+
+    def __str__(self) -> str:
+        return "[" + ", ".join("_" if d is None else d.text for d in self.dims) + "]"
+
+    def values(self) -> str:
+        return "[" + ", ".join("_" if d is None else str(d.value) for d in self.dims) + "]"
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """One shape, or a list of shapes (`many`) for several inputs or tuple outputs."""
+
+    shapes: tuple[Shape, ...]
+    many: bool
+    line: int
+
+    def matches(self, actual: Any) -> bool:
+        if not self.many:
+            return self.shapes[0].matches(actual)
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(self.shapes)
+            and all(s.matches(a) for s, a in zip(self.shapes, actual))
+        )
+
+    def __str__(self) -> str:
+        if not self.many:
+            return str(self.shapes[0])
+        return "[" + ", ".join(str(s) for s in self.shapes) + "]"
+
+    def values(self) -> str:
+        if not self.many:
+            return self.shapes[0].values()
+        return "[" + ", ".join(s.values() for s in self.shapes) + "]"
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    key: str
+    line: int
+    output: Shapes | None = None
+    input: Shapes | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    key: str
+    line: int
+    output: Shapes | None = None
+    input: Shapes | None = None
+    params: tuple[Number, int] | None = None  # (count, line)
+    type: tuple[str, int] | None = None
+    calls: tuple[CallSpec, ...] | None = None
+    calls_line: int = 0
+
+
+@dataclass(frozen=True)
+class ParamsSpec:
+    line: int
+    total: tuple[Number, int] | None = None
+    trainable: tuple[Number, int] | None = None
+    bare: bool = False  # `params: 62006` rather than a mapping
+
+
+@dataclass(frozen=True)
+class FlattenSpec:
+    name: str
+    features: Number
+    line: int
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    path: Path
+    line: int
+    model: str
+    model_line: int
+    input_sizes: tuple[tuple[int, ...], ...]
+    input_line: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs_line: int = 0
+    dtypes: tuple[str, ...] = ("float32",)
+    dtype_line: int = 0
+    device: str | None = None  # None: meta, falling back to the CPU
+    device_line: int = 0
+    mode: str = "eval"
+    output: Shapes | None = None
+    params: ParamsSpec | None = None
+    mult_adds: tuple[Number, int] | None = None
+    layers: tuple[LayerSpec, ...] = ()
+    flatten: tuple[FlattenSpec, ...] = ()
+    pooling: tuple[tuple[int, int], ...] | None = None
+    pooling_line: int = 0
+    exact_division: bool = False
+    exact_division_line: int = 0
+
+
+@dataclass(frozen=True)
+class FileSpecs:
+    """What one spec file holds: each spec name with its Spec or its SpecError."""
+
+    path: Path
+    lines: tuple[str, ...]
+    entries: tuple[tuple[str, int, Spec | SpecError], ...]
+    error: SpecError | None = None  # the whole file could not be read
+
+
+def parse_file(path: Path) -> FileSpecs:
+    """Read and validate every spec of one file; never raises for bad content."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return FileSpecs(path, (), (), SpecError.at(1, f"cannot be read: {error.strerror}"))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return FileSpecs(path, (), (), SpecError.at(
+            line, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"))
+    lines = tuple(text.splitlines())
+    try:
+        data = load(text)
+    except YamlError as error:
+        return FileSpecs(path, lines, (), SpecError.at(error.line, f"This file {error.message}."))
+    if data is None:
+        return FileSpecs(path, lines, (), SpecError.at(
+            1, "This file holds no specs: a spec file maps spec names to specs."))
+    if not isinstance(data, LineMap):
+        return FileSpecs(path, lines, (), SpecError.at(
+            getattr(data, "line", 1),
+            "The top level of a spec file must be a mapping of spec names to specs, "
+            f"not {_kind(data)}."))
+    entries = []
+    for name, body in data.items():
+        # Keys starting with "." are templates to share through anchors, not specs.
+        if isinstance(name, str) and name.startswith("."):
+            continue
+        line = data.key_line(name)
+        try:
+            entry: Spec | SpecError = _Validator(path, str(name), line).spec(body, data.value_line(name))
+        except SpecError as error:
+            entry = error
+        entries.append((str(name), line, entry))
+    return FileSpecs(path, lines, tuple(entries))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}" if len(value) < 40 else "a text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _suggest(word: str, choices: Iterator[str] | tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Validator:
+    """Turns one spec's LineMap into a Spec, collecting every problem."""
+
+    def __init__(self, path: Path, name: str, line: int) -> None:
+        self.path = path
+        self.name = name
+        self.line = line
+        self.problems: list[tuple[int, str]] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append((line, message))
+
+    def spec(self, body: Any, line: int) -> Spec:
+        if not isinstance(body, LineMap):
+            raise SpecError.at(line, f"The spec {self.name!r} must be a mapping with at least "
+                                     f"`model` and `input_size`, not {_kind(body)}.")
+        self.known_keys(body, SPEC_KEYS, "spec")
+        fields: dict[str, Any] = {}
+        model = body.get("model")
+        if "model" not in body:
+            self.problem(body.line, "The spec has no `model` (write `model: package.module:Class` "
+                                    "or `model: path/to/file.py:Class`).")
+        elif not isinstance(model, str) or not _is_model_ref(model):
+            self.problem(body.value_line("model"),
+                         f"`model` must be 'module.path:Attr' or 'file.py:Attr', not {_kind(model)}.")
+        if "kwargs" in body:
+            kwargs = body["kwargs"]
+            if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+                self.problem(body.value_line("kwargs"),
+                             f"`kwargs` must be a mapping of argument names to values, not {_kind(kwargs)}.")
+            else:
+                fields["kwargs"] = kwargs
+                fields["kwargs_line"] = body.value_line("kwargs")
+        input_sizes: tuple[tuple[int, ...], ...] = ()
+        if "input_size" not in body:
+            self.problem(body.line, "The spec has no `input_size` (the dummy input's shape, "
+                                    "batch first, e.g. [1, 3, 32, 32]).")
+        else:
+            input_sizes = self.input_sizes(body["input_size"], body.value_line("input_size"))
+        if "dtype" in body:
+            dtypes = self.dtypes(body["dtype"], body.value_line("dtype"), len(input_sizes))
+            if dtypes:
+                fields["dtypes"] = dtypes
+                fields["dtype_line"] = body.value_line("dtype")
+        elif input_sizes:
+            fields["dtypes"] = ("float32",) * len(input_sizes)
+        if "device" in body:
+            device = self.choice(body, "device", DEVICES)
+            if device:
+                fields["device"] = device
+                fields["device_line"] = body.value_line("device")
+        if "mode" in body:
+            mode = self.choice(body, "mode", MODES)
+            if mode:
+                fields["mode"] = mode
+        if "expect" in body:
+            self.expect(body["expect"], body.value_line("expect"), fields)
+        if "rules" in body:
+            self.rules(body["rules"], body.value_line("rules"), fields)
+        if self.problems:
+            raise SpecError(sorted(self.problems))
+        return Spec(
+            name=self.name, path=self.path, line=self.line,
+            model=model, model_line=body.value_line("model"),
+            input_sizes=input_sizes, input_line=body.value_line("input_size"),
+            **fields,
+        )
+
+    # -- helpers for every level ------------------------------------------------
+
+    def known_keys(self, mapping: LineMap, allowed: tuple[str, ...], where: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.problem(mapping.key_line(key),
+                             f"Unknown key {key!r} in {where}{_suggest(str(key), allowed)} "
+                             f"(known keys: {', '.join(allowed)}).")
+
+    def choice(self, body: LineMap, key: str, allowed: tuple[str, ...]) -> str | None:
+        value = body[key]
+        if value not in allowed or not isinstance(value, str):
+            hint = _suggest(str(value), allowed) if isinstance(value, str) else ""
+            self.problem(body.value_line(key),
+                         f"`{key}` must be one of {', '.join(allowed)}, not {_kind(value)}{hint}.")
+            return None
+        return value
+
+    def mapping(self, value: Any, line: int, key: str, allowed: tuple[str, ...]) -> LineMap | None:
+        if not isinstance(value, LineMap):
+            self.problem(line, f"`{key}` must be a mapping, not {_kind(value)}.")
+            return None
+        self.known_keys(value, allowed, f"`{key}`")
+        return value
+
+    def integer(self, value: Any, line: int, key: str, minimum: int) -> Number | None:
+        """An int or an arithmetic string, at least `minimum`."""
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            self.problem(line, f"`{key}` must be an integer or an arithmetic expression such as "
+                               f"'16*5*5', not {_kind(value)}.")
+            return None
+        if isinstance(value, int):
+            number = Number(value, str(value))
+        else:
+            try:
+                number = Number(evaluate(value), value.strip())
+            except ExpressionError as error:
+                self.problem(line, f"`{key}`: the expression {value!r} {error}.")
+                return None
+        if number.value < minimum:
+            what = "positive" if minimum == 1 else "zero or more"
+            self.problem(line, f"`{key}` must be {what}, but {number} is not.")
+            return None
+        return number
+
+    def shape(self, value: Any, line: int, key: str) -> Shape | None:
+        if not isinstance(value, list) or not value:
+            self.problem(line, f"`{key}` must be a shape such as [1, 16, 5, 5], not {_kind(value)}.")
+            return None
+        dims: list[Dim] = []
+        item_lines = getattr(value, "item_lines", [line] * len(value))
+        ok = True
+        for index, (dim, dim_line) in enumerate(zip(value, item_lines)):
+            if dim == "_":
+                dims.append(None)
+                continue
+            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=1)
+            ok = ok and number is not None
+            dims.append(number)
+        return Shape(tuple(dims), line) if ok else None
+
+    def shapes(self, value: Any, line: int, key: str) -> Shapes | None:
+        """One shape, or a list of shapes (for several inputs or a tuple output)."""
+        if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
+            item_lines = getattr(value, "item_lines", [line] * len(value))
+            shapes = [self.shape(item, item_line, f"{key}[{index}]")
+                      for index, (item, item_line) in enumerate(zip(value, item_lines))]
+            if any(shape is None for shape in shapes):
+                return None
+            return Shapes(tuple(shapes), True, line)  # type: ignore[arg-type]
+        if isinstance(value, list) and any(isinstance(item, list) for item in value):
+            self.problem(line, f"`{key}` mixes dimensions and shapes: write one shape "
+                               "[1, 10] or a list of shapes [[1, 10], [1, 4]].")
+            return None
+        shape = self.shape(value, line, key)
+        return Shapes((shape,), False, line) if shape else None
+
+    # -- the spec's own keys -------------------------------------------------------
+
+    def input_sizes(self, value: Any, line: int) -> tuple[tuple[int, ...], ...]:
+        shapes = self.shapes(value, line, "input_size")
+        if shapes is None:
+            return ()
+        sizes = []
+        for shape in shapes.shapes:
+            if any(d is None for d in shape.dims):
+                self.problem(shape.line, "`input_size` must give every dimension; `_` is for "
+                                         "expectations only.")
+                return ()
+            sizes.append(tuple(d.value for d in shape.dims if d is not None))
+        return tuple(sizes)
+
+    def dtypes(self, value: Any, line: int, inputs: int) -> tuple[str, ...] | None:
+        names = list(value) if isinstance(value, list) else [value]
+        result = []
+        for name in names:
+            text = name.removeprefix("torch.") if isinstance(name, str) else name
+            if text not in DTYPES or not isinstance(text, str):
+                hint = _suggest(str(text), DTYPES) if isinstance(text, str) else ""
+                self.problem(line, f"`dtype` {_kind(name)} is not a dtype cnncheck knows"
+                                   f"{hint} (known: {', '.join(DTYPES)}).")
+                return None
+            result.append(text)
+        if not isinstance(value, list):
+            return tuple(result) * max(inputs, 1)
+        if inputs and len(result) != inputs:
+            self.problem(line, f"`dtype` lists {len(result)} dtypes for {inputs} inputs: "
+                               "give one dtype for all inputs, or one per input.")
+            return None
+        return tuple(result)
+
+    def expect(self, value: Any, line: int, fields: dict[str, Any]) -> None:
+        expect = self.mapping(value, line, "expect", EXPECT_KEYS)
+        if expect is None:
+            return
+        if "output" in expect:
+            fields["output"] = self.shapes(expect["output"], expect.value_line("output"), "expect.output")
+        if "params" in expect:
+            fields["params"] = self.params(expect["params"], expect.value_line("params"))
+        if "mult_adds" in expect:
+            number = self.integer(expect["mult_adds"], expect.value_line("mult_adds"),
+                                  "expect.mult_adds", minimum=0)
+            if number is not None:
+                fields["mult_adds"] = (number, expect.value_line("mult_adds"))
+        if "layers" in expect:
+            fields["layers"] = self.layers(expect["layers"], expect.value_line("layers"))
+        if "flatten" in expect:
+            fields["flatten"] = self.flatten(expect["flatten"], expect.value_line("flatten"))
+
+    def params(self, value: Any, line: int) -> ParamsSpec | None:
+        if not isinstance(value, LineMap):
+            number = self.integer(value, line, "expect.params", minimum=0)
+            return ParamsSpec(line, total=(number, line), bare=True) if number else None
+        self.known_keys(value, PARAMS_KEYS, "`expect.params`")
+        counts = {}
+        for key in PARAMS_KEYS:
+            if key in value:
+                number = self.integer(value[key], value.value_line(key), f"expect.params.{key}", 0)
+                if number is not None:
+                    counts[key] = (number, value.value_line(key))
+        return ParamsSpec(line, **counts)
+
+    def layers(self, value: Any, line: int) -> tuple[LayerSpec, ...]:
+        if not isinstance(value, LineMap):
+            self.problem(line, "`expect.layers` must map layer names (as named_modules() gives "
+                               f"them, e.g. conv1 or features.0) to expectations, not {_kind(value)}.")
+            return ()
+        layers = []
+        for name, body in value.items():
+            if not isinstance(name, (str, int)) or isinstance(name, bool):
+                quote = " (quote it: YAML reads 0.10 as the number 0.1)" if isinstance(name, float) else ""
+                self.problem(value.key_line(name), f"Layer names must be text such as 'features.0', "
+                                                   f"not {_kind(name)}{quote}.")
+                continue
+            layers.append(self.layer(str(name), body, value.key_line(name), value.value_line(name)))
+        return tuple(layer for layer in layers if layer is not None)
+
+    def layer(self, name: str, value: Any, key_line: int, line: int) -> LayerSpec | None:
+        key = f"expect.layers.{name}"
+        body = self.mapping(value, line, key, LAYER_KEYS)
+        if body is None:
+            return None
+        found: dict[str, Any] = {}
+        for which in ("output", "input"):
+            if which in body:
+                found[which] = self.shapes(body[which], body.value_line(which), f"{key}.{which}")
+        if "params" in body:
+            number = self.integer(body["params"], body.value_line("params"), f"{key}.params", 0)
+            found["params"] = (number, body.value_line("params")) if number else None
+        if "type" in body:
+            if not isinstance(body["type"], str):
+                self.problem(body.value_line("type"), f"`{key}.type` must be a class name such as "
+                                                      f"Conv2d, not {_kind(body['type'])}.")
+            else:
+                found["type"] = (body["type"], body.value_line("type"))
+        if "calls" in body:
+            calls_value, calls_line = body["calls"], body.value_line("calls")
+            if not isinstance(calls_value, list) or not calls_value:
+                self.problem(calls_line, f"`{key}.calls` must list one entry per call, such as "
+                                         f"- {{output: [1, 6, 14, 14]}}, not {_kind(calls_value)}.")
+            else:
+                if "output" in body or "input" in body:
+                    self.problem(calls_line, f"`{key}` gives both `calls` and a single "
+                                             "`output`/`input`: put them under `calls`, one per call.")
+                calls = []
+                item_lines = getattr(calls_value, "item_lines", [calls_line] * len(calls_value))
+                for index, (call, call_line) in enumerate(zip(calls_value, item_lines)):
+                    call_key = f"{key}.calls[{index}]"
+                    call_body = self.mapping(call, call_line, call_key, CALL_KEYS)
+                    if call_body is None:
+                        continue
+                    shapes = {which: self.shapes(call_body[which], call_body.value_line(which),
+                                                 f"{call_key}.{which}")
+                              for which in CALL_KEYS if which in call_body}
+                    calls.append(CallSpec(call_key, call_line, **shapes))
+                found["calls"] = tuple(calls)
+                found["calls_line"] = calls_line
+        return LayerSpec(name, key, key_line, **found)
+
+    def flatten(self, value: Any, line: int) -> tuple[FlattenSpec, ...]:
+        if not isinstance(value, LineMap):
+            self.problem(line, "`expect.flatten` must map Linear layer names to the features they "
+                               f"receive from a flatten (fc1: 16*5*5), not {_kind(value)}.")
+            return ()
+        result = []
+        for name, features in value.items():
+            number = self.integer(features, value.value_line(name), f"expect.flatten.{name}", 1)
+            if number is not None:
+                result.append(FlattenSpec(str(name), number, value.key_line(name)))
+        return tuple(result)
+
+    def rules(self, value: Any, line: int, fields: dict[str, Any]) -> None:
+        rules = self.mapping(value, line, "rules", RULE_KEYS)
+        if rules is None:
+            return
+        if "pooling" in rules:
+            pooling, pooling_line = rules["pooling"], rules.value_line("pooling")
+            if pooling is True:
+                fields["pooling"] = DEFAULT_POOLING
+            elif pooling is False:
+                pass
+            elif (isinstance(pooling, list) and pooling
+                  and all(isinstance(pair, list) and len(pair) == 2
+                          and all(type(n) is int and n > 0 for n in pair) for pair in pooling)):
+                fields["pooling"] = tuple((f, s) for f, s in pooling)
+            else:
+                self.problem(pooling_line, "`rules.pooling` must be true, false, or a list of "
+                                           "allowed [F, S] pairs such as [[2, 2], [3, 2]], "
+                                           f"not {_kind(pooling)}.")
+            fields["pooling_line"] = pooling_line
+        if "exact_division" in rules:
+            exact = rules["exact_division"]
+            if not isinstance(exact, bool):
+                self.problem(rules.value_line("exact_division"),
+                             f"`rules.exact_division` must be true or false, not {_kind(exact)}.")
+            else:
+                fields["exact_division"] = exact
+                fields["exact_division_line"] = rules.value_line("exact_division")
+
+
+def _is_model_ref(text: str) -> bool:
+    module, sep, attr = text.rpartition(":")
+    return bool(sep and module.strip() and attr.strip())

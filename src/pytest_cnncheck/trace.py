@@ -1,0 +1,90 @@
+"""What one dummy forward pass did: the records the probe writes and the checks read.
+
+Plain frozen data, no torch: a shape is a tuple of ints; a module's output
+that is a tuple or list of tensors is a list of shapes, a dict a dict of them,
+and anything else the name of its type (`"NoneType"`, `"int"`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+__all__ = ["Call", "Crash", "Layer", "ShapeTree", "Trace", "format_shapes"]
+
+ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The facts about one module of `named_modules()`."""
+
+    name: str  # qualified name; "" is the model itself
+    type_name: str  # "Conv2d"
+    type_path: str  # "torch.nn.modules.conv.Conv2d"
+    kind: str  # conv, conv_transpose, pool, adaptive_pool, linear, norm, flatten, other
+    hparams: dict[str, Any]
+    params: int  # every parameter under this module, shared ones once
+    own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
+    leaf: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of one module, in the order the calls began."""
+
+    name: str
+    index: int  # this module's n-th call, from 0
+    depth: int  # how many module calls enclose it
+    inputs: tuple[ShapeTree, ...]  # one per positional argument
+    output: ShapeTree | None
+    finished: bool  # False where the forward pass raised inside it
+
+    @property
+    def input(self) -> ShapeTree | None:
+        """The first positional argument: what a layer's `input` usually means."""
+        return self.inputs[0] if self.inputs else None
+
+    @property
+    def input_tree(self) -> ShapeTree | None:
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+
+@dataclass(frozen=True)
+class Crash:
+    """The forward pass raised: the exception, and where in the user's code."""
+
+    exception: str  # "RuntimeError: mat1 and mat2 shapes cannot be multiplied ..."
+    where: str | None  # "models/net.py:25: x = x.view(-1, 400)"
+
+
+@dataclass(frozen=True)
+class Trace:
+    model: str
+    device: str
+    layers: dict[str, Layer]
+    calls: tuple[Call, ...]
+    output: ShapeTree | None
+    params_total: int
+    params_trainable: int
+    crash: Crash | None = None
+    fallback: str | None = None  # why the meta device was left for the CPU
+    summary: str | None = None  # torchinfo's table
+    mult_adds: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def calls_of(self, name: str) -> list[Call]:
+        return [call for call in self.calls if call.name == name]
+
+
+def format_shapes(tree: Any) -> str:
+    """`[1, 16, 5, 5]` for a shape, `[[1, 10], [1, 4]]` for a list of them."""
+    if isinstance(tree, tuple):
+        return "[" + ", ".join(str(d) for d in tree) + "]"
+    if isinstance(tree, list):
+        return "[" + ", ".join(format_shapes(t) for t in tree) + "]"
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{k}: {format_shapes(v)}" for k, v in tree.items()) + "}"
+    if tree is None:
+        return "(none)"
+    return str(tree)

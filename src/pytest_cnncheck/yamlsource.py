@@ -1,0 +1,175 @@
+"""YAML text -> plain Python data that remembers the line of every key and value.
+
+PyYAML's safe constructor forgets where things were written and silently keeps
+the last of two equal keys. We compose the node graph with the safe loader
+(so no tag can build a Python object) and build the data ourselves:
+
+* mappings become :class:`LineMap` (a dict that knows each key's and value's line),
+  sequences :class:`LineList`; scalars go through the safe constructor;
+* a key written twice in one mapping is an error naming both lines;
+* merge keys (`<<: *base`) are resolved here, explicit keys winning;
+* each node is built once and shared, so an alias bomb ("billion laughs")
+  costs as much as its text, not 2**n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["LineList", "LineMap", "YamlError", "load"]
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class YamlError(Exception):
+    """Text that is not a YAML document we can read; `line` is 1-based."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class LineMap(dict):  # type: ignore[type-arg]
+    """A mapping with the 1-based line of each key (`key_line`) and value (`value_line`)."""
+
+    line: int
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines: dict[Any, int] = {}
+        self.value_lines: dict[Any, int] = {}
+
+    def key_line(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def value_line(self, key: Any) -> int:
+        return self.value_lines.get(key, self.key_line(key))
+
+
+class LineList(list):  # type: ignore[type-arg]
+    """A sequence with the 1-based line of each item (`item_lines`)."""
+
+    line: int
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.item_lines: list[int] = []
+
+
+def load(text: str) -> Any:
+    """The single YAML document in `text`, built with lines; None for an empty text."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            line = mark.line + 1 if mark else 1
+            raise YamlError(f"is not valid YAML: {_plain(error)}", line) from None
+        except yaml.YAMLError as error:
+            raise YamlError(f"is not valid YAML: {error}", 1) from None
+        except RecursionError:
+            raise YamlError("is nested too deeply to read", 1) from None
+        if node is None:
+            return None
+        try:
+            return _Builder(loader).build(node)
+        except RecursionError:
+            raise YamlError("is nested too deeply to read", node.start_mark.line + 1) from None
+    finally:
+        loader.dispose()
+
+
+def _plain(error: yaml.MarkedYAMLError) -> str:
+    context = error.context
+    if context and error.context_mark and error.problem_mark \
+            and error.context_mark.line != error.problem_mark.line:
+        context = f"{context} (begun on line {error.context_mark.line + 1})"
+    parts = [context, error.problem]
+    return ", ".join(part for part in parts if part) or str(error)
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.built: dict[int, Any] = {}
+
+    def build(self, node: Node) -> Any:
+        if id(node) in self.built:
+            return self.built[id(node)]
+        if isinstance(node, ScalarNode):
+            try:
+                value = self.loader.construct_object(node)
+            except yaml.constructor.ConstructorError as error:
+                raise YamlError(
+                    f"uses the tag {node.tag!r}, which cnncheck does not load "
+                    "(specs hold plain data only)", _line(node)) from None
+            except (ValueError, OverflowError) as error:
+                raise YamlError(f"has a value that cannot be read: {error}", _line(node)) from None
+            self.built[id(node)] = value
+            return value
+        if isinstance(node, SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self._tag_error(node)
+            items = LineList(_line(node))
+            self.built[id(node)] = items
+            for child in node.value:
+                items.append(self.build(child))
+                items.item_lines.append(_line(child))
+            return items
+        if isinstance(node, MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                raise self._tag_error(node)
+            mapping = LineMap(_line(node))
+            self.built[id(node)] = mapping
+            merged: list[LineMap] = []
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    merged.extend(self._merge_sources(value_node))
+                    continue
+                key = self.build(key_node)
+                if isinstance(key, (list, dict)):
+                    raise YamlError("uses a list or mapping as a key", _line(key_node))
+                if key in mapping.key_lines:
+                    raise YamlError(
+                        f"has the key {key!r} twice in one mapping, on line "
+                        f"{mapping.key_lines[key]} and line {_line(key_node)}",
+                        _line(key_node))
+                mapping[key] = self.build(value_node)
+                mapping.key_lines[key] = _line(key_node)
+                mapping.value_lines[key] = _line(value_node)
+            # Explicit keys win over merged ones; of several merged maps the first wins.
+            for source in merged:
+                for key, value in source.items():
+                    if key not in mapping:
+                        mapping[key] = value
+                        mapping.key_lines[key] = source.key_line(key)
+                        mapping.value_lines[key] = source.value_line(key)
+            return mapping
+        raise YamlError("holds a node cnncheck cannot read", _line(node))
+
+    def _merge_sources(self, node: Node) -> list[LineMap]:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        built = []
+        for source in sources:
+            value = self.build(source)
+            if not isinstance(value, LineMap):
+                raise YamlError("merges (<<) something that is not a mapping", _line(source))
+            built.append(value)
+        return built
+
+    @staticmethod
+    def _tag_error(node: Node) -> YamlError:
+        return YamlError(
+            f"uses the tag {node.tag!r}, which cnncheck does not load "
+            "(specs hold plain data only)", _line(node))
