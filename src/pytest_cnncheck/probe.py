@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -35,7 +36,7 @@ _TORCH_DIR = str(Path(torch.__file__).parent)
 
 # Model targets that already failed on meta in this process: go straight to the
 # CPU rather than paying for the failed meta attempt again.
-_META_INCAPABLE: dict[str, str] = {}
+_META_INCAPABLE: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 class DeviceUnavailable(Exception):
@@ -57,7 +58,14 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False) -> Trace:
     if spec.device is not None:
         return _probe_or_fail(spec, factory, spec.device, summary=summary)
 
-    fallback = _META_INCAPABLE.get(spec.model)
+    # Keyed by the class or function itself (two specs may write one path for
+    # different files) and weakly, so that a model's module can still be freed.
+    try:
+        failures = _META_INCAPABLE.setdefault(factory, {})
+    except TypeError:  # a callable that takes no weak reference: don't remember
+        failures = {}
+    key = repr(sorted(spec.kwargs.items()))
+    fallback = failures.get(key)
     if fallback is None:
         try:
             trace = _probe_on(spec, factory, "meta", summary=summary)
@@ -69,7 +77,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False) -> Trace:
                 # would fail the same way, so there is nothing to fall back for.
                 return trace
             fallback = f"the forward pass failed on meta ({trace.crash.exception})"
-        _META_INCAPABLE[spec.model] = fallback
+        failures[key] = fallback
     return replace(_probe_or_fail(spec, factory, "cpu", summary=summary), fallback=fallback)
 
 

@@ -1,0 +1,418 @@
+"""Every expectation and rule of the contract, passing and failing, through real pytest runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_in_order, write_spec
+
+LENET_FULL = """
+    lenet:
+      model: net.py:Net
+      kwargs: {num_classes: 10}
+      input_size: [1, 3, 32, 32]
+      dtype: float32
+      mode: eval
+      expect:
+        output: [1, 10]
+        params:
+          total: 62006
+          trainable: 62006
+        layers:
+          conv1: {output: [1, 6, 28, 28], params: 456}
+          conv2: {output: [1, 16, 10, 10]}
+          pool:
+            calls:
+              - {output: [1, 6, 14, 14]}
+              - {output: [1, 16, 5, 5]}
+          fc1: {input: [1, 400], type: Linear}
+        flatten:
+          fc1: 16*5*5
+      rules:
+        pooling: [[2, 2], [3, 2]]
+        exact_division: true
+"""
+
+
+def run(pytester: pytest.Pytester, spec: str, *args: str) -> tuple[pytest.RunResult, str]:
+    write_spec(pytester, spec)
+    result = pytester.runpytest(*args)
+    return result, result.stdout.str()
+
+
+def test_the_contract_example_passes(tutorial: pytest.Pytester) -> None:
+    result, _ = run(tutorial, LENET_FULL)
+    result.assert_outcomes(passed=1)
+
+
+def test_every_mismatch_is_reported_in_one_failure(tutorial: pytest.Pytester) -> None:
+    spec = (LENET_FULL.replace("output: [1, 10]", "output: [1, 12]")
+            .replace("total: 62006", "total: 62000")
+            .replace("conv2: {output: [1, 16, 10, 10]}", "conv2: {output: [1, 16, 12, 12]}")
+            .replace("fc1: 16*5*5", "fc1: 16*6*6"))
+    result, out = run(tutorial, spec)
+    result.assert_outcomes(failed=1)
+    assert "4 mismatches in spec 'lenet'" in out
+    assert_in_order(out,
+                    "arch.cnncheck.yaml:9: expect.output", "expected: [1, 12]", "actual:   [1, 10]",
+                    "arch.cnncheck.yaml:11: expect.params.total", "expected: 62,000",
+                    "actual:   62,006",
+                    "arch.cnncheck.yaml:15: expect.layers.conv2.output",
+                    "expected: [1, 16, 12, 12]", "actual:   [1, 16, 10, 10]",
+                    "arch.cnncheck.yaml:22: expect.flatten.fc1")
+
+
+def test_conv_arithmetic_explains_an_output_size(tutorial: pytest.Pytester) -> None:
+    spec = LENET_FULL.replace("conv2: {output: [1, 16, 10, 10]}", "conv2: {output: [1, 16, 12, 12]}")
+    _, out = run(tutorial, spec)
+    assert_in_order(out, "conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0) on input "
+                         "[1, 6, 14, 14]:",
+                    "H: (14 - 5 + 2*0) / 1 + 1 = 10", "W: (14 - 5 + 2*0) / 1 + 1 = 10")
+    assert "    15 |       conv2: {output: [1, 16, 12, 12]}" in out  # the spec's own line
+
+
+def test_params_show_the_per_layer_formula_and_the_layers_of_a_total(tutorial: pytest.Pytester) -> None:
+    spec = (LENET_FULL.replace("params: 456", "params: 6 * 5*5*3")
+            .replace("total: 62006", "total: 61706"))
+    _, out = run(tutorial, spec)
+    assert_in_order(out, "expect.params.total", "expected: 61,706", "actual:   62,006",
+                    "made up of:", "conv1: 6 * (5*5*3 + 1) = 456", "conv2: 16 * (5*5*6 + 1) = 2,416",
+                    "fc1: 120 * (400 + 1) = 48,120", "fc2: 84 * (120 + 1) = 10,164",
+                    "fc3: 10 * (84 + 1) = 850",
+                    "expect.layers.conv1.params", "expected: 6 * 5*5*3 = 450", "actual:   456",
+                    "conv1: 6 * (5*5*3 + 1) = 456")
+
+
+def test_flatten_mismatch_shows_the_flattened_shape_and_product(tutorial: pytest.Pytester) -> None:
+    _, out = run(tutorial, LENET_FULL.replace("fc1: 16*5*5", "fc1: 16*6*6"))
+    assert_in_order(out, "expect.flatten.fc1", "expected: 16*6*6 = 576", "actual:   400",
+                    "flattened: [1, 16, 5, 5] -> 16*5*5 = 400")
+
+
+def test_a_linear_that_does_not_fit_the_flatten_is_explained(tutorial: pytest.Pytester) -> None:
+    spec = """
+        wrong_fc1:
+          model: net.py:Net
+          kwargs: {fc1_in: 576}
+          input_size: [1, 3, 32, 32]
+          expect:
+            output: [1, 10]
+            layers:
+              fc2: {output: [1, 84]}
+    """
+    result, out = run(tutorial, spec)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "arch.cnncheck.yaml:5: forward",
+                    "The forward pass on input [1, 3, 32, 32] raised RuntimeError",
+                    "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]: "
+                    "400 features, but in_features is 576",
+                    "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
+                    "in_features would have to be 400: nn.Linear(16*5*5, 120)",
+                    "at net.py:20: x = F.relu(self.fc1(x))",
+                    "! fc1", "(raised here)")
+    assert "1 mismatch in" in out  # fc2 was never reached: not a second finding
+
+
+def test_the_same_crash_explanation_on_the_cpu(tutorial: pytest.Pytester) -> None:
+    spec = """
+        wrong_fc1:
+          model: net.py:Net
+          kwargs: {fc1_in: 576}
+          input_size: [1, 3, 32, 32]
+          device: cpu
+    """
+    _, out = run(tutorial, spec)
+    assert "on cpu" in out
+    assert_in_order(out, "receives [1, 400]", "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
+                    "nn.Linear(16*5*5, 120)")
+
+
+def test_wildcards_and_expressions(tutorial: pytest.Pytester) -> None:
+    spec = """
+        lenet:
+          model: net.py:Net
+          input_size: [4, 3, 32, 32]
+          expect:
+            output: [_, 10]
+            params: "(6*(5*5*3 + 1)) + 16*(5*5*6 + 1) + 120*(400 + 1) + 84*121 + 10*85"
+            layers:
+              conv1: {output: [_, 6, (32 - 5) // 1 + 1, 56 / 2]}
+    """
+    result, _ = run(tutorial, spec)
+    result.assert_outcomes(passed=1)
+
+
+def test_tuple_outputs_several_inputs_and_dtypes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(twohead="""
+        import torch
+        from torch import nn
+
+        class TwoHead(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(100, 8)
+                self.conv = nn.Conv1d(8, 4, 3)
+                self.cls = nn.Linear(4 * 14, 5)
+
+            def forward(self, tokens, scale):
+                x = self.conv(self.embed(tokens).transpose(1, 2)) * scale
+                return self.cls(x.flatten(1)), x
+    """)
+    spec = """
+        two_heads:
+          model: twohead.py:TwoHead
+          input_size: [[2, 16], [2, 1, 1]]
+          dtype: [int64, float32]
+          expect:
+            output: [[2, 5], [2, 4, 14]]
+            layers:
+              embed: {input: [2, 16], output: [2, 16, 8]}
+              conv: {output: [2, 4, 14]}
+    """
+    result, _ = run(pytester, spec)
+    result.assert_outcomes(passed=1)
+    result, out = run(pytester, spec.replace("[[2, 5], [2, 4, 14]]", "[[2, 5], [2, 4, 15]]"))
+    assert_in_order(out, "expect.output", "expected: [[2, 5], [2, 4, 15]]",
+                    "actual:   [[2, 5], [2, 4, 14]]")
+
+
+def test_params_count_shared_weights_once_and_skip_buffers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(tied="""
+        from torch import nn
+
+        class Tied(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.encode = nn.Linear(10, 10, bias=False)
+                self.decode = nn.Linear(10, 10, bias=False)
+                self.decode.weight = self.encode.weight       # tied: counted once
+                self.norm = nn.BatchNorm1d(10)                 # running stats are buffers
+                self.frozen = nn.Linear(10, 2)
+                self.frozen.requires_grad_(False)
+
+            def forward(self, x):
+                return self.frozen(self.norm(self.decode(self.encode(x))))
+    """)
+    spec = """
+        tied:
+          model: tied.py:Tied
+          input_size: [2, 10]
+          expect:
+            params: {total: 100 + 20 + 22, trainable: 120}
+            layers:
+              decode: {params: 100}
+              norm: {params: 2 * 10}
+    """
+    result, _ = run(pytester, spec)
+    result.assert_outcomes(passed=1)
+    _, out = run(pytester, spec.replace("trainable: 120", "trainable: 142"))
+    assert_in_order(out, "expect.params.trainable", "expected: 142", "actual:   120",
+                    "22 of 142 parameters have requires_grad=False")
+
+
+def test_layer_params_count_everything_under_a_module(tutorial: pytest.Pytester) -> None:
+    tutorial.makepyfile(blocks="""
+        from torch import nn
+
+        def make():
+            return nn.Sequential(
+                nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU()),
+                nn.Flatten(), nn.LazyLinear(10))
+    """)
+    spec = """
+        blocks:
+          model: blocks.py:make
+          input_size: [1, 3, 8, 8]
+          expect:
+            params: 224 + 16 + 8*6*6*10 + 10
+            layers:
+              "0": {params: 8 * (3*3*3 + 1) + 2*8, output: [1, 8, 6, 6]}
+              "2": {params: 10 * (288 + 1), input: [1, 288], type: Linear}  # a lazy module becomes its eager class
+    """
+    result, _ = run(tutorial, spec)
+    result.assert_outcomes(passed=1)
+    _, out = run(tutorial, spec.replace("+ 2*8, output", "+ 8, output"))
+    assert_in_order(out, "expect.layers.0.params", "expected: 8 * (3*3*3 + 1) + 8 = 232",
+                    "actual:   240", "made up of:", "0.0: 8 * (3*3*3 + 1) = 224", "0.1: 2 * 8 = 16")
+
+
+def test_type_and_input_mismatches(tutorial: pytest.Pytester) -> None:
+    spec = LENET_FULL.replace("fc1: {input: [1, 400], type: Linear}",
+                              "fc1: {input: [1, 576], type: Conv2d}")
+    _, out = run(tutorial, spec)
+    assert_in_order(out, "expect.layers.fc1.type", "expected: Conv2d", "actual:   Linear",
+                    "expect.layers.fc1.input", "expected: [1, 576]", "actual:   [1, 400]",
+                    "flattened: [1, 16, 5, 5] -> 16*5*5 = 400")
+
+
+def test_type_may_be_the_full_class_path(tutorial: pytest.Pytester) -> None:
+    spec = LENET_FULL.replace("type: Linear", "type: torch.nn.modules.linear.Linear")
+    run(tutorial, spec)[0].assert_outcomes(passed=1)
+
+
+def test_calls_one_entry_per_call(tutorial: pytest.Pytester) -> None:
+    spec = LENET_FULL.replace("- {output: [1, 16, 5, 5]}", "- {output: [1, 16, 4, 4]}")
+    _, out = run(tutorial, spec)
+    assert_in_order(out, "expect.layers.pool.calls[1].output", "expected: [1, 16, 4, 4]",
+                    "actual:   [1, 16, 5, 5]", "on input [1, 16, 10, 10]",
+                    "H: (10 - 2 + 2*0) / 2 + 1 = 5")
+    _, out = run(tutorial, LENET_FULL.replace("\n              - {output: [1, 16, 5, 5]}", ""))
+    assert_in_order(out, "expect.layers.pool.calls", "expected: 1 call(s)",
+                    "actual:   2 call(s): [1, 6, 14, 14], [1, 16, 5, 5]")
+
+
+def test_a_module_called_twice_needs_calls(tutorial: pytest.Pytester) -> None:
+    spec = """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              pool: {output: [1, 6, 14, 14]}
+    """
+    _, out = run(tutorial, spec)
+    assert "pool is called 2 times (outputs [1, 6, 14, 14], [1, 16, 5, 5]): list one entry per call " \
+           "under `calls`" in out
+
+
+def test_unknown_layer_names_get_suggestions(tutorial: pytest.Pytester) -> None:
+    spec = """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              conv_1: {output: [1, 6, 28, 28]}
+            flatten:
+              fc_1: 400
+    """
+    _, out = run(tutorial, spec)
+    assert_in_order(out, "arch.cnncheck.yaml:7: expect.layers.conv_1",
+                    "The model has no layer named 'conv_1'. Did you mean 'conv1'",
+                    "arch.cnncheck.yaml:9: expect.flatten.fc_1", "Did you mean 'fc1'")
+
+
+def test_flatten_names_must_be_linear_layers(tutorial: pytest.Pytester) -> None:
+    spec = """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            flatten:
+              conv2: 400
+    """
+    _, out = run(tutorial, spec)
+    assert "conv2 is a Conv2d, not a Linear" in out
+
+
+POOLS = """
+    from torch import nn
+
+    def make(kernel=2, stride=2, ceil_mode=False, dilation=1):
+        return nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1, dilation=dilation),
+            nn.MaxPool2d(kernel, stride, ceil_mode=ceil_mode),
+            nn.AvgPool2d(2),
+            nn.AdaptiveAvgPool2d(1),
+        )
+"""
+
+
+def test_pooling_rule_default_and_custom(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(pools=POOLS)
+    spec = """
+        pools:
+          model: pools.py:make
+          kwargs: {kernel: 4, stride: 4}
+          input_size: [1, 3, 32, 32]
+          rules: {pooling: true}
+    """
+    result, out = run(pytester, spec)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "arch.cnncheck.yaml:6: rules.pooling",
+                    "1 = MaxPool2d(kernel_size=4, stride=4, padding=0) pools with H: F=4, S=4, "
+                    "W: F=4, S=4; allowed: F=2,S=2, F=3,S=2")
+    assert "AdaptiveAvgPool2d" not in out.split("layer ")[0]  # adaptive pooling is exempt
+    run(pytester, spec.replace("pooling: true", "pooling: [[4, 4], [2, 2]]"))[0].assert_outcomes(passed=1)
+    run(pytester, spec.replace("pooling: true", "pooling: false"))[0].assert_outcomes(passed=1)
+
+
+def test_exact_division_rule(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(pools=POOLS)
+    spec = """
+        pools:
+          model: pools.py:make
+          kwargs: {kernel: 3, stride: 2}
+          input_size: [1, 3, 32, 32]
+          rules: {exact_division: true}
+    """
+    result, out = run(pytester, spec)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "rules.exact_division",
+                    "1 = MaxPool2d(kernel_size=3, stride=2, padding=0) on input [1, 4, 32, 32] "
+                    "does not divide exactly",
+                    "H: (32 - 3 + 2*0) / 2 + 1 = 15.5, rounded down to 15")
+    run(pytester, spec.replace("input_size: [1, 3, 32, 32]", "input_size: [1, 3, 33, 33]"))[0] \
+        .assert_outcomes(passed=1)
+
+
+def test_ceil_mode_and_dilation_are_explained(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(pools=POOLS)
+    spec = """
+        pools:
+          model: pools.py:make
+          kwargs: {ceil_mode: true, dilation: 2}
+          input_size: [1, 3, 9, 9]
+          expect:
+            layers:
+              "0": {output: [1, 4, 9, 9]}
+              "1": {output: [1, 4, 3, 3]}
+    """
+    _, out = run(pytester, spec)
+    assert_in_order(out, "expect.layers.0.output", "actual:   [1, 4, 7, 7]",
+                    "H: (9 - 5 + 2*1) / 1 + 1 = 7 (F = 2*(3-1) + 1 = 5 with dilation 2)",
+                    "expect.layers.1.output", "expected: [1, 4, 3, 3]", "actual:   [1, 4, 4, 4]",
+                    "H: (7 - 2 + 2*0) / 2 + 1 = 3.5, rounded up to 4 (ceil_mode=True)")
+
+
+def test_mult_adds_through_torchinfo(tutorial: pytest.Pytester) -> None:
+    spec = """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            mult_adds: 658238
+    """
+    run(tutorial, spec)[0].assert_outcomes(passed=1)
+    _, out = run(tutorial, spec.replace("658238", "1000"))
+    assert_in_order(out, "expect.mult_adds", "expected: 1,000", "actual:   658,238",
+                    "as torchinfo counts them")
+
+
+def test_train_mode_runs_the_training_graph(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(aux="""
+        from torch import nn
+
+        class WithAux(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(4, 3)
+                self.aux = nn.Linear(4, 2)
+
+            def forward(self, x):
+                if self.training:
+                    return self.body(x), self.aux(x)
+                return self.body(x)
+    """)
+    spec = """
+        eval_mode:
+          model: aux.py:WithAux
+          input_size: [1, 4]
+          expect: {output: [1, 3]}
+        train_mode:
+          model: aux.py:WithAux
+          input_size: [1, 4]
+          mode: train
+          expect: {output: [[1, 3], [1, 2]]}
+    """
+    run(pytester, spec)[0].assert_outcomes(passed=2)
