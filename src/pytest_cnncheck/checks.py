@@ -6,12 +6,11 @@ every mismatch is reported, not only the first.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 
 from . import explain
-from .spec import LayerSpec, Number, Shapes, Spec
+from .spec import LayerSpec, Number, Shapes, Spec, did_you_mean
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = ["Finding", "check"]
@@ -109,9 +108,7 @@ def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
 
 
 def _unknown_layer(name: str, key: str, line: int, trace: Trace) -> Finding:
-    names = [n for n in trace.layers if n]
-    close = difflib.get_close_matches(name, names, n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(name, [n for n in trace.layers if n], n=3)
     return Finding(key, line, message=f"The model has no layer named {name!r}.{hint} "
                                       "Names are those of model.named_modules().")
 

@@ -31,6 +31,14 @@ class CnncheckWarning(pytest.PytestWarning):
     """Something the user should know about a spec run that did not fail it."""
 
 
+def _skip_at_spec(reason: str) -> BaseException:
+    """A skip reported at the spec's line (as a skip marker's is), not inside the plugin."""
+    try:
+        return pytest.skip.Exception(reason, _use_item_location=True)  # type: ignore[call-arg]
+    except TypeError:  # a pytest without that keyword
+        return pytest.skip.Exception(reason)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
                   help="glob patterns of spec file names pytest-cnncheck collects "
@@ -100,11 +108,13 @@ class SpecItem(pytest.Item):
             trace = probe.probe(spec, self.config.rootpath,
                                 summary=wants_table or spec.mult_adds is not None)
         except probe.DeviceUnavailable as reason:
-            pytest.skip(str(reason))
+            raise _skip_at_spec(str(reason)) from None
         if trace.fallback:
             message = f"{self.nodeid}: ran on the CPU because {trace.fallback}"
             self.add_report_section("call", "cnncheck", message)
-            warnings.warn(CnncheckWarning(message), stacklevel=1)
+            if trace.crash is None:  # where it crashed anyway, the failure says it all
+                warnings.warn_explicit(CnncheckWarning(message), CnncheckWarning,
+                                       filename=str(self.path), lineno=self.line)
         if trace.summary and wants_table:
             self.add_report_section("call", "torchinfo summary", trace.summary)
         findings = check(spec, trace)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from . import explain
-from .spec import Spec, SpecError
+from .spec import Spec, SpecError, did_you_mean
 from .trace import Call, Crash, Layer, ShapeTree, Trace
 
 __all__ = ["DeviceUnavailable", "probe", "resolve_model"]
@@ -105,19 +105,13 @@ def resolve_model(spec: Spec, rootdir: Path) -> Callable[..., Any]:
         if not hasattr(value, part):
             names = [n for n in dir(value) if not n.startswith("_")]
             raise SpecError.at(spec.model_line, f"`model`: {target} has no attribute {attr_path!r}."
-                                                f"{_close(part, names)}")
+                                                f"{did_you_mean(part, names)}")
         value = getattr(value, part)
     if not callable(value):
-        raise SpecError.at(spec.model_line, f"`model`: {spec.model} is a {type(value).__name__}, "
-                                            "not an nn.Module class or a function returning one.")
+        raise SpecError.at(spec.model_line, f"`model`: {spec.model} is an object of type "
+                                            f"{type(value).__name__}, not an nn.Module class or a "
+                                            "function returning one.")
     return value  # type: ignore[no-any-return]
-
-
-def _close(word: str, choices: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def _import_module(spec: Spec, name: str, rootdir: Path) -> Any:
@@ -132,9 +126,9 @@ def _import_module(spec: Spec, name: str, rootdir: Path) -> Any:
         if error.name and (name == error.name or name.startswith(error.name + ".")):
             raise SpecError.at(spec.model_line, f"`model`: cannot import {name!r}: no module named "
                                                 f"{error.name!r} on sys.path (rootdir {root}).") from None
-        raise SpecError.at(spec.model_line, _raised(f"importing {name!r}", error)) from None
+        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error)) from None
     except Exception as error:  # the user's module raised while importing
-        raise SpecError.at(spec.model_line, _raised(f"importing {name!r}", error)) from None
+        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error)) from None
 
 
 def _import_file(spec: Spec, path: Path) -> Any:
@@ -159,7 +153,7 @@ def _import_file(spec: Spec, path: Path) -> Any:
         del sys.modules[module_name]
         if not isinstance(error, Exception):
             raise
-        raise SpecError.at(spec.model_line, _raised(f"importing {path.name}", error)) from None
+        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {path.name}", error)) from None
     return module
 
 

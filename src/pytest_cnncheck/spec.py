@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Iterable, Union
 
 from .expr import ExpressionError, evaluate
 from .yamlsource import LineList, LineMap, YamlError, load
@@ -199,7 +199,7 @@ def parse_file(path: Path) -> FileSpecs:
             line, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"))
     lines = tuple(text.splitlines())
     try:
-        data = load(text)
+        data, duplicates = load(text)
     except YamlError as error:
         return FileSpecs(path, lines, (), SpecError.at(error.line, f"This file {error.message}."))
     if data is None:
@@ -210,16 +210,25 @@ def parse_file(path: Path) -> FileSpecs:
             getattr(data, "line", 1),
             "The top level of a spec file must be a mapping of spec names to specs, "
             f"not {_kind(data)}."))
+    starts = sorted(data.key_lines.values())
+    if duplicates and duplicates[0].line in starts or any(d.line < starts[0] for d in duplicates):
+        first = next(d for d in duplicates if d.line in starts or d.line < starts[0])
+        return FileSpecs(path, lines, (), SpecError.at(first.line, first.message))
     entries = []
     for name, body in data.items():
         # Keys starting with "." are templates to share through anchors, not specs.
         if isinstance(name, str) and name.startswith("."):
             continue
         line = data.key_line(name)
+        following = [start for start in starts if start > line]
+        end = following[0] if following else len(lines) + 1
+        twice = [(d.line, d.message) for d in duplicates if line <= d.line < end]
         try:
             entry: Spec | SpecError = _Validator(path, str(name), line).spec(body, data.value_line(name))
+            if twice:
+                entry = SpecError(twice)
         except SpecError as error:
-            entry = error
+            entry = SpecError(sorted(error.problems + twice))
         entries.append((str(name), line, entry))
     return FileSpecs(path, lines, tuple(entries))
 
@@ -242,9 +251,10 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _suggest(word: str, choices: Iterator[str] | tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
+    """` Did you mean 'output'?` where a choice is close to `word`, else ``""``."""
+    close = difflib.get_close_matches(str(word), list(choices), n=n)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
 class _Validator:
@@ -263,11 +273,11 @@ class _Validator:
         if not isinstance(body, LineMap):
             raise SpecError.at(line, f"The spec {self.name!r} must be a mapping with at least "
                                      f"`model` and `input_size`, not {_kind(body)}.")
-        self.known_keys(body, SPEC_KEYS, "spec")
+        self.known_keys(body, SPEC_KEYS, "spec", required=("model", "input_size"))
         fields: dict[str, Any] = {}
         model = body.get("model")
         if "model" not in body:
-            self.problem(body.line, "The spec has no `model` (write `model: package.module:Class` "
+            self.problem(self.line, "The spec has no `model` (write `model: package.module:Class` "
                                     "or `model: path/to/file.py:Class`).")
         elif not isinstance(model, str) or not _is_model_ref(model):
             self.problem(body.value_line("model"),
@@ -282,7 +292,7 @@ class _Validator:
                 fields["kwargs_line"] = body.value_line("kwargs")
         input_sizes: tuple[tuple[int, ...], ...] = ()
         if "input_size" not in body:
-            self.problem(body.line, "The spec has no `input_size` (the dummy input's shape, "
+            self.problem(self.line, "The spec has no `input_size` (the dummy input's shape, "
                                     "batch first, e.g. [1, 3, 32, 32]).")
         else:
             input_sizes = self.input_sizes(body["input_size"], body.value_line("input_size"))
@@ -317,19 +327,23 @@ class _Validator:
 
     # -- helpers for every level ------------------------------------------------
 
-    def known_keys(self, mapping: LineMap, allowed: tuple[str, ...], where: str) -> None:
+    def known_keys(self, mapping: LineMap, allowed: tuple[str, ...], where: str,
+                   required: tuple[str, ...] = ()) -> None:
+        # A typo of a required key that is missing is the likeliest meaning.
+        missing = [key for key in required if key not in mapping]
         for key in mapping:
             if key not in allowed:
+                hint = did_you_mean(str(key), missing) or did_you_mean(str(key), allowed)
                 self.problem(mapping.key_line(key),
-                             f"Unknown key {key!r} in {where}{_suggest(str(key), allowed)} "
-                             f"(known keys: {', '.join(allowed)}).")
+                             f"Unknown key {key!r} in {where}.{hint} "
+                             f"Known keys: {', '.join(allowed)}.")
 
     def choice(self, body: LineMap, key: str, allowed: tuple[str, ...]) -> str | None:
         value = body[key]
         if value not in allowed or not isinstance(value, str):
-            hint = _suggest(str(value), allowed) if isinstance(value, str) else ""
+            hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
             self.problem(body.value_line(key),
-                         f"`{key}` must be one of {', '.join(allowed)}, not {_kind(value)}{hint}.")
+                         f"`{key}` must be one of {', '.join(allowed)}, not {_kind(value)}.{hint}")
             return None
         return value
 
@@ -366,25 +380,27 @@ class _Validator:
             return None
         dims: list[Dim] = []
         item_lines = getattr(value, "item_lines", [line] * len(value))
-        ok = True
         for index, (dim, dim_line) in enumerate(zip(value, item_lines)):
             if dim == "_":
                 dims.append(None)
                 continue
             number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=1)
-            ok = ok and number is not None
+            if number is None:
+                return None  # one problem a shape is enough to read
             dims.append(number)
-        return Shape(tuple(dims), line) if ok else None
+        return Shape(tuple(dims), line)
 
     def shapes(self, value: Any, line: int, key: str) -> Shapes | None:
         """One shape, or a list of shapes (for several inputs or a tuple output)."""
         if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
             item_lines = getattr(value, "item_lines", [line] * len(value))
-            shapes = [self.shape(item, item_line, f"{key}[{index}]")
-                      for index, (item, item_line) in enumerate(zip(value, item_lines))]
-            if any(shape is None for shape in shapes):
-                return None
-            return Shapes(tuple(shapes), True, line)  # type: ignore[arg-type]
+            shapes = []
+            for index, (item, item_line) in enumerate(zip(value, item_lines)):
+                shape = self.shape(item, item_line, f"{key}[{index}]")
+                if shape is None:
+                    return None
+                shapes.append(shape)
+            return Shapes(tuple(shapes), True, line)
         if isinstance(value, list) and any(isinstance(item, list) for item in value):
             self.problem(line, f"`{key}` mixes dimensions and shapes: write one shape "
                                "[1, 10] or a list of shapes [[1, 10], [1, 4]].")
@@ -413,9 +429,9 @@ class _Validator:
         for name in names:
             text = name.removeprefix("torch.") if isinstance(name, str) else name
             if text not in DTYPES or not isinstance(text, str):
-                hint = _suggest(str(text), DTYPES) if isinstance(text, str) else ""
-                self.problem(line, f"`dtype` {_kind(name)} is not a dtype cnncheck knows"
-                                   f"{hint} (known: {', '.join(DTYPES)}).")
+                hint = did_you_mean(text, DTYPES) if isinstance(text, str) else ""
+                self.problem(line, f"`dtype`: {_kind(name)} is not a dtype cnncheck knows.{hint} "
+                                   f"Known: {', '.join(DTYPES)}.")
                 return None
             result.append(text)
         if not isinstance(value, list):

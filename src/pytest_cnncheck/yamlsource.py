@@ -62,8 +62,9 @@ class LineList(list):  # type: ignore[type-arg]
         self.item_lines: list[int] = []
 
 
-def load(text: str) -> Any:
-    """The single YAML document in `text`, built with lines; None for an empty text."""
+def load(text: str) -> tuple[Any, list[YamlError]]:
+    """The single YAML document in `text`, built with lines (None for an empty text),
+    and the keys written twice, as errors that the caller attributes."""
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -77,9 +78,10 @@ def load(text: str) -> Any:
         except RecursionError:
             raise YamlError("is nested too deeply to read", 1) from None
         if node is None:
-            return None
+            return None, []
+        builder = _Builder(loader)
         try:
-            return _Builder(loader).build(node)
+            return builder.build(node), builder.duplicates
         except RecursionError:
             raise YamlError("is nested too deeply to read", node.start_mark.line + 1) from None
     finally:
@@ -103,6 +105,7 @@ class _Builder:
     def __init__(self, loader: yaml.SafeLoader) -> None:
         self.loader = loader
         self.built: dict[int, Any] = {}
+        self.duplicates: list[YamlError] = []
 
     def build(self, node: Node) -> Any:
         if id(node) in self.built:
@@ -141,10 +144,12 @@ class _Builder:
                 if isinstance(key, (list, dict)):
                     raise YamlError("uses a list or mapping as a key", _line(key_node))
                 if key in mapping.key_lines:
-                    raise YamlError(
-                        f"has the key {key!r} twice in one mapping, on line "
-                        f"{mapping.key_lines[key]} and line {_line(key_node)}",
-                        _line(key_node))
+                    # Kept, not raised: the spec that holds it fails, the file's others still run.
+                    self.duplicates.append(YamlError(
+                        f"The key {key!r} is written twice in one mapping, on line "
+                        f"{mapping.key_lines[key]} and line {_line(key_node)}; PyYAML would "
+                        "silently keep the last.", _line(key_node)))
+                    continue
                 mapping[key] = self.build(value_node)
                 mapping.key_lines[key] = _line(key_node)
                 mapping.value_lines[key] = _line(value_node)
