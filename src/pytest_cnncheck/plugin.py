@@ -110,7 +110,7 @@ class SpecItem(pytest.Item):
         except probe.DeviceUnavailable as reason:
             raise _skip_at_spec(str(reason)) from None
         if trace.fallback:
-            message = f"{self.nodeid}: ran on the CPU because {trace.fallback}"
+            message = f"ran on the CPU because {trace.fallback}"
             self.add_report_section("call", "cnncheck", message)
             if trace.crash is None:  # where it crashed anyway, the failure says it all
                 warnings.warn_explicit(CnncheckWarning(message), CnncheckWarning,

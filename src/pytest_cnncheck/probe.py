@@ -86,7 +86,7 @@ def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
     try:
         return _probe_on(spec, factory, device, summary=summary)
     except _BuildFailed as failure:
-        raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}") from None
+        raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}.") from None
 
 
 # -- finding the model --------------------------------------------------------------
@@ -126,9 +126,9 @@ def _import_module(spec: Spec, name: str, rootdir: Path) -> Any:
         if error.name and (name == error.name or name.startswith(error.name + ".")):
             raise SpecError.at(spec.model_line, f"`model`: cannot import {name!r}: no module named "
                                                 f"{error.name!r} on sys.path (rootdir {root}).") from None
-        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error)) from None
+        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error) + ".") from None
     except Exception as error:  # the user's module raised while importing
-        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error)) from None
+        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error) + ".") from None
 
 
 def _import_file(spec: Spec, path: Path) -> Any:
@@ -153,7 +153,7 @@ def _import_file(spec: Spec, path: Path) -> Any:
         del sys.modules[module_name]
         if not isinstance(error, Exception):
             raise
-        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {path.name}", error)) from None
+        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {path.name}", error) + ".") from None
     return module
 
 
@@ -174,7 +174,7 @@ def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
 def _raised(doing: str, error: BaseException) -> str:
     where = _user_frame(error)
     at = f" at {where}" if where else ""
-    return f"{doing} raised {type(error).__name__}: {_first_line(error)}{at}."
+    return f"{doing} raised {type(error).__name__}: {_first_line(error)}{at}"
 
 
 def _first_line(error: BaseException) -> str:
@@ -254,11 +254,13 @@ def _run_hooked(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
     open_calls: list[int] = []  # indexes into records of calls that have begun, not ended
     counts: dict[str, int] = {}
 
-    def before(module: nn.Module, args: tuple[Any, ...]) -> None:
+    def before(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         name = names[id(module)]
+        # Keyword arguments count as inputs after the positional ones (self.attn(query=x)).
+        inputs = tuple(_shapes(a) for a in args) + tuple(
+            _shapes(v) for v in kwargs.values() if isinstance(v, torch.Tensor))
         records.append({"name": name, "index": counts.get(name, 0), "depth": len(open_calls),
-                        "inputs": tuple(_shapes(a) for a in args), "output": None,
-                        "finished": False})
+                        "inputs": inputs, "output": None, "finished": False})
         counts[name] = counts.get(name, 0) + 1
         open_calls.append(len(records) - 1)
 
@@ -276,7 +278,7 @@ def _run_hooked(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
     handles = []
     try:
         for module in {id(m): m for m in model.modules()}.values():
-            handles.append(module.register_forward_pre_hook(before))
+            handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
             handles.append(module.register_forward_hook(after))
         output: ShapeTree | None = None
         crash = None

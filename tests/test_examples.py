@@ -1,0 +1,52 @@
+"""The shipped examples: `pytest examples/` passes, `pytest examples/broken` explains each mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_in_order
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_examples_pass_and_leave_out_the_broken_ones(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(str(EXAMPLES), "-v")
+    result.assert_outcomes(passed=6)
+    out = result.stdout.str()
+    for item in ("lenet.cnncheck.yaml::lenet", "lenet.cnncheck.yaml::lenet_module_path",
+                 "resnet.cnncheck.yaml::resnet18_shape", "timeseries.cnncheck.yaml::sensor_cnn",
+                 "vgg.cnncheck.yaml::vgg_small", "vgg.cnncheck.yaml::vgg_small_100_classes"):
+        assert f"{item} PASSED" in out
+    assert "broken" not in out
+
+
+def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(str(EXAMPLES / "broken"))
+    result.assert_outcomes(failed=10, passed=1)
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out
+    assert_in_order(out,
+                    # the classic flatten mismatch, explained from shapes
+                    "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]",
+                    "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
+                    "in_features would have to be 400: nn.Linear(16*5*5, 120)",
+                    # hand-computed numbers, each with its arithmetic
+                    "conv1: 6 * (5*5*3 + 1) = 456",
+                    "H: (14 - 5 + 2*0) / 1 + 1 = 10",
+                    "expected: 16*6*6 = 576",
+                    # layer names
+                    "pool is called 2 times", "no layer named 'conv3'. Did you mean 'conv2'",
+                    # design rules
+                    "rounded up to 2 (ceil_mode=True)",
+                    "pools with H: F=4, S=4, W: F=4, S=4; allowed: F=2,S=2, F=3,S=2",
+                    "H: (32 - 3 + 2*0) / 2 + 1 = 15.5, rounded down to 15",
+                    # channels
+                    "receives [1, 6, 16, 16]: 6 channels, but in_channels is 8",
+                    # files and specs that are wrong themselves
+                    "not_yaml.cnncheck.yaml:5: This file is not valid YAML",
+                    "spec_errors.cnncheck.yaml:7: Unknown key 'ouput' in `expect`. Did you mean 'output'?",
+                    "contains a function call, which is not allowed",
+                    "has no attribute 'TutorialNet'. Did you mean 'TutorialNetWrongFlatten'?",
+                    "got an unexpected keyword argument 'num_class'")

@@ -1,0 +1,180 @@
+"""How the model is run: the meta device, the CPU fallback, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_in_order, write_spec
+
+READS_VALUES = """
+    import torch
+    from torch import nn
+
+    class ReadsValues(nn.Module):
+        '''Reads a tensor's value in forward: impossible on meta, where tensors have no data.'''
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x):
+            x = self.conv(x)
+            if x.mean().item() > 1e9:
+                return x
+            return x.flatten(1)
+
+    class DropPathSchedule(nn.Module):
+        '''Builds a per-block rate list with .item() in __init__, as many modern nets do.'''
+
+        def __init__(self, blocks=3):
+            super().__init__()
+            self.rates = [r.item() for r in torch.linspace(0, 0.1, blocks)]
+            self.blocks = nn.Sequential(*[nn.Linear(4, 4) for _ in range(blocks)])
+
+        def forward(self, x):
+            return self.blocks(x)
+"""
+
+
+def test_meta_is_the_default_and_the_cpu_the_reported_fallback(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models=READS_VALUES)
+    write_spec(pytester, """
+        reads_values:
+          model: models.py:ReadsValues
+          input_size: [1, 3, 8, 8]
+          expect: {output: [1, 288], params: 224}
+        builds_with_item:
+          model: models.py:DropPathSchedule
+          input_size: [2, 4]
+          expect: {output: [2, 4], params: 60}
+    """)
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(passed=2)
+    assert_in_order(result.stdout.str(), "warnings summary",
+                    "arch.cnncheck.yaml:2: CnncheckWarning: ran on the CPU because the forward pass "
+                    "failed on meta (RuntimeError: ",
+                    "arch.cnncheck.yaml:6: CnncheckWarning: ran on the CPU because building the "
+                    "model on meta failed (building models.py:DropPathSchedule raised RuntimeError",
+                    "models.py:22: self.rates = [r.item() for r in torch.linspace(0, 0.1, blocks)])",
+                    "Captured cnncheck call", "ran on the CPU because")
+
+
+def test_device_meta_forces_meta(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models=READS_VALUES)
+    write_spec(pytester, """
+        reads_values:
+          model: models.py:ReadsValues
+          input_size: [1, 3, 8, 8]
+          device: meta
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert_in_order(result.stdout.str(), "on meta", "forward", "The forward pass on input "
+                    "[1, 3, 8, 8] raised RuntimeError", "it raised in the model's own forward code, "
+                    "after conv (output [1, 8, 6, 6] -> 8*6*6 = 288)", "at models.py:13")
+
+
+def test_device_cpu_runs_on_the_cpu(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          device: cpu
+          expect: {output: [1, 11]}
+    """)
+    result = tutorial.runpytest()
+    assert "model net.py:Net, input [1, 3, 32, 32], on cpu" in result.stdout.str()
+
+
+HOOKED = """
+    import torch
+    from torch import nn
+
+    INSTANCES = []
+
+    class Crashes(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.fc = nn.Linear(10, 2)
+            INSTANCES.append(self)
+
+        def forward(self, x):
+            torch.set_default_dtype(torch.float64)  # state the plugin must put back
+            return self.fc(self.conv(x).flatten(1))
+"""
+
+
+def test_no_hooks_or_global_state_left_after_a_crash(pytester: pytest.Pytester) -> None:
+    import torch
+
+    pkg = pytester.mkpydir("hooked_models")
+    pkg.joinpath("crashes.py").write_text(HOOKED.replace("\n    ", "\n"))
+    write_spec(pytester, """
+        crashes:
+          model: hooked_models.crashes:Crashes
+          input_size: [1, 3, 8, 8]
+          device: cpu
+    """)
+    # Looked at from inside the run, at its end: the model is gone once it returns.
+    pytester.makeconftest("""
+        import json, sys, torch
+
+        def pytest_sessionfinish(session):
+            model = sys.modules["hooked_models.crashes"].INSTANCES[-1]
+            hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+            state = {"hooks": hooks, "dtype": str(torch.get_default_dtype()),
+                     "grad": torch.is_grad_enabled()}
+            open("state.json", "w").write(json.dumps(state))
+    """)
+    rng_before = torch.get_rng_state()
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert "fc = Linear(in_features=10, out_features=2) receives [1, 144]" in result.stdout.str()
+    state = json.loads(pytester.path.joinpath("state.json").read_text())
+    assert state == {"hooks": 0, "dtype": "torch.float32", "grad": True}
+    assert torch.equal(torch.get_rng_state(), rng_before)
+
+
+def test_the_spec_item_leaves_the_users_rng_alone(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          device: cpu
+    """)
+    tutorial.makepyfile(test_after="""
+        import torch
+
+        def test_seeded_draws_are_reproducible():
+            torch.manual_seed(7)
+            expected = torch.rand(3)
+            torch.manual_seed(7)
+            assert torch.equal(torch.rand(3), expected)
+    """)
+    import torch
+
+    torch.manual_seed(1234)
+    state = torch.get_rng_state()
+    tutorial.runpytest().assert_outcomes(passed=2)
+    torch.set_rng_state(state)  # what the spec item saw...
+    expected = torch.rand(1)
+    torch.set_rng_state(state)
+    tutorial.runpytest("-k", "lenet").assert_outcomes(passed=1, deselected=1)
+    assert torch.equal(torch.rand(1), expected)  # ...and left untouched
+
+
+def test_verbose_runs_attach_torchinfos_summary(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+    """)
+    result = tutorial.runpytest("-v", "-rP")
+    result.assert_outcomes(passed=1)
+    assert_in_order(result.stdout.str(), "torchinfo summary", "Layer (type:depth-idx)",
+                    "Total params: 62,006")
+    quiet = tutorial.runpytest("-rP")
+    assert "Layer (type:depth-idx)" not in quiet.stdout.str()
