@@ -416,3 +416,26 @@ def test_train_mode_runs_the_training_graph(pytester: pytest.Pytester) -> None:
           expect: {output: [[1, 3], [1, 2]]}
     """
     run(pytester, spec)[0].assert_outcomes(passed=2)
+
+
+def test_a_long_layer_table_shows_the_rows_around_the_mismatch(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(deep="""
+        from torch import nn
+
+        def make(depth=200):
+            return nn.Sequential(*[nn.Linear(8, 8) for _ in range(depth)])
+    """)
+    spec = """
+        deep:
+          model: deep.py:make
+          input_size: [1, 8]
+          expect:
+            layers:
+              "120": {params: 71}
+    """
+    _, out = run(pytester, spec)
+    assert_in_order(out, "expect.layers.120.params", "expected: 71", "actual:   72",
+                    "120: 8 * (8 + 1) = 72",
+                    "  0      Linear  [1, 8]  72", "  ... 115 more row(s)", "  118    Linear",
+                    "! 120    Linear  [1, 8]  72", "  122    Linear", "  ... 76 more row(s)",
+                    "  199    Linear  [1, 8]  72", "total params: 14,400")
