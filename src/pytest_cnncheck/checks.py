@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from . import explain
-from .spec import LayerSpec, Number, Shapes, Spec, did_you_mean
+from .spec import LayerSpec, Number, Shape, Shapes, Spec, did_you_mean
 from .trace import Call, Layer, Trace, format_shapes
+from .yamlsource import Span
 
-__all__ = ["Finding", "check"]
+__all__ = ["Edit", "Finding", "check"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Write `new` over the spec text at `span`: how `--cnncheck-update` fixes a value."""
+
+    span: Span
+    new: str
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,48 @@ class Finding:
     actual: str | None = None
     details: tuple[str, ...] = ()  # the arithmetic
     layers: tuple[str, ...] = ()  # rows to mark in the layer table
+    # The edits that make the spec state the actual value; None where an update can't:
+    # no value to rewrite (a crash, a rule), or one shared with other specs by an anchor.
+    edits: tuple[Edit, ...] | None = None
+
+
+def _edits(*pairs: tuple[Span | None, str]) -> tuple[Edit, ...] | None:
+    if any(span is None or span.shared for span, _ in pairs):
+        return None
+    return tuple(Edit(span, new) for span, new in pairs if span is not None)
+
+
+def _number_edits(number: Number, actual: int) -> tuple[Edit, ...] | None:
+    return _edits((number.span, str(actual)))
+
+
+def _shape_edits(shapes: Shapes, actual: Any) -> tuple[Edit, ...] | None:
+    """Rewrite only the dimensions that are wrong, so expressions that hold stay as written."""
+    if not shapes.many:
+        return _one_shape_edits(shapes.shapes[0], actual)
+    if isinstance(actual, list) and len(actual) == len(shapes.shapes):
+        edits: list[Edit] = []
+        for shape, one in zip(shapes.shapes, actual):
+            found = _one_shape_edits(shape, one)
+            if found is None:
+                return None
+            edits.extend(found)
+        return tuple(edits)
+    return _whole_shape_edit(shapes.span, actual)
+
+
+def _one_shape_edits(shape: Shape, actual: Any) -> tuple[Edit, ...] | None:
+    if isinstance(actual, tuple) and len(actual) == len(shape.dims):
+        return _edits(*[(dim.span, str(value)) for dim, value in zip(shape.dims, actual)
+                        if dim is not None and dim.value != value])
+    return _whole_shape_edit(shape.span, actual)
+
+
+def _whole_shape_edit(span: Span | None, actual: Any) -> tuple[Edit, ...] | None:
+    def is_shapes(tree: Any) -> bool:
+        return isinstance(tree, tuple) or (isinstance(tree, list) and all(map(is_shapes, tree)))
+
+    return _edits((span, format_shapes(actual))) if is_shapes(actual) and actual else None
 
 
 def check(spec: Spec, trace: Trace) -> list[Finding]:
@@ -35,7 +87,8 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
         if not spec.output.matches(trace.output):
             findings.append(Finding("expect.output", spec.output.line,
                                     expected=_expected(spec.output),
-                                    actual=format_shapes(trace.output)))
+                                    actual=format_shapes(trace.output),
+                                    edits=_shape_edits(spec.output, trace.output)))
     if spec.params is not None:
         findings.extend(_params(spec, trace))
     if spec.mult_adds is not None and trace.crash is None:
@@ -91,7 +144,7 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
             frozen = trace.params_total - trace.params_trainable
             details.insert(0, f"{frozen:,} of {trace.params_total:,} parameters have requires_grad=False")
         findings.append(Finding(name, line, expected=_counted(number), actual=f"{actual:,}",
-                                details=tuple(details)))
+                                details=tuple(details), edits=_number_edits(number, actual)))
     return findings
 
 
@@ -104,7 +157,8 @@ def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
     if trace.mult_adds == number.value:
         return []
     return [Finding("expect.mult_adds", line, expected=_counted(number),
-                    actual=f"{trace.mult_adds:,}", details=("as torchinfo counts them",))]
+                    actual=f"{trace.mult_adds:,}", details=("as torchinfo counts them",),
+                    edits=_number_edits(number, trace.mult_adds))]
 
 
 def _unknown_layer(name: str, key: str, line: int, trace: Trace) -> Finding:
@@ -123,7 +177,8 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         wanted, line = layer_spec.type
         if wanted not in (layer.type_name, layer.type_path):
             findings.append(Finding(f"{key}.type", line, expected=wanted, actual=layer.type_name,
-                                    layers=mark))
+                                    layers=mark,
+                                    edits=_edits((layer_spec.type_span, layer.type_name))))
     if layer_spec.params is not None:
         number, line = layer_spec.params
         if number.value != layer.params:
@@ -132,7 +187,8 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
             else:
                 details = ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, layer.name)]
             findings.append(Finding(f"{key}.params", line, expected=_counted(number),
-                                    actual=f"{layer.params:,}", details=tuple(details), layers=mark))
+                                    actual=f"{layer.params:,}", details=tuple(details), layers=mark,
+                                    edits=_number_edits(number, layer.params)))
     wants_shapes = layer_spec.output or layer_spec.input or layer_spec.calls
     if not wants_shapes:
         return findings
@@ -173,7 +229,8 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
         if not input.matches(actual):
             details = explain.flatten_lines(trace, call) if layer.kind == "linear" else []
             findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
-                                    actual=format_shapes(actual), details=tuple(details), layers=mark))
+                                    actual=format_shapes(actual), details=tuple(details), layers=mark,
+                                    edits=_shape_edits(input, actual)))
     if output is not None:
         if not call.finished:
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
@@ -187,7 +244,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                 details.extend(f"  {line}" for line in arithmetic)
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
                                     actual=format_shapes(call.output), details=tuple(details),
-                                    layers=mark))
+                                    layers=mark, edits=_shape_edits(output, call.output)))
     return findings
 
 
@@ -215,7 +272,8 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
         details.append(f"and {name} has in_features={layer.hparams['in_features']}")
     return [Finding(key, line, expected=_counted(features),
                     actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
-                    details=tuple(details), layers=(name,))]
+                    details=tuple(details), layers=(name,),
+                    edits=_number_edits(features, actual) if isinstance(actual, int) else None)]
 
 
 def _pooling_rule(spec: Spec, trace: Trace) -> list[Finding]:

@@ -17,6 +17,7 @@ from _pytest._code.code import TerminalRepr
 from .checks import Finding, check
 from .report import Line, failure_lines, relative, spec_error_lines
 from .spec import FileSpecs, Spec, SpecError, parse_file
+from .update import Change, apply_changes, changes_for, summary_lines
 
 if TYPE_CHECKING:
     from _pytest._io import TerminalWriter
@@ -40,6 +41,10 @@ def _skip_at_spec(reason: str) -> BaseException:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cnncheck", "architecture specs (pytest-cnncheck)")
+    group.addoption("--cnncheck-update", action="store_true", default=False,
+                    help="rewrite the values of specs that mismatch to what the model does; "
+                         "only those values change, and the specs pass")
     parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
                   help="glob patterns of spec file names pytest-cnncheck collects "
                        f"(default: {' '.join(DEFAULT_PATTERNS)})")
@@ -47,6 +52,56 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cnncheck: an architecture spec checked by pytest-cnncheck")
+    if config.getoption("cnncheck_update"):
+        config.pluginmanager.register(UpdateSession(config), "cnncheck-update")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    changes = getattr(item, "changes", None)
+    if call.when == "call" and changes:
+        # A plain attribute travels with the report from an xdist worker to the controller.
+        outcome.get_result().cnncheck_changes = [change.to_json() for change in changes]
+
+
+class UpdateSession:
+    """`--cnncheck-update`: gathers the changes items ask for, from their reports (so
+    xdist workers' too), and writes them once per file when the session ends."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.pending: dict[str, list[Change]] = {}
+        self.written: list[Change] = []
+        self.refused: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for data in getattr(report, "cnncheck_changes", ()):
+            change = Change.from_json(data)
+            self.pending.setdefault(change.path, []).append(change)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: its reports reach the controller, which writes
+        for path, changes in self.pending.items():
+            try:
+                written, refused = apply_changes(Path(path), changes)
+            except OSError as error:
+                written, refused = [], f"writing it failed: {error}"
+            self.written.extend(written)
+            if refused:
+                self.refused.append((path, refused))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.written and not self.refused:
+            return
+        terminalreporter.section("cnncheck updates")
+        root = self.config.rootpath
+        for path, line, text in summary_lines(self.written):
+            terminalreporter.write_line(f"{relative(Path(path), root)}:{line}: {text}")
+        for path, reason in self.refused:
+            terminalreporter.write_line(f"{relative(Path(path), root)}: not updated: {reason}", red=True)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
@@ -95,6 +150,7 @@ class SpecItem(pytest.Item):
         self.entry = entry
         self.parsed = parsed
         self.line = line
+        self.changes: list[Change] = []  # what --cnncheck-update will write for this spec
         self.add_marker("cnncheck")
 
     def runtest(self) -> None:
@@ -118,6 +174,11 @@ class SpecItem(pytest.Item):
         if trace.summary and wants_table:
             self.add_report_section("call", "torchinfo summary", trace.summary)
         findings = check(spec, trace)
+        if findings and self.config.getoption("cnncheck_update"):
+            self.changes = changes_for(self.parsed, findings)
+            findings = [finding for finding in findings if finding.edits is None]
+            self.add_report_section("call", "cnncheck update", "\n".join(
+                text for _, _, text in summary_lines(self.changes)))
         if findings:
             raise SpecMismatch(spec, trace, findings)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Iterable, Union
 
 from .expr import ExpressionError, evaluate
-from .yamlsource import LineList, LineMap, YamlError, load
+from .yamlsource import LineList, LineMap, Span, YamlError, load
 
 __all__ = [
     "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
-    "Shape", "Shapes", "Spec", "SpecError", "parse_file", "DEFAULT_POOLING",
+    "Shape", "Shapes", "Spec", "SpecError", "parse_file", "parse_text", "DEFAULT_POOLING",
 ]
 
 # The pooling habits of the contract: F=2,S=2 or F=3,S=2 (larger windows destroy too much).
@@ -57,6 +57,7 @@ class Number:
 
     value: int
     text: str
+    span: Span | None = field(default=None, compare=False, repr=False)  # where it is written
 
     def __str__(self) -> str:
         return self.text if self.text == str(self.value) else f"{self.text} = {self.value}"
@@ -69,6 +70,7 @@ Dim = Union[Number, None]  # None is the wildcard `_`
 class Shape:
     dims: tuple[Dim, ...]
     line: int
+    span: Span | None = field(default=None, compare=False, repr=False)
 
     def matches(self, actual: Any) -> bool:
         return (
@@ -91,6 +93,7 @@ class Shapes:
     shapes: tuple[Shape, ...]
     many: bool
     line: int
+    span: Span | None = field(default=None, compare=False, repr=False)
 
     def matches(self, actual: Any) -> bool:
         if not self.many:
@@ -129,6 +132,7 @@ class LayerSpec:
     input: Shapes | None = None
     params: tuple[Number, int] | None = None  # (count, line)
     type: tuple[str, int] | None = None
+    type_span: Span | None = field(default=None, compare=False, repr=False)
     calls: tuple[CallSpec, ...] | None = None
     calls_line: int = 0
 
@@ -183,6 +187,7 @@ class FileSpecs:
     lines: tuple[str, ...]
     entries: tuple[tuple[str, int, Spec | SpecError], ...]
     error: SpecError | None = None  # the whole file could not be read
+    text: str = ""  # as read: spans index into it
 
 
 def parse_file(path: Path) -> FileSpecs:
@@ -197,23 +202,28 @@ def parse_file(path: Path) -> FileSpecs:
         line = raw[: error.start].count(b"\n") + 1
         return FileSpecs(path, (), (), SpecError.at(
             line, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"))
+    return parse_text(path, text)
+
+
+def parse_text(path: Path, text: str) -> FileSpecs:
+    """Validate every spec of `text`, read from `path` (the base of relative model paths)."""
     lines = tuple(text.splitlines())
     try:
         data, duplicates = load(text)
     except YamlError as error:
-        return FileSpecs(path, lines, (), SpecError.at(error.line, f"This file {error.message}."))
+        return FileSpecs(path, lines, (), SpecError.at(error.line, f"This file {error.message}."), text)
     if data is None:
         return FileSpecs(path, lines, (), SpecError.at(
-            1, "This file holds no specs: a spec file maps spec names to specs."))
+            1, "This file holds no specs: a spec file maps spec names to specs."), text)
     if not isinstance(data, LineMap):
         return FileSpecs(path, lines, (), SpecError.at(
             getattr(data, "line", 1),
             "The top level of a spec file must be a mapping of spec names to specs, "
-            f"not {_kind(data)}."))
+            f"not {_kind(data)}."), text)
     starts = sorted(data.key_lines.values())
     if duplicates and duplicates[0].line in starts or any(d.line < starts[0] for d in duplicates):
         first = next(d for d in duplicates if d.line in starts or d.line < starts[0])
-        return FileSpecs(path, lines, (), SpecError.at(first.line, first.message))
+        return FileSpecs(path, lines, (), SpecError.at(first.line, first.message), text)
     entries = []
     for name, body in data.items():
         # Keys starting with "." are templates to share through anchors, not specs.
@@ -230,7 +240,7 @@ def parse_file(path: Path) -> FileSpecs:
         except SpecError as error:
             entry = SpecError(sorted(error.problems + twice))
         entries.append((str(name), line, entry))
-    return FileSpecs(path, lines, tuple(entries))
+    return FileSpecs(path, lines, tuple(entries), text=text)
 
 
 def _kind(value: Any) -> str:
@@ -354,17 +364,18 @@ class _Validator:
         self.known_keys(value, allowed, f"`{key}`")
         return value
 
-    def integer(self, value: Any, line: int, key: str, minimum: int) -> Number | None:
+    def integer(self, value: Any, line: int, key: str, minimum: int,
+                span: Span | None = None) -> Number | None:
         """An int or an arithmetic string, at least `minimum`."""
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             self.problem(line, f"`{key}` must be an integer or an arithmetic expression such as "
                                f"'16*5*5', not {_kind(value)}.")
             return None
         if isinstance(value, int):
-            number = Number(value, str(value))
+            number = Number(value, str(value), span)
         else:
             try:
-                number = Number(evaluate(value), value.strip())
+                number = Number(evaluate(value), value.strip(), span)
             except ExpressionError as error:
                 self.problem(line, f"`{key}`: the expression {value!r} {error}.")
                 return None
@@ -374,39 +385,41 @@ class _Validator:
             return None
         return number
 
-    def shape(self, value: Any, line: int, key: str) -> Shape | None:
+    def shape(self, value: Any, line: int, key: str, span: Span | None = None) -> Shape | None:
         if not isinstance(value, list) or not value:
             self.problem(line, f"`{key}` must be a shape such as [1, 16, 5, 5], not {_kind(value)}.")
             return None
         dims: list[Dim] = []
         item_lines = getattr(value, "item_lines", [line] * len(value))
-        for index, (dim, dim_line) in enumerate(zip(value, item_lines)):
+        item_spans = getattr(value, "item_spans", [None] * len(value))
+        for index, (dim, dim_line, dim_span) in enumerate(zip(value, item_lines, item_spans)):
             if dim == "_":
                 dims.append(None)
                 continue
-            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=1)
+            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=1, span=dim_span)
             if number is None:
                 return None  # one problem a shape is enough to read
             dims.append(number)
-        return Shape(tuple(dims), line)
+        return Shape(tuple(dims), line, span)
 
-    def shapes(self, value: Any, line: int, key: str) -> Shapes | None:
+    def shapes(self, value: Any, line: int, key: str, span: Span | None = None) -> Shapes | None:
         """One shape, or a list of shapes (for several inputs or a tuple output)."""
         if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
             item_lines = getattr(value, "item_lines", [line] * len(value))
+            item_spans = getattr(value, "item_spans", [None] * len(value))
             shapes = []
-            for index, (item, item_line) in enumerate(zip(value, item_lines)):
-                shape = self.shape(item, item_line, f"{key}[{index}]")
+            for index, (item, item_line, item_span) in enumerate(zip(value, item_lines, item_spans)):
+                shape = self.shape(item, item_line, f"{key}[{index}]", item_span)
                 if shape is None:
                     return None
                 shapes.append(shape)
-            return Shapes(tuple(shapes), True, line)
+            return Shapes(tuple(shapes), True, line, span)
         if isinstance(value, list) and any(isinstance(item, list) for item in value):
             self.problem(line, f"`{key}` mixes dimensions and shapes: write one shape "
                                "[1, 10] or a list of shapes [[1, 10], [1, 4]].")
             return None
-        shape = self.shape(value, line, key)
-        return Shapes((shape,), False, line) if shape else None
+        shape = self.shape(value, line, key, span)
+        return Shapes((shape,), False, line, span) if shape else None
 
     # -- the spec's own keys -------------------------------------------------------
 
@@ -447,12 +460,15 @@ class _Validator:
         if expect is None:
             return
         if "output" in expect:
-            fields["output"] = self.shapes(expect["output"], expect.value_line("output"), "expect.output")
+            fields["output"] = self.shapes(expect["output"], expect.value_line("output"),
+                                           "expect.output", expect.value_spans.get("output"))
         if "params" in expect:
-            fields["params"] = self.params(expect["params"], expect.value_line("params"))
+            fields["params"] = self.params(expect["params"], expect.value_line("params"),
+                                           expect.value_spans.get("params"))
         if "mult_adds" in expect:
             number = self.integer(expect["mult_adds"], expect.value_line("mult_adds"),
-                                  "expect.mult_adds", minimum=0)
+                                  "expect.mult_adds", minimum=0,
+                                  span=expect.value_spans.get("mult_adds"))
             if number is not None:
                 fields["mult_adds"] = (number, expect.value_line("mult_adds"))
         if "layers" in expect:
@@ -460,15 +476,16 @@ class _Validator:
         if "flatten" in expect:
             fields["flatten"] = self.flatten(expect["flatten"], expect.value_line("flatten"))
 
-    def params(self, value: Any, line: int) -> ParamsSpec | None:
+    def params(self, value: Any, line: int, span: Span | None) -> ParamsSpec | None:
         if not isinstance(value, LineMap):
-            number = self.integer(value, line, "expect.params", minimum=0)
+            number = self.integer(value, line, "expect.params", minimum=0, span=span)
             return ParamsSpec(line, total=(number, line), bare=True) if number else None
         self.known_keys(value, PARAMS_KEYS, "`expect.params`")
         counts = {}
         for key in PARAMS_KEYS:
             if key in value:
-                number = self.integer(value[key], value.value_line(key), f"expect.params.{key}", 0)
+                number = self.integer(value[key], value.value_line(key), f"expect.params.{key}", 0,
+                                      span=value.value_spans.get(key))
                 if number is not None:
                     counts[key] = (number, value.value_line(key))
         return ParamsSpec(line, **counts)
@@ -496,9 +513,11 @@ class _Validator:
         found: dict[str, Any] = {}
         for which in ("output", "input"):
             if which in body:
-                found[which] = self.shapes(body[which], body.value_line(which), f"{key}.{which}")
+                found[which] = self.shapes(body[which], body.value_line(which), f"{key}.{which}",
+                                           body.value_spans.get(which))
         if "params" in body:
-            number = self.integer(body["params"], body.value_line("params"), f"{key}.params", 0)
+            number = self.integer(body["params"], body.value_line("params"), f"{key}.params", 0,
+                                  span=body.value_spans.get("params"))
             found["params"] = (number, body.value_line("params")) if number else None
         if "type" in body:
             if not isinstance(body["type"], str):
@@ -506,6 +525,7 @@ class _Validator:
                                                       f"Conv2d, not {_kind(body['type'])}.")
             else:
                 found["type"] = (body["type"], body.value_line("type"))
+                found["type_span"] = body.value_spans.get("type")
         if "calls" in body:
             calls_value, calls_line = body["calls"], body.value_line("calls")
             if not isinstance(calls_value, list) or not calls_value:
@@ -523,7 +543,8 @@ class _Validator:
                     if call_body is None:
                         continue
                     shapes = {which: self.shapes(call_body[which], call_body.value_line(which),
-                                                 f"{call_key}.{which}")
+                                                 f"{call_key}.{which}",
+                                                 call_body.value_spans.get(which))
                               for which in CALL_KEYS if which in call_body}
                     calls.append(CallSpec(call_key, call_line, **shapes))
                 found["calls"] = tuple(calls)
@@ -537,7 +558,8 @@ class _Validator:
             return ()
         result = []
         for name, features in value.items():
-            number = self.integer(features, value.value_line(name), f"expect.flatten.{name}", 1)
+            number = self.integer(features, value.value_line(name), f"expect.flatten.{name}", 1,
+                                  span=value.value_spans.get(name))
             if number is not None:
                 result.append(FlattenSpec(str(name), number, value.key_line(name)))
         return tuple(result)

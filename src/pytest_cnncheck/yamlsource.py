@@ -9,17 +9,21 @@ the last of two equal keys. We compose the node graph with the safe loader
 * a key written twice in one mapping is an error naming both lines;
 * merge keys (`<<: *base`) are resolved here, explicit keys winning;
 * each node is built once and shared, so an alias bomb ("billion laughs")
-  costs as much as its text, not 2**n.
+  costs as much as its text, not 2**n;
+* every value remembers its :class:`Span` in the text, so that an update can
+  rewrite one value and leave every other byte alone. A span reached through an
+  alias or merge key is marked `shared`: rewriting it would change other specs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["LineList", "LineMap", "YamlError", "load"]
+__all__ = ["LineList", "LineMap", "Span", "YamlError", "load"]
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -33,6 +37,15 @@ class YamlError(Exception):
         self.line = line
 
 
+@dataclass
+class Span:
+    """Where a value's text lies: `text[start:end]`."""
+
+    start: int
+    end: int
+    shared: bool = False  # reached through an alias or a merge key
+
+
 class LineMap(dict):  # type: ignore[type-arg]
     """A mapping with the 1-based line of each key (`key_line`) and value (`value_line`)."""
 
@@ -43,6 +56,7 @@ class LineMap(dict):  # type: ignore[type-arg]
         self.line = line
         self.key_lines: dict[Any, int] = {}
         self.value_lines: dict[Any, int] = {}
+        self.value_spans: dict[Any, Span] = {}
 
     def key_line(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
@@ -60,6 +74,7 @@ class LineList(list):  # type: ignore[type-arg]
         super().__init__()
         self.line = line
         self.item_lines: list[int] = []
+        self.item_spans: list[Span] = []
 
 
 def load(text: str) -> tuple[Any, list[YamlError]]:
@@ -81,7 +96,9 @@ def load(text: str) -> tuple[Any, list[YamlError]]:
             return None, []
         builder = _Builder(loader)
         try:
-            return builder.build(node), builder.duplicates
+            data = builder.build(node)
+            builder.mark_shared()
+            return data, builder.duplicates
         except RecursionError:
             raise YamlError("is nested too deeply to read", node.start_mark.line + 1) from None
     finally:
@@ -106,9 +123,33 @@ class _Builder:
         self.loader = loader
         self.built: dict[int, Any] = {}
         self.duplicates: list[YamlError] = []
+        self.spans: dict[int, Span] = {}
+        self.aliased: list[Node] = []
+
+    def span(self, node: Node) -> Span:
+        if id(node) not in self.spans:
+            self.spans[id(node)] = Span(node.start_mark.index, node.end_mark.index)
+        return self.spans[id(node)]
+
+    def mark_shared(self) -> None:
+        """Mark the span of every node under an aliased node: its text serves several places."""
+        seen: set[int] = set()
+        stack = list(self.aliased)
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            self.span(node).shared = True
+            if isinstance(node, SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, MappingNode):
+                for key_node, value_node in node.value:
+                    stack.extend((key_node, value_node))
 
     def build(self, node: Node) -> Any:
         if id(node) in self.built:
+            self.aliased.append(node)
             return self.built[id(node)]
         if isinstance(node, ScalarNode):
             try:
@@ -129,6 +170,7 @@ class _Builder:
             for child in node.value:
                 items.append(self.build(child))
                 items.item_lines.append(_line(child))
+                items.item_spans.append(self.span(child))
             return items
         if isinstance(node, MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
@@ -153,6 +195,7 @@ class _Builder:
                 mapping[key] = self.build(value_node)
                 mapping.key_lines[key] = _line(key_node)
                 mapping.value_lines[key] = _line(value_node)
+                mapping.value_spans[key] = self.span(value_node)
             # Explicit keys win over merged ones; of several merged maps the first wins.
             for source in merged:
                 for key, value in source.items():
@@ -160,6 +203,8 @@ class _Builder:
                         mapping[key] = value
                         mapping.key_lines[key] = source.key_line(key)
                         mapping.value_lines[key] = source.value_line(key)
+                        if key in source.value_spans:
+                            mapping.value_spans[key] = source.value_spans[key]
             return mapping
         raise YamlError("holds a node cnncheck cannot read", _line(node))
 

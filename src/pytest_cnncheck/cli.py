@@ -1,0 +1,158 @@
+"""The `cnncheck` command (also `python -m pytest_cnncheck`).
+
+    cnncheck init MODEL --input-size 1,3,32,32 [--kwargs JSON] [--name NAME]
+                  [--layers leaf|all|none] [--rules] [-o FILE [--force]]
+
+builds the model exactly as the plugin does, runs the dummy input, and writes a
+spec stating what it does today, for a person to review and keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .spec import DTYPES, Spec, SpecError, parse_text
+from .scaffold import LAYER_CHOICES, spec_text
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnncheck", description="Write and check CNN architecture specs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser("init", help="write a spec stating what a model does today",
+                               description="Build MODEL, run one dummy input through it, and print "
+                                           "(or write) a spec that states what it does.")
+    init.add_argument("model", metavar="MODEL",
+                      help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
+    init.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
+                      help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs)")
+    init.add_argument("--dtype", action="append", metavar="DTYPE",
+                      help="the input's dtype (default float32; repeat for one per input)")
+    init.add_argument("--kwargs", default="{}", metavar="JSON",
+                      help="keyword arguments for Attr, as a JSON object: '{\"num_classes\": 10}'")
+    init.add_argument("--name", help="the spec's name (default: Attr in snake_case)")
+    init.add_argument("--layers", choices=LAYER_CHOICES, default="leaf",
+                      help="which layers to state: leaf modules (default), all modules, or none")
+    init.add_argument("--rules", action="store_true",
+                      help="also state the pooling and exact-division rules the model satisfies")
+    init.add_argument("--device", choices=("meta", "cpu", "cuda"),
+                      help="where to run (default: meta, falling back to the CPU)")
+    init.add_argument("--mode", choices=("eval", "train"), default="eval")
+    init.add_argument("-o", "--output", metavar="FILE", help="write the spec to FILE instead of printing it")
+    init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _init(args, list(sys.argv[1:] if argv is None else argv))
+    except UsageError as error:
+        print(f"cnncheck init: {error}", file=sys.stderr)
+        return 2
+    except SpecError as error:
+        for _, message in error.problems:
+            print(f"cnncheck init: {message}", file=sys.stderr)
+        return 1
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in text.strip("[]()").split(",")]
+    if not parts or not all(re.fullmatch(r"\d+", part) and int(part) > 0 for part in parts):
+        raise UsageError(f"--input-size must be comma-separated positive integers such as "
+                         f"1,3,32,32, not {text!r}")
+    return tuple(int(part) for part in parts)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _init(args: argparse.Namespace, argv: list[str]) -> int:
+    sizes = tuple(_shape(text) for text in args.input_size)
+    dtypes = tuple(args.dtype or ["float32"])
+    for dtype in dtypes:
+        if dtype.removeprefix("torch.") not in DTYPES:
+            raise UsageError(f"--dtype {dtype!r} is not a dtype cnncheck knows ({', '.join(DTYPES)})")
+    if len(dtypes) == 1:
+        dtypes = dtypes * len(sizes)
+    elif len(dtypes) != len(sizes):
+        raise UsageError(f"{len(dtypes)} --dtype for {len(sizes)} --input-size: give one, or one per input")
+    try:
+        kwargs = json.loads(args.kwargs)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--kwargs is not JSON: {error}") from None
+    if not isinstance(kwargs, dict):
+        raise UsageError("--kwargs must be a JSON object, such as '{\"num_classes\": 10}'")
+    target, sep, attr = args.model.rpartition(":")
+    if not sep or not target or not attr:
+        raise UsageError(f"MODEL must be module.path:Attr or path/to/file.py:Attr, not {args.model!r}")
+
+    out_path = Path(args.output).resolve() if args.output else None
+    if out_path is not None and out_path.exists() and not args.force:
+        raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+    spec_dir = out_path.parent if out_path else Path.cwd()
+    model = args.model
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        # The spec names a model file relative to the spec file itself.
+        model = f"{Path(os.path.relpath(Path(target).resolve(), spec_dir)).as_posix()}:{attr}"
+    spec = Spec(
+        name=args.name or _snake(attr.split(".")[-1]), path=spec_dir / "init.cnncheck.yaml", line=1,
+        model=model, model_line=1, input_sizes=sizes, input_line=1, kwargs=kwargs, kwargs_line=1,
+        dtypes=tuple(d.removeprefix("torch.") for d in dtypes), device=args.device, mode=args.mode,
+    )
+
+    from . import probe  # torch is imported here
+
+    try:
+        trace = probe.probe(spec, Path.cwd())
+    except probe.DeviceUnavailable as reason:
+        raise UsageError(str(reason)) from None
+    if trace.crash is not None:
+        from .checks import check
+        from .report import layer_table
+
+        crash = check(spec, trace)[0]
+        print(f"cnncheck init: {crash.message}", file=sys.stderr)
+        for line in (*(f"  {detail}" for detail in crash.details), "",
+                     *(text for text, _ in layer_table(trace, set(crash.layers)))):
+            print(line, file=sys.stderr)
+        return 1
+
+    header = (f"Written by: cnncheck {shlex.join(argv)}",
+              "Review it and keep what matters. Refresh values that change on purpose with",
+              "`pytest --cnncheck-update`; remove a layer line to stop checking it.", "")
+    text = spec_text(spec, trace, layers=args.layers, rules=args.rules, header=header)
+    _self_check(spec, trace, text)
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        from .update import write_atomically
+
+        write_atomically(out_path, text.encode("utf-8"), exclusive=not args.force)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _self_check(spec: Spec, trace: object, text: str) -> None:
+    """The written spec must parse and pass against the very trace it came from."""
+    from .checks import check
+
+    parsed = parse_text(spec.path, text)
+    entries = [entry for _, _, entry in parsed.entries]
+    problems = [parsed.error] if parsed.error else [e for e in entries if isinstance(e, SpecError)]
+    findings = [f for e in entries if isinstance(e, Spec) for f in check(e, trace)]  # type: ignore[arg-type]
+    if problems or findings:
+        raise AssertionError(f"cnncheck init wrote a spec that does not pass: {problems or findings}\n{text}")

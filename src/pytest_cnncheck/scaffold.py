@@ -1,0 +1,123 @@
+"""Trace -> the text of a spec that states what the model does today (`cnncheck init`).
+
+Written by hand rather than by yaml.dump, so that it reads like a spec a person
+wrote: shapes in flow style, one layer a line, in forward order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from . import explain
+from .spec import DEFAULT_POOLING, Spec
+from .trace import Trace, format_shapes
+
+__all__ = ["LAYER_CHOICES", "spec_text"]
+
+LAYER_CHOICES = ("leaf", "all", "none")
+
+
+def yaml_key(name: str) -> str:
+    """`conv1` as it is; `"0"`, `"0.1"`, `"yes"` quoted, as YAML would read them as non-text."""
+    try:
+        plain = yaml.safe_load(f"{name}: 0")
+    except yaml.YAMLError:
+        plain = None
+    if isinstance(plain, dict) and list(plain) == [name] and name.strip() == name and name:
+        return name
+    return json.dumps(name)
+
+
+def _is_shapes(tree: Any) -> bool:
+    if isinstance(tree, tuple):
+        return True
+    return isinstance(tree, list) and bool(tree) and all(_is_shapes(t) for t in tree)
+
+
+def _flow(value: Any) -> str:
+    """A small mapping or list in YAML flow style (JSON is YAML)."""
+    return json.dumps(value, separators=(", ", ": "))
+
+
+def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = False,
+              header: tuple[str, ...] = ()) -> str:
+    out = [f"# {line}" if line else "#" for line in header]
+    out.append(f"{yaml_key(spec.name)}:")
+    out.append(f"  model: {yaml_key(spec.model)}")
+    if spec.kwargs:
+        out.append(f"  kwargs: {_flow(spec.kwargs)}")
+    sizes = spec.input_sizes
+    out.append(f"  input_size: {format_shapes(list(sizes) if len(sizes) > 1 else sizes[0])}")
+    if any(dtype != "float32" for dtype in spec.dtypes):
+        dtypes = spec.dtypes
+        out.append(f"  dtype: {dtypes[0] if len(set(dtypes)) == 1 else '[' + ', '.join(dtypes) + ']'}")
+    if spec.device is not None:
+        out.append(f"  device: {spec.device}")
+    if spec.mode != "eval":
+        out.append(f"  mode: {spec.mode}")
+    out.append("  expect:")
+    if _is_shapes(trace.output):
+        out.append(f"    output: {format_shapes(trace.output)}")
+    out.append(f"    params: {{total: {trace.params_total}, trainable: {trace.params_trainable}}}")
+    out.extend(_layer_lines(trace, layers))
+    out.extend(_flatten_lines(trace))
+    if rules:
+        out.extend(_rule_lines(trace))
+    return "\n".join(out) + "\n"
+
+
+def _layer_lines(trace: Trace, which: str) -> list[str]:
+    if which == "none":
+        return []
+    lines = []
+    in_forward_order = dict.fromkeys(call.name for call in trace.calls)
+    for name in in_forward_order:
+        layer = trace.layers[name]
+        if not name or (which == "leaf" and not layer.leaf):
+            continue
+        calls = trace.calls_of(name)
+        outputs = [c.output for c in calls if c.finished and _is_shapes(c.output)]
+        if not calls or len(outputs) != len(calls):
+            continue  # never called, or an output that is no shape: nothing to state
+        params = f", params: {layer.params}" if layer.params else ""
+        if len(calls) == 1:
+            lines.append(f"      {yaml_key(name)}: {{output: {format_shapes(outputs[0])}{params}}}")
+            continue
+        lines.append(f"      {yaml_key(name)}:")
+        if layer.params:
+            lines.append(f"        params: {layer.params}")
+        lines.append("        calls:")
+        lines.extend(f"          - {{output: {format_shapes(output)}}}" for output in outputs)
+    return ["    layers:", *lines] if lines else []
+
+
+def _flatten_lines(trace: Trace) -> list[str]:
+    lines = []
+    for name, layer in trace.layers.items():
+        calls = trace.calls_of(name)
+        if layer.kind != "linear" or not calls or not isinstance(calls[0].input, tuple):
+            continue
+        source = explain.flatten_source(trace, calls[0])
+        if source is not None:
+            lines.append(f"      {yaml_key(name)}: {'*'.join(str(d) for d in source[1:])}")
+    return ["    flatten:", *lines] if lines else []
+
+
+def _rule_lines(trace: Trace) -> list[str]:
+    pairs = sorted({pair for layer in trace.layers.values() if layer.kind == "pool"
+                    for pair in zip(layer.hparams["kernel_size"], layer.hparams["stride"])})
+    if set(pairs) <= set(DEFAULT_POOLING):
+        pooling = "true"
+    else:
+        pooling = "[" + ", ".join(f"[{f}, {s}]" for f, s in pairs) + "]   # the windows in use today"
+    lines = ["  rules:", f"    pooling: {pooling}"]
+    uneven = [call.name for call in trace.calls if call.name in trace.layers
+              and explain.division_remainders(trace.layers[call.name], call)]
+    if uneven:
+        lines.append(f"    # exact_division does not hold today: {', '.join(dict.fromkeys(uneven))}")
+    else:
+        lines.append("    exact_division: true")
+    return lines

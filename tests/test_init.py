@@ -1,0 +1,118 @@
+"""`cnncheck init`: a spec that states what the model does, and passes when collected."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_cnncheck.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "models"
+
+MODELS = [
+    ("lenet.py:Net", "1,3,32,32", []),
+    ("timeseries.py:SensorCNN", "4,9,128", ["--kwargs", '{"channels": 9, "num_classes": 6}']),
+    ("vgg.py:vgg_small", "2,3,32,32", ["--mode", "train"]),
+    ("resnet.py:ResNetSmall", "1,3,224,224", []),
+]
+
+
+@pytest.mark.parametrize("layers", ["leaf", "all", "none"])
+@pytest.mark.parametrize(("model", "size", "extra"), MODELS, ids=[m[0] for m in MODELS])
+def test_init_writes_a_spec_that_passes(pytester: pytest.Pytester, model: str, size: str,
+                                        extra: list[str], layers: str) -> None:
+    target = f"{EXAMPLES / model.split(':')[0]}:{model.split(':')[1]}"
+    out = pytester.path / "models" / "written.cnncheck.yaml"
+    out.parent.mkdir()
+    assert main(["init", target, "--input-size", size, "--layers", layers, "--rules",
+                 "-o", str(out), *extra]) == 0
+    text = out.read_text()
+    assert text.startswith("# Written by: cnncheck init ")
+    assert "  expect:\n    output: [" in text
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=1)
+
+
+def test_init_output_reads_like_a_hand_written_spec(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(EXAMPLES)
+    assert main(["init", "lenet.py:Net", "--input-size", "1,3,32,32", "--rules"]) == 0
+    assert capsys.readouterr().out == """\
+# Written by: cnncheck init lenet.py:Net --input-size 1,3,32,32 --rules
+# Review it and keep what matters. Refresh values that change on purpose with
+# `pytest --cnncheck-update`; remove a layer line to stop checking it.
+#
+net:
+  model: lenet.py:Net
+  input_size: [1, 3, 32, 32]
+  expect:
+    output: [1, 10]
+    params: {total: 62006, trainable: 62006}
+    layers:
+      conv1: {output: [1, 6, 28, 28], params: 456}
+      pool:
+        calls:
+          - {output: [1, 6, 14, 14]}
+          - {output: [1, 16, 5, 5]}
+      conv2: {output: [1, 16, 10, 10], params: 2416}
+      fc1: {output: [1, 120], params: 48120}
+      fc2: {output: [1, 84], params: 10164}
+      fc3: {output: [1, 10], params: 850}
+    flatten:
+      fc1: 16*5*5
+  rules:
+    pooling: true
+    exact_division: true
+"""
+
+
+def test_init_states_only_the_rules_that_hold(pytester: pytest.Pytester,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    pytester.makepyfile(pools="from torch import nn\n\ndef make():\n"
+                              "    return nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), nn.MaxPool2d(4, 4))\n")
+    assert main(["init", "pools.py:make", "--input-size", "1,1,32,32", "--rules"]) == 0
+    out = capsys.readouterr().out
+    assert "    pooling: [[4, 4]]   # the windows in use today\n" in out
+    assert "    # exact_division does not hold today: 0, 1\n" in out
+
+
+def test_init_refuses_to_overwrite_without_force(tutorial: pytest.Pytester,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tutorial.path / "net.cnncheck.yaml"
+    out.write_text("# mine\n")
+    assert main(["init", "net.py:Net", "--input-size", "1,3,32,32", "-o", str(out)]) == 2
+    assert "net.cnncheck.yaml exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert out.read_text() == "# mine\n"
+    assert main(["init", "net.py:Net", "--input-size", "1,3,32,32", "-o", str(out), "--force"]) == 0
+    assert "net:\n  model: net.py:Net\n" in out.read_text()
+
+
+@pytest.mark.parametrize(("args", "code", "sentence"), [
+    (["net.py:Nett", "--input-size", "1,3,32,32"], 1,
+     "cnncheck init: `model`: net.py has no attribute 'Nett'. Did you mean 'Net'?"),
+    (["missing:Net", "--input-size", "1,3,32,32"], 1, "cannot import 'missing'"),
+    (["net.py:Net", "--input-size", "1,3,x"], 2,
+     "--input-size must be comma-separated positive integers such as 1,3,32,32, not '1,3,x'"),
+    (["net.py:Net", "--input-size", "1,3,32,32", "--kwargs", "{num_classes: 3}"], 2,
+     "--kwargs is not JSON"),
+    (["net.py:Net", "--input-size", "1,3,32,32", "--kwargs", '{"num_class": 3}'], 1,
+     "`kwargs` do not fit net.py:Net: got an unexpected keyword argument 'num_class'"),
+    (["net.py:Net", "--input-size", "1,3,36,36"], 1,
+     "in_features would have to be 576: nn.Linear(16*6*6, 120)"),
+])
+def test_init_errors_are_plain_sentences(tutorial: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+                                         args: list[str], code: int, sentence: str) -> None:
+    assert main(["init", *args]) == code
+    captured = capsys.readouterr()
+    assert sentence in captured.err
+    assert captured.out == ""
+    assert not list(tutorial.path.glob("*.cnncheck.yaml"))
+
+
+def test_python_dash_m_runs_the_same_command(tutorial: pytest.Pytester) -> None:
+    result = tutorial.run(sys.executable, "-m", "pytest_cnncheck", "init", "net.py:Net",
+                          "--input-size", "1,3,32,32", "--name", "lenet", "--layers", "none")
+    assert result.ret == 0
+    assert result.stdout.lines[4:7] == ["lenet:", "  model: net.py:Net", "  input_size: [1, 3, 32, 32]"]

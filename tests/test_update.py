@@ -1,0 +1,171 @@
+"""`pytest --cnncheck-update`: only the wrong values change, atomically, never anything else."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conftest import assert_in_order
+
+SPEC = textwrap.dedent("""\
+    # The tutorial net. Comments, anchors, quoting and expressions must survive.
+    .base: &base
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+
+    lenet:   # two values below are wrong
+      <<: *base
+      expect:
+        output: [1, "5*2"]
+        params: {total: 61706, trainable: 62006}
+
+        layers:
+          conv2: {output: [1, 16, 12, 10]}   # the 12 is wrong
+          fc1: {input: [_, 16*5*5]}
+        flatten:
+          'fc1': '16 * 5 * 5'
+""")
+
+
+def spec_file(pytester: pytest.Pytester, text: str = SPEC) -> pytest.Pytester:
+    pytester.path.joinpath("arch.cnncheck.yaml").write_bytes(text.encode())
+    return pytester
+
+
+def test_only_the_wrong_values_change(tutorial: pytest.Pytester) -> None:
+    spec_file(tutorial)
+    result = tutorial.runpytest("--cnncheck-update")
+    result.assert_outcomes(passed=1)
+    assert_in_order(result.stdout.str(), "cnncheck updates",
+                    "arch.cnncheck.yaml:10: expect.params.total: 61,706 -> 62,006",
+                    "arch.cnncheck.yaml:13: expect.layers.conv2.output: [1, 16, 12, 10] -> "
+                    "[1, 16, 10, 10]")
+    expected = (SPEC.replace("total: 61706", "total: 62006")
+                .replace("[1, 16, 12, 10]", "[1, 16, 10, 10]"))
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_bytes() == expected.encode()
+    tutorial.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_wrong_expression_becomes_the_number(tutorial: pytest.Pytester) -> None:
+    spec_file(tutorial, SPEC.replace("'16 * 5 * 5'", "'16 * 6 * 6'").replace("61706", "62006")
+              .replace("[1, 16, 12, 10]", "[1, 16, 10, 10]"))
+    tutorial.runpytest("--cnncheck-update").assert_outcomes(passed=1)
+    assert "'fc1': 400\n" in tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+
+
+def test_without_the_flag_nothing_is_written(tutorial: pytest.Pytester) -> None:
+    spec_file(tutorial)
+    tutorial.runpytest().assert_outcomes(failed=1)
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_bytes() == SPEC.encode()
+
+
+def test_crlf_and_byte_order_mark_survive(tutorial: pytest.Pytester) -> None:
+    text = SPEC.replace("\n", "\r\n")
+    tutorial.path.joinpath("arch.cnncheck.yaml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    tutorial.runpytest("--cnncheck-update").assert_outcomes(passed=1)
+    expected = text.replace("total: 61706", "total: 62006").replace("[1, 16, 12, 10]", "[1, 16, 10, 10]")
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_bytes() == b"\xef\xbb\xbf" + expected.encode()
+
+
+def test_values_shared_through_an_anchor_are_not_rewritten(tutorial: pytest.Pytester) -> None:
+    text = textwrap.dedent("""\
+        .expect: &expect
+          output: [1, 11]
+        first:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: *expect
+        second:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {output: [1, 12]}
+    """)
+    spec_file(tutorial, text)
+    result = tutorial.runpytest("--cnncheck-update")
+    result.assert_outcomes(passed=1, failed=1)
+    after = tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+    assert after == text.replace("[1, 12]", "[1, 10]")
+
+
+def test_spec_errors_and_crashes_are_never_fixed(tutorial: pytest.Pytester) -> None:
+    text = textwrap.dedent("""\
+        typo:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {ouput: [1, 11]}
+        crash:
+          model: net.py:Net
+          kwargs: {fc1_in: 576}
+          input_size: [1, 3, 32, 32]
+          expect: {output: [1, 11]}
+        missing:
+          model: nowhere.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {output: [1, 11]}
+    """)
+    spec_file(tutorial, text)
+    result = tutorial.runpytest("--cnncheck-update")
+    result.assert_outcomes(failed=3)
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_text() == text
+    assert "cnncheck updates" not in result.stdout.str()
+
+
+def test_rule_violations_still_fail_while_values_are_fixed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(pool="from torch import nn\n\ndef make():\n    return nn.MaxPool2d(4, 4)\n")
+    text = "pool:\n  model: pool.py:make\n  input_size: [1, 1, 8, 8]\n" \
+           "  expect: {output: [1, 1, 4, 4]}\n  rules: {pooling: true}\n"
+    spec_file(pytester, text)
+    result = pytester.runpytest("--cnncheck-update")
+    result.assert_outcomes(failed=1)
+    assert "rules.pooling" in result.stdout.str()
+    assert pytester.path.joinpath("arch.cnncheck.yaml").read_text() == text.replace("[1, 1, 4, 4]",
+                                                                                   "[1, 1, 2, 2]")
+
+
+def test_an_interrupted_write_leaves_the_original_file(tutorial: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytest_cnncheck.update
+
+    def interrupted(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    spec_file(tutorial)
+    monkeypatch.setattr(pytest_cnncheck.update.os, "replace", interrupted)
+    result = tutorial.runpytest("--cnncheck-update")
+    assert "arch.cnncheck.yaml: not updated: writing it failed: [Errno 28] No space left on " \
+           "device" in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_bytes() == SPEC.encode()
+    assert sorted(p.name for p in tutorial.path.iterdir() if "cnncheck" in p.name) == [
+        "arch.cnncheck.yaml"]  # no temporary file left behind
+
+
+def test_a_file_edited_during_the_run_is_left_alone(tutorial: pytest.Pytester) -> None:
+    spec_file(tutorial)
+    tutorial.makeconftest("""
+        from pathlib import Path
+
+        def pytest_runtest_teardown(item):
+            path = Path(item.path)
+            path.write_text(path.read_text().replace("params: {total", "params: {total "))
+    """)
+    result = tutorial.runpytest("--cnncheck-update")
+    assert "arch.cnncheck.yaml: not updated: it changed since it was read" in result.stdout.str()
+    assert "61706" in tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+
+
+def test_xdist_workers_fixes_to_one_file_all_land(tutorial: pytest.Pytester) -> None:
+    specs = "".join(f"""
+spec{n}:
+  model: net.py:Net
+  input_size: [{n + 1}, 3, 32, 32]
+  expect: {{output: [{n + 1}, 11], params: {62000 + n}}}
+""" for n in range(6))
+    spec_file(tutorial, specs)
+    result = tutorial.runpytest_subprocess("-n", "2", "--cnncheck-update")
+    result.assert_outcomes(passed=6)
+    after = tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+    for n in range(6):
+        assert f"expect: {{output: [{n + 1}, 10], params: 62006}}" in after
+    tutorial.runpytest().assert_outcomes(passed=6)
