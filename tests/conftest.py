@@ -83,3 +83,10 @@ def assert_in_order(output: str, *fragments: str) -> None:
         found = output.find(fragment, position)
         assert found >= 0, f"{fragment!r} not found after position {position} in:\n{output}"
         position = found + len(fragment)
+
+
+def run(pytester: pytest.Pytester, spec: str, *args: str) -> tuple[pytest.RunResult, str]:
+    """Write `spec` as arch.cnncheck.yaml, run pytest inline; the result and its output."""
+    write_spec(pytester, spec)
+    result = pytester.runpytest(*args)
+    return result, result.stdout.str()

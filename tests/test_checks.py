@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_in_order, write_spec
+from conftest import assert_in_order, run, write_spec
 
 LENET_FULL = """
     lenet:
@@ -32,12 +32,6 @@ LENET_FULL = """
         pooling: [[2, 2], [3, 2]]
         exact_division: true
 """
-
-
-def run(pytester: pytest.Pytester, spec: str, *args: str) -> tuple[pytest.RunResult, str]:
-    write_spec(pytester, spec)
-    result = pytester.runpytest(*args)
-    return result, result.stdout.str()
 
 
 def test_the_contract_example_passes(tutorial: pytest.Pytester) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_in_order, write_spec
+from conftest import assert_in_order, run, write_spec
 
 GOOD = """
     good:
@@ -12,12 +12,6 @@ GOOD = """
       input_size: [1, 3, 32, 32]
       expect: {output: [1, 10]}
 """
-
-
-def run(pytester: pytest.Pytester, spec: str, *args: str) -> tuple[pytest.RunResult, str]:
-    write_spec(pytester, spec)
-    result = pytester.runpytest(*args)
-    return result, result.stdout.str()
 
 
 def assert_fails_alone(result: pytest.RunResult, out: str) -> None:
