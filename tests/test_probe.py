@@ -103,6 +103,7 @@ HOOKED = """
 
         def forward(self, x):
             torch.set_default_dtype(torch.float64)  # state the plugin must put back
+            torch.set_default_device("meta")
             return self.fc(self.conv(x).flatten(1))
 """
 
@@ -125,8 +126,11 @@ def test_no_hooks_or_global_state_left_after_a_crash(pytester: pytest.Pytester) 
         def pytest_sessionfinish(session):
             model = sys.modules["hooked_models.crashes"].INSTANCES[-1]
             hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+            from torch.overrides import _get_current_function_mode_stack
+
             state = {"hooks": hooks, "dtype": str(torch.get_default_dtype()),
-                     "grad": torch.is_grad_enabled()}
+                     "grad": torch.is_grad_enabled(), "device": str(torch.get_default_device()),
+                     "modes": len(_get_current_function_mode_stack())}
             open("state.json", "w").write(json.dumps(state))
     """)
     rng_before = torch.get_rng_state()
@@ -134,7 +138,7 @@ def test_no_hooks_or_global_state_left_after_a_crash(pytester: pytest.Pytester) 
     result.assert_outcomes(failed=1)
     assert "fc = Linear(in_features=10, out_features=2) receives [1, 144]" in result.stdout.str()
     state = json.loads(pytester.path.joinpath("state.json").read_text())
-    assert state == {"hooks": 0, "dtype": "torch.float32", "grad": True}
+    assert state == {"hooks": 0, "dtype": "torch.float32", "grad": True, "device": "cpu", "modes": 0}
     assert torch.equal(torch.get_rng_state(), rng_before)
 
 

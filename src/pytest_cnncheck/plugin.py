@@ -7,6 +7,7 @@ Only wiring lives here. torch is imported inside `SpecItem.runtest` (through
 from __future__ import annotations
 
 import fnmatch
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -15,7 +16,7 @@ import pytest
 from _pytest._code.code import TerminalRepr
 
 from .checks import Finding, check
-from .report import Line, failure_lines, relative, spec_error_lines
+from .report import BOLD, PLAIN, Line, failure_lines, relative, spec_error_lines, user_frame
 from .spec import FileSpecs, Spec, SpecError, parse_file
 from .update import Change, apply_changes, changes_for, summary_lines
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PATTERNS = ["*.cnncheck.yaml", "*.cnncheck.yml"]
 FILE_ITEM_NAME = "<file>"  # the item standing for a file that could not be read at all
+SETTINGS = pytest.StashKey[dict[str, Any]]()  # the ini options, read once per session
 
 
 class CnncheckWarning(pytest.PytestWarning):
@@ -48,10 +50,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
                   help="glob patterns of spec file names pytest-cnncheck collects "
                        f"(default: {' '.join(DEFAULT_PATTERNS)})")
+    parser.addini("cnncheck_device", default="meta",
+                  help="where specs that name no device run: meta (default; falls back to the "
+                       "CPU where a model can't run there), cpu or cuda")
+    parser.addini("cnncheck_max_input_mb", default="1024",
+                  help="refuse a dummy input larger than this many MiB on a real device "
+                       "(default 1024); on meta inputs take no memory")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cnncheck: an architecture spec checked by pytest-cnncheck")
+    device = str(config.getini("cnncheck_device")).strip()
+    if device not in ("meta", "cpu", "cuda"):
+        raise pytest.UsageError(f"cnncheck_device must be meta, cpu or cuda, not {device!r}")
+    megabytes = str(config.getini("cnncheck_max_input_mb")).strip()
+    if not megabytes.isdigit():
+        raise pytest.UsageError(f"cnncheck_max_input_mb must be a whole number of MiB, not {megabytes!r}")
+    config.stash[SETTINGS] = {"default_device": device, "max_input_bytes": int(megabytes) * 2**20}
     if config.getoption("cnncheck_update"):
         config.pluginmanager.register(UpdateSession(config), "cnncheck-update")
 
@@ -124,6 +139,20 @@ class SpecFile(pytest.File):
             yield SpecItem.from_parent(self, name=name, entry=entry, parsed=parsed, line=line)
 
 
+def _library_dirs() -> tuple[str, ...]:
+    """Folders of the libraries a failure passes through, which are not the user's code."""
+    import importlib.util
+
+    dirs = []
+    for name in ("torch", "_pytest", "pluggy", "pytest_timeout", "torchinfo"):
+        found = importlib.util.find_spec(name) if name not in sys.modules else None
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None) or (found.origin if found else None)
+        if origin:
+            dirs.append(str(Path(origin).parent))
+    return tuple(dirs)
+
+
 class SpecMismatch(Exception):
     def __init__(self, spec: Spec, trace: Trace, findings: list[Finding]) -> None:
         super().__init__(f"{len(findings)} mismatch(es)")
@@ -158,11 +187,15 @@ class SpecItem(pytest.Item):
             raise self.entry
         from . import probe  # torch is imported here, and only here
 
+        workers = getattr(self.config, "workerinput", {}).get("workercount")
+        if workers:
+            probe.share_cores(int(workers))
         spec = self.entry
         wants_table = self.config.get_verbosity() > 0
         try:
             trace = probe.probe(spec, self.config.rootpath,
-                                summary=wants_table or spec.mult_adds is not None)
+                                summary=wants_table or spec.mult_adds is not None,
+                                **self.config.stash[SETTINGS])
         except probe.DeviceUnavailable as reason:
             raise _skip_at_spec(str(reason)) from None
         if trace.fallback:
@@ -191,7 +224,21 @@ class SpecItem(pytest.Item):
         if isinstance(error, SpecMismatch):
             return LinesRepr(failure_lines(error.spec, error.trace, error.findings, where,
                                            self.parsed.lines))
+        if isinstance(error, (pytest.fail.Exception, KeyboardInterrupt)) or self._in_user_code(excinfo):
+            # Interrupted from outside (pytest-timeout, a signal), or a model that escaped
+            # our guards: say where in the user's code it was, not in ours.
+            text = str(error) if isinstance(error, pytest.fail.Exception) else \
+                f"{type(error).__name__}: {error}"
+            lines: list[Line] = [(f"{where}:{self.line}: spec {self.name!r} stopped: {text}", BOLD)]
+            frame = user_frame(excinfo.tb, skip=_library_dirs())
+            if frame:
+                lines.append((f"  while running {frame}", PLAIN))
+            return LinesRepr(lines)
         return super().repr_failure(excinfo)
+
+    @staticmethod
+    def _in_user_code(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+        return user_frame(excinfo.tb, skip=_library_dirs()) is not None
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.line - 1, f"cnncheck: {self.name}"

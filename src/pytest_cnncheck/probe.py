@@ -15,9 +15,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import math
+import os
 import sys
-import traceback
 import weakref
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -26,12 +28,13 @@ import torch
 from torch import nn
 
 from . import explain
+from .fastmeta import formula_shapes
+from .report import user_frame
 from .spec import Spec, SpecError, did_you_mean
 from .trace import Call, Crash, Layer, ShapeTree, Trace
 
 __all__ = ["DeviceUnavailable", "probe", "resolve_model"]
 
-_PACKAGE_DIR = str(Path(__file__).parent)
 _TORCH_DIR = str(Path(torch.__file__).parent)
 
 # Model targets that already failed on meta in this process: go straight to the
@@ -49,14 +52,24 @@ class _BuildFailed(Exception):
         self.sentence = sentence
 
 
-def probe(spec: Spec, rootdir: Path, *, summary: bool = False) -> Trace:
-    """Build `spec`'s model and run its dummy input once; the record of what happened."""
+def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: str = "meta",
+          max_input_bytes: int | None = None) -> Trace:
+    """Build `spec`'s model and run its dummy input once; the record of what happened.
+
+    `default_device` is where a spec that names no device runs ("meta": there,
+    falling back to the CPU). `max_input_bytes` bounds the dummy input on a real
+    device: a spec asking for more fails before anything is allocated.
+    """
     factory = resolve_model(spec, rootdir)
     _check_kwargs(spec, factory)
-    if spec.device == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here")
-    if spec.device is not None:
-        return _probe_or_fail(spec, factory, spec.device, summary=summary)
+    device = spec.device or (default_device if default_device != "meta" else None)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailable(f"the spec asks for device: cuda, and CUDA is not available here"
+                                if spec.device else "cnncheck_device is cuda, and CUDA is not "
+                                                    "available here")
+    if device is not None:
+        _check_input_budget(spec, device, max_input_bytes)
+        return _probe_or_fail(spec, factory, device, summary=summary)
 
     # Keyed by the class or function itself (two specs may write one path for
     # different files) and weakly, so that a model's module can still be freed.
@@ -78,7 +91,21 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False) -> Trace:
                 return trace
             fallback = f"the forward pass failed on meta ({trace.crash.exception})"
         failures[key] = fallback
+    _check_input_budget(spec, "cpu", max_input_bytes, fallback)
     return replace(_probe_or_fail(spec, factory, "cpu", summary=summary), fallback=fallback)
+
+
+def _check_input_budget(spec: Spec, device: str, budget: int | None, why: str = "") -> None:
+    if budget is None or device == "meta":
+        return
+    needed = sum(math.prod(size) * getattr(torch, dtype).itemsize
+                 for size, dtype in zip(spec.input_sizes, spec.dtypes))
+    if needed > budget:
+        because = f" (it fell back from meta because {why})" if why else ""
+        raise SpecError.at(spec.input_line, (
+            f"The dummy input would need {needed / 2**20:,.0f} MiB on the {device.upper()}{because}, "
+            f"above the budget of {budget / 2**20:,.0f} MiB (ini option cnncheck_max_input_mb). "
+            "On device: meta, the default, inputs take no memory; or raise the budget."))
 
 
 def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
@@ -87,6 +114,18 @@ def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
         return _probe_on(spec, factory, device, summary=summary)
     except _BuildFailed as failure:
         raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}.") from None
+
+
+def share_cores(workers: int) -> None:
+    """Under pytest-xdist, give each worker's torch its share of the cores.
+
+    torch starts one thread per core in every process; with a worker per core
+    they fight over the same cores (measured in docs/performance.md). An explicit
+    OMP_NUM_THREADS is the user's choice and is kept.
+    """
+    if "OMP_NUM_THREADS" not in os.environ and not getattr(share_cores, "done", False):
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+        share_cores.done = True  # type: ignore[attr-defined]
 
 
 # -- finding the model --------------------------------------------------------------
@@ -183,39 +222,31 @@ def _first_line(error: BaseException) -> str:
 
 
 def _user_frame(error: BaseException) -> str | None:
-    """`file:line: source` of the innermost frame that is the user's code, not torch's or ours."""
-    frames = traceback.extract_tb(error.__traceback__)
-    for frame in reversed(frames):
-        if frame.filename.startswith((_TORCH_DIR, _PACKAGE_DIR)) or frame.filename.startswith("<"):
-            continue
-        line = f"{_short_path(frame.filename)}:{frame.lineno}"
-        return f"{line}: {frame.line.strip()}" if frame.line else line
-    return None
-
-
-def _short_path(filename: str) -> str:
-    try:
-        return str(Path(filename).relative_to(Path.cwd()))
-    except ValueError:
-        return filename
+    return user_frame(error.__traceback__, skip=(_TORCH_DIR,))
 
 
 # -- one run on one device ----------------------------------------------------------
 
 
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
+    # A model may change these process-wide defaults; the next test must not see it.
     default_dtype = torch.get_default_dtype()
+    default_device = torch.get_default_device() if hasattr(torch, "get_default_device") else None
     # fork_rng: building a model draws its initial weights from the global RNG;
     # the user's tests that run after this item must see the RNG as it was.
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         try:
-            torch.manual_seed(0)
-            with torch.device(device):
+            torch.default_generator.manual_seed(0)  # the CPU's only: seeding every device costs 1 ms
+            # The default device makes factory calls in __init__ and forward land on
+            # `device`; on the CPU it is already so, and the mode costs on every op.
+            placed = nullcontext() if device == str(default_device) else torch.device(device)
+            with placed:
                 model = _build(spec, factory)
                 model.train(spec.mode == "train")
                 inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
                           for size, dtype in zip(spec.input_sizes, spec.dtypes)]
-                run = _run_hooked(model, inputs)
+                with formula_shapes(model) if device == "meta" else nullcontext():
+                    run = _run_hooked(model, inputs)
             layers = _layers(model)
             total, trainable = _count_params(model)
             table, mult_adds, notes = (None, None, ())
@@ -223,6 +254,9 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
                 table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
         finally:
             torch.set_default_dtype(default_dtype)
+            if default_device is not None and torch.get_default_device() != default_device:
+                # None, not "cpu": setting a device pushes a mode that slows every later op.
+                torch.set_default_device(None if default_device.type == "cpu" else default_device)
     return Trace(
         model=spec.model, device=device, layers=layers, calls=run.calls, output=run.output,
         params_total=total, params_trainable=trainable, crash=run.crash,

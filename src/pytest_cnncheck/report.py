@@ -6,14 +6,16 @@ writes it through pytest's own writer and `--color` / `NO_COLOR` just work.
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
+from types import TracebackType
 from typing import Sequence
 
 from .checks import Finding
 from .spec import Spec, SpecError
 from .trace import Trace, format_shapes
 
-__all__ = ["Line", "failure_lines", "layer_table", "spec_error_lines"]
+__all__ = ["Line", "failure_lines", "layer_table", "spec_error_lines", "user_frame"]
 
 Line = tuple[str, dict[str, bool]]
 PLAIN: dict[str, bool] = {}
@@ -125,3 +127,20 @@ def relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+_OWN_DIR = str(Path(__file__).parent)
+
+
+def user_frame(tb: TracebackType | None, skip: tuple[str, ...] = ()) -> str | None:
+    """`file:line: source` of the innermost frame of the user's code: not ours, not in `skip`."""
+    for frame in reversed(traceback.extract_tb(tb)):
+        if frame.filename.startswith((_OWN_DIR, *skip)) or frame.filename.startswith("<"):
+            continue
+        try:
+            shown = str(Path(frame.filename).relative_to(Path.cwd()))
+        except ValueError:
+            shown = frame.filename
+        line = f"{shown}:{frame.lineno}"
+        return f"{line}: {frame.line.strip()}" if frame.line else line
+    return None

@@ -190,12 +190,23 @@ class FileSpecs:
     text: str = ""  # as read: spans index into it
 
 
+# A spec file states an architecture in kilobytes (one line a layer). PyYAML's safe
+# loader reads about 25,000 tokens a second here, so a larger file is a mistake or
+# an attack that would stall every pytest run: it is refused unread.
+MAX_FILE_BYTES = 2**20
+
+
 def parse_file(path: Path) -> FileSpecs:
     """Read and validate every spec of one file; never raises for bad content."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return FileSpecs(path, (), (), SpecError.at(1, (
+                f"This file is {size / 2**20:,.1f} MiB; spec files over "
+                f"{MAX_FILE_BYTES // 2**20} MiB are not read (one holds a few kilobytes).")))
         raw = path.read_bytes()
     except OSError as error:
-        return FileSpecs(path, (), (), SpecError.at(1, f"cannot be read: {error.strerror}"))
+        return FileSpecs(path, (), (), SpecError.at(1, f"This file cannot be read: {error.strerror}."))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -87,4 +87,4 @@ def format_shapes(tree: Any) -> str:
         return "{" + ", ".join(f"{k}: {format_shapes(v)}" for k, v in tree.items()) + "}"
     if tree is None:
         return "(none)"
-    return str(tree)
+    return f"<{tree}, not a tensor>"

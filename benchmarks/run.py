@@ -1,0 +1,252 @@
+"""The benchmark behind docs/performance.md. Run from the repository root:
+
+    python benchmarks/run.py            # everything (a few minutes on 2 cores)
+    python benchmarks/run.py item meta  # some sections only
+
+Every figure is a median of repeated runs, and every target is a ratio of two
+things measured side by side in the same run, so the numbers travel between
+machines better than seconds do.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "examples" / "models")]
+
+
+def median_time(run: Callable[[], object], repeat: int = 7) -> float:
+    run()  # warm: imports, kernels, allocator
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def wall(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, env={**os.environ, **(env or {})}, check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def alternate(commands: dict[str, list[str]], cwd: Path, repeat: int,
+              env: dict[str, dict[str, str]] | None = None) -> dict[str, float]:
+    """Median wall time of each command, run in turns so that drift hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, args in commands.items():
+            times[name].append(wall(args, cwd, (env or {}).get(name)))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def spec(model: str, size: tuple[int, ...], device: str | None, folder: Path = ROOT / "benchmarks"):
+    from pytest_cnncheck.spec import Spec
+
+    return Spec(name="bench", path=folder / "bench.cnncheck.yaml", line=1, model=model, model_line=1,
+                input_sizes=(size,), input_line=1, device=device)
+
+
+MODELS = {
+    "tutorial Net, 32x32": ("../examples/models/lenet.py:Net", (1, 3, 32, 32)),
+    "ResNet-50 shape, 224x224": ("models.py:resnet50", (1, 3, 224, 224)),
+    "VGG-16 shape, 224x224": ("models.py:vgg16", (1, 3, 224, 224)),
+}
+
+
+def section_unused() -> None:
+    print("\n## 1. No cost when unused\n")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder)
+        for n in range(50):
+            path.joinpath(f"test_{n}.py").write_text(
+                "def test_a():\n    assert 1\n\ndef test_b():\n    assert 2\n")
+        path.joinpath("test_torch.py").write_text(
+            "import sys\n\ndef test_no_torch():\n    assert 'torch' not in sys.modules\n")
+        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        times = alternate({"with": base, "without": [*base, "-p", "no:cnncheck"]}, path, repeat=11)
+    ratio = times["with"] / times["without"]
+    print("| pytest on 101 plain tests, no spec files | wall |")
+    print("| --- | --- |")
+    print(f"| plugin installed | {times['with']:.3f} s |")
+    print(f"| `-p no:cnncheck` | {times['without']:.3f} s |")
+    print(f"| ratio | **{ratio:.3f}** (target at most 1.03) |")
+
+
+def section_item() -> None:
+    import torch
+    import torchinfo
+
+    from pytest_cnncheck.checks import check
+    from pytest_cnncheck.probe import probe, resolve_model
+
+    print("\n## 2. One spec item on the CPU, against the bare forward pass\n")
+    print("| model | bare: build + `model(x)` | spec item on `cpu` | ratio (target at most 1.15) "
+          "| `torchinfo.summary` alone | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, (target, size) in MODELS.items():
+        cpu = spec(target, size, "cpu")
+        factory = resolve_model(cpu, ROOT)
+
+        def bare() -> None:
+            model = factory()
+            with torch.no_grad():
+                model(torch.zeros(size))
+
+        def item() -> None:
+            check(cpu, probe(cpu, ROOT))
+
+        def summary() -> None:
+            torchinfo.summary(factory(), input_data=[torch.zeros(size)], device="cpu", verbose=0)
+            torchinfo.torchinfo.clear_cached_forward_pass()
+
+        repeat = 21 if "Net" in name else 5
+        times = {}
+        for label, run in (("bare", bare), ("item", item), ("summary", summary)):
+            times[label] = median_time(run, repeat)
+        print(f"| {name} | {times['bare'] * 1000:.1f} ms | {times['item'] * 1000:.1f} ms | "
+              f"**{times['item'] / times['bare']:.2f}** | {times['summary'] * 1000:.1f} ms | "
+              f"{times['summary'] / times['bare']:.2f} |")
+
+
+def section_meta() -> None:
+    from pytest_cnncheck.checks import check
+    from pytest_cnncheck.probe import probe
+
+    print("\n## 3. The meta device\n")
+    target, size = MODELS["ResNet-50 shape, 224x224"]
+    on_cpu = median_time(lambda: check(spec(target, size, "cpu"), probe(spec(target, size, "cpu"), ROOT)), 5)
+    on_meta = median_time(lambda: check(spec(target, size, None), probe(spec(target, size, None), ROOT)), 9)
+    print("| ResNet-50-shaped spec item | time |")
+    print("| --- | --- |")
+    print(f"| on the CPU | {on_cpu * 1000:.1f} ms |")
+    print(f"| on meta (the default) | {on_meta * 1000:.1f} ms |")
+    print(f"| CPU / meta | **{on_cpu / on_meta:.1f}x** (target at least 10x) |")
+
+    print("\nA CNN of 1.9 billion parameters (`benchmarks/models.py:giant_cnn`, 224x224), each in a "
+          "fresh process:\n")
+    script = textwrap.dedent(f"""
+        import resource, sys, time
+        sys.path[:0] = [{str(ROOT / 'benchmarks')!r}]
+        start = time.perf_counter()
+        import torch
+        if sys.argv[1] == "spec":
+            from pathlib import Path
+            from pytest_cnncheck.checks import check
+            from pytest_cnncheck.probe import probe
+            from pytest_cnncheck.spec import Spec
+            s = Spec(name="giant", path=Path({str(ROOT / 'benchmarks' / 'x.cnncheck.yaml')!r}),
+                     line=1, model="models.py:giant_cnn", model_line=1,
+                     input_sizes=((1, 3, 224, 224),), input_line=1)
+            trace = probe(s, Path("."))
+            assert trace.crash is None and trace.fallback is None, trace
+            check(s, trace)
+            print(trace.params_total, end=" ")
+        print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    runs = {"import torch": [], "spec": []}
+    for _ in range(3):
+        for which in runs:
+            out = subprocess.run([sys.executable, "-c", script, "spec" if which == "spec" else "bare"],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            runs[which].append([float(v) for v in out])
+    bare = [statistics.median(v) for v in zip(*runs["import torch"])]
+    giant = [statistics.median(v) for v in zip(*runs["spec"])]
+    print("| process | wall | peak RSS |")
+    print("| --- | --- | --- |")
+    print(f"| `import torch` alone | {bare[0]:.2f} s | {bare[1] / 1024:.0f} MiB |")
+    print(f"| import torch + the spec ({int(giant[0]):,} parameters) | {giant[1]:.2f} s | "
+          f"{giant[2] / 1024:.0f} MiB |")
+    print(f"| the spec's own cost | **{giant[1] - bare[0]:.2f} s** (target under 5 s) | "
+          f"**+{(giant[2] - bare[1]) / 1024:.0f} MiB** (target under 300 MiB) |")
+
+
+def section_fallback() -> None:
+    from pytest_cnncheck import probe as probe_module
+    from pytest_cnncheck.probe import probe
+
+    print("\n## 4. The CPU fallback\n")
+    reads = spec("models.py:ReadsValues", (1, 3, 64, 64), None)
+
+    def first() -> None:
+        probe_module._META_INCAPABLE.clear()
+        probe(reads, ROOT)
+
+    first_time = median_time(first, 5)
+    again = median_time(lambda: probe(reads, ROOT), 5)
+    direct = median_time(lambda: probe(spec("models.py:ReadsValues", (1, 3, 64, 64), "cpu"), ROOT), 5)
+    print("| a model that reads a value in forward | time |")
+    print("| --- | --- |")
+    print(f"| `device: cpu` | {direct * 1000:.1f} ms |")
+    print(f"| default, first spec of that class: meta attempt, then the CPU | {first_time * 1000:.1f} ms |")
+    print(f"| default, later specs of that class (straight to the CPU) | {again * 1000:.1f} ms |")
+    print(f"| the failed meta attempt costs | {(first_time - direct) * 1000:.1f} ms, once per class "
+          "and kwargs |")
+
+
+def _spec_tree(folder: Path, count: int) -> None:
+    models = folder / "models"
+    models.mkdir()
+    models.joinpath("nets.py").write_text((ROOT / "examples" / "models" / "resnet.py").read_text())
+    for n in range(count):
+        folder.joinpath(f"s{n:03}.cnncheck.yaml").write_text(textwrap.dedent(f"""\
+            resnet_{n}:
+              model: models/nets.py:ResNetSmall
+              kwargs: {{num_classes: {10 + n}}}
+              input_size: [1, 3, 64, 64]
+              expect:
+                output: [1, {10 + n}]
+                layers:
+                  stem: {{output: [1, 64, 16, 16]}}
+        """))
+
+
+def section_xdist() -> None:
+    print("\n## 5. Scale out: 200 spec files\n")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        _spec_tree(folder, 200)
+        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        collect = alternate({"collect": [*base, "--collect-only"],
+                             "startup": [*base, "--collect-only", "-p", "no:cnncheck"]}, folder, 5)
+        runs = alternate({"n0": [*base, "-n", "0"], "n2": [*base, "-n", "2"],
+                          "n2-all-threads": [*base, "-n", "2"]}, folder, 3,
+                         env={"n2-all-threads": {"OMP_NUM_THREADS": str(os.cpu_count())}})
+    print("| 200 ResNet-18-shaped spec files | wall |")
+    print("| --- | --- |")
+    print(f"| `--collect-only` | {collect['collect']:.2f} s (pytest alone: {collect['startup']:.2f} s; "
+          f"collection itself **{collect['collect'] - collect['startup']:.2f} s**, target under 1 s) |")
+    print(f"| `-n 0` | {runs['n0']:.2f} s |")
+    print(f"| `-n 2`, each worker's torch on every core (`OMP_NUM_THREADS={os.cpu_count()}`) | "
+          f"{runs['n2-all-threads']:.2f} s, {runs['n2-all-threads'] / runs['n0']:.2f}x of `-n 0` |")
+    print(f"| `-n 2`, the plugin's default: the cores shared out among the workers | "
+          f"{runs['n2']:.2f} s, **{runs['n2'] / runs['n0']:.2f}x** of `-n 0` (target at most 0.65) |")
+
+
+SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
+            "fallback": section_fallback, "xdist": section_xdist}
+
+
+def main(names: list[str]) -> None:
+    import platform
+
+    import torch
+
+    print(f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}")
+    for name in names or list(SECTIONS):
+        SECTIONS[name]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,113 @@
+"""The meta device, with shapes by formula, records exactly what a CPU run records."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_cnncheck.spec import Spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ZOO = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Zoo(nn.Module):
+        """One of each leaf module the meta fast path knows, in the corners of its formula."""
+
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv1d(4, 6, 3, stride=2, padding=2, dilation=2)
+            self.p1 = nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True)
+            self.bn1 = nn.BatchNorm1d(6)
+            self.c2 = nn.Conv2d(6, 8, (3, 5), stride=(2, 1), padding=(1, 2), padding_mode="reflect")
+            self.same = nn.Conv2d(8, 8, 3, padding="same", groups=4)
+            self.valid = nn.Conv2d(8, 8, 2, padding="valid", bias=False)
+            self.p2 = nn.MaxPool2d(3, stride=2, padding=1, dilation=1, ceil_mode=True)
+            self.gn = nn.GroupNorm(2, 8)
+            self.ad = nn.AdaptiveAvgPool2d((None, 3))
+            self.am = nn.AdaptiveMaxPool2d(2)
+            self.c3 = nn.Conv3d(1, 2, 3, padding=1)
+            self.p3 = nn.MaxPool3d(2)
+            self.bn3 = nn.BatchNorm3d(2)
+            self.ln = nn.LayerNorm([2, 2])
+            self.acts = nn.ModuleList([nn.ReLU(inplace=True), nn.GELU(), nn.SiLU(), nn.Hardswish(),
+                                       nn.LeakyReLU(0.1), nn.Identity(), nn.Dropout(0.2)])
+            self.head = nn.Linear(8 * 2 * 2 + 6 + 2 * 4 * 4 * 4, 5)
+            self.bn0 = nn.BatchNorm1d(5)
+
+        def forward(self, x1, x2, x3):
+            a = self.bn1(self.p1(self.c1(x1)))                     # 1-D
+            b = self.p2(self.valid(self.same(self.c2(x2))))         # 2-D
+            b = self.gn(b)
+            b = self.am(self.ad(b))
+            c = self.bn3(self.p3(self.c3(x3)))                      # 3-D
+            c = c.flatten(1)
+            for act in self.acts:
+                b = act(b)
+            unbatched = self.c1(x1[0])                              # no batch dimension
+            features = torch.cat([b.flatten(1), a.mean(-1), c], dim=1)
+            return self.bn0(self.head(features)), unbatched, self.ln(b)
+''')
+
+
+def _spec(model: str, sizes: tuple[tuple[int, ...], ...], device: str, folder: Path,
+          mode: str = "eval") -> Spec:
+    return Spec(name="x", path=folder / "x.cnncheck.yaml", line=1, model=model, model_line=1,
+                input_sizes=sizes, input_line=1, dtypes=("float32",) * len(sizes), device=device,
+                mode=mode)
+
+
+MODELS = [
+    ("examples/models/lenet.py:Net", ((1, 3, 32, 32),)),
+    ("examples/models/timeseries.py:SensorCNN", ((4, 9, 128),)),
+    ("examples/models/vgg.py:vgg_small", ((2, 3, 32, 32),)),
+    ("examples/models/resnet.py:ResNetSmall", ((1, 3, 224, 224),)),
+    ("benchmarks/models.py:resnet50", ((1, 3, 224, 224),)),
+    ("benchmarks/models.py:vgg16", ((1, 3, 224, 224),)),
+    ("zoo.py:Zoo", ((2, 4, 17), (2, 6, 15, 11), (2, 1, 8, 8, 8))),
+]
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize(("model", "sizes"), MODELS, ids=[m[0].split(":")[1] for m in MODELS])
+def test_meta_records_what_the_cpu_records(tmp_path: Path, model: str, sizes: tuple[tuple[int, ...], ...],
+                                           mode: str) -> None:
+    from pytest_cnncheck.probe import probe
+
+    tmp_path.joinpath("zoo.py").write_text(ZOO)
+    folder = tmp_path if model.startswith("zoo") else ROOT
+    on_meta = probe(_spec(model, sizes, "meta", folder, mode), ROOT)
+    on_cpu = probe(_spec(model, sizes, "cpu", folder, mode), ROOT)
+    assert on_meta.crash is None and on_cpu.crash is None, (on_meta.crash, on_cpu.crash)
+    assert on_meta.calls == on_cpu.calls
+    assert on_meta.output == on_cpu.output
+    assert on_meta.layers == on_cpu.layers
+    assert (on_meta.params_total, on_meta.params_trainable) == (on_cpu.params_total, on_cpu.params_trainable)
+
+
+def test_errors_still_come_from_the_real_kernels(tmp_path: Path) -> None:
+    """Where the formula's assumptions fail, the real forward runs and raises as on the CPU."""
+    from pytest_cnncheck.probe import probe
+
+    tmp_path.joinpath("bad.py").write_text(textwrap.dedent('''
+        from torch import nn
+
+        def too_small():
+            return nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(4))
+
+        def wrong_channels():
+            return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(5))
+
+        def one_value_per_channel():
+            return nn.Sequential(nn.Flatten(), nn.Linear(3, 4), nn.BatchNorm1d(4))
+    '''))
+    for name, sizes, mode in (("too_small", (1, 3, 5, 5), "eval"), ("wrong_channels", (1, 3, 8, 8), "eval"),
+                              ("one_value_per_channel", (1, 3), "train")):
+        meta = probe(_spec(f"bad.py:{name}", (sizes,), "meta", tmp_path, mode), tmp_path)
+        cpu = probe(_spec(f"bad.py:{name}", (sizes,), "cpu", tmp_path, mode), tmp_path)
+        assert meta.crash is not None and cpu.crash is not None, name
+        assert meta.calls == cpu.calls, name
