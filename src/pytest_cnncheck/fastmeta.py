@@ -21,15 +21,23 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
-__all__ = ["formula_shapes"]
+__all__ = ["formula_functions", "formula_shapes"]
 
 Forward = Callable[..., Any]
 
 
 class _Unsure(Exception):
     """The input is not what the formula assumes: run the real forward."""
+
+
+def _empty(like: torch.Tensor, shape: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A meta tensor of `shape`, made without a round through the torch-function modes."""
+    with torch._C.DisableTorchFunction():
+        return torch.empty(shape, dtype=dtype or like.dtype, device="meta")
 
 
 def _tensor(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
@@ -75,7 +83,7 @@ def _conv(module: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
             _window_size(size, f, s, p, d, False)
             for size, f, s, p, d in zip(x.shape[-dims:], module.kernel_size, module.stride,
                                         padding, module.dilation))
-    return x.new_empty((*x.shape[:-dims - 1], module.out_channels, *spatial))
+    return _empty(x, (*x.shape[:-dims - 1], module.out_channels, *spatial))
 
 
 def _pool(dims: int) -> Callable[[Any, torch.Tensor], torch.Tensor]:
@@ -91,7 +99,7 @@ def _pool(dims: int) -> Callable[[Any, torch.Tensor], torch.Tensor]:
             raise _Unsure  # torch refuses padding over half the window
         spatial = tuple(_window_size(size, f, s, p, d, module.ceil_mode)
                         for size, f, s, p, d in zip(x.shape[-dims:], kernel, stride, padding, dilation))
-        return x.new_empty((*x.shape[:-dims], *spatial))
+        return _empty(x, (*x.shape[:-dims], *spatial))
     return pool
 
 
@@ -104,7 +112,7 @@ def _adaptive(dims: int) -> Callable[[Any, torch.Tensor], torch.Tensor]:
         spatial = tuple(size if want is None else want for size, want in zip(x.shape[-dims:], sizes))
         if any(size == 0 for size in x.shape[-dims:]):
             raise _Unsure
-        return x.new_empty((*x.shape[:-dims], *spatial))
+        return _empty(x, (*x.shape[:-dims], *spatial))
     return adaptive
 
 
@@ -117,20 +125,20 @@ def _batch_norm(module: Any, x: torch.Tensor) -> torch.Tensor:
         raise _Unsure
     if module.training and math.prod(x.shape) // module.num_features <= 1:
         raise _Unsure  # torch raises "Expected more than 1 value per channel when training"
-    return x.new_empty(x.shape)
+    return _empty(x, x.shape)
 
 
 def _layer_norm(module: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
     shape = tuple(module.normalized_shape)
     if tuple(x.shape[-len(shape):]) != shape or not x.is_floating_point():
         raise _Unsure
-    return x.new_empty(x.shape)
+    return _empty(x, x.shape)
 
 
 def _group_norm(module: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
     if x.dim() < 2 or x.shape[1] != module.num_channels or not x.is_floating_point():
         raise _Unsure
-    return x.new_empty(x.shape)
+    return _empty(x, x.shape)
 
 
 def _elementwise(module: Any, x: torch.Tensor) -> torch.Tensor:
@@ -138,14 +146,14 @@ def _elementwise(module: Any, x: torch.Tensor) -> torch.Tensor:
         raise _Unsure
     if getattr(module, "inplace", False) or isinstance(module, nn.Identity):
         return x  # an in-place activation, like Identity, returns its input
-    return x.new_empty(x.shape)
+    return _empty(x, x.shape)
 
 
 def _linear(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if x.dim() < 1 or x.shape[-1] != module.in_features or x.dtype != module.weight.dtype \
             or not module.weight.is_meta:
         raise _Unsure
-    return x.new_empty((*x.shape[:-1], module.out_features))
+    return _empty(x, (*x.shape[:-1], module.out_features))
 
 
 _FORMULAS: dict[Forward, Callable[..., torch.Tensor]] = {
@@ -174,9 +182,136 @@ def _fast(module: nn.Module, formula: Callable[..., torch.Tensor], real: Forward
     return forward
 
 
+# -- functions: the residual add, functional activations, cat --------------------------
+
+_BINARY = {torch.add, torch.sub, torch.mul, torch.Tensor.add, torch.Tensor.sub, torch.Tensor.mul,
+           torch.Tensor.__add__, torch.Tensor.__radd__, torch.Tensor.__sub__, torch.Tensor.__rsub__,
+           torch.Tensor.__mul__, torch.Tensor.__rmul__}
+_IN_PLACE = {torch.Tensor.add_, torch.Tensor.sub_, torch.Tensor.mul_, torch.Tensor.__iadd__,
+             torch.Tensor.__isub__, torch.Tensor.__imul__}
+_UNARY = {F.relu, torch.relu, torch.Tensor.relu, F.relu6, F.gelu, F.silu, F.hardswish, F.leaky_relu,
+          F.elu, F.mish, torch.sigmoid, torch.Tensor.sigmoid, torch.tanh, torch.Tensor.tanh,
+          F.dropout}
+_UNARY_IN_PLACE = {torch.relu_, torch.Tensor.relu_, F.relu_}
+
+
+def _operands(args: tuple[Any, ...]) -> tuple[torch.Tensor, Any]:
+    if len(args) != 2:
+        raise _Unsure
+    a, b = args
+    for value in (a, b):
+        if isinstance(value, torch.Tensor):
+            if not value.is_meta or not value.is_floating_point():
+                raise _Unsure
+        elif not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise _Unsure
+    tensor = a if isinstance(a, torch.Tensor) else b
+    return tensor, torch.result_type(a, b)
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else ()
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """NumPy's broadcasting rule (torch.broadcast_shapes imports sympy on first use)."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    shape = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise _Unsure
+        shape.append(y if x == 1 else x)
+    return tuple(shape)
+
+
+def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if "out" in kwargs:
+        raise _Unsure
+    if func in _BINARY:
+        tensor, dtype = _operands(args)
+        return _empty(tensor, _broadcast(_shape_of(args[0]), _shape_of(args[1])), dtype)
+    if func in _IN_PLACE:
+        target, dtype = _operands(args)
+        if target is not args[0] or dtype != target.dtype:
+            raise _Unsure
+        if _broadcast(_shape_of(args[0]), _shape_of(args[1])) != target.shape:
+            raise _Unsure
+        return target
+    if func in _UNARY or func in _UNARY_IN_PLACE:
+        x = args[0] if args else kwargs.get("input")
+        if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point():
+            raise _Unsure
+        if func in _UNARY_IN_PLACE or kwargs.get("inplace") or (func is F.dropout and len(args) > 3 and args[3]):
+            return x
+        return _empty(x, x.shape)
+    if func is torch.cat:
+        tensors = args[0] if args else kwargs.get("tensors")
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        if not isinstance(tensors, (list, tuple)) or not tensors or not isinstance(dim, int) or any(
+                not isinstance(t, torch.Tensor) or not t.is_meta or t.dim() != tensors[0].dim()
+                or t.dtype != tensors[0].dtype for t in tensors):
+            raise _Unsure
+        rank = tensors[0].dim()
+        if not -rank <= dim < rank:
+            raise _Unsure
+        dim %= rank
+        first = tensors[0].shape
+        if any(t.shape[:dim] != first[:dim] or t.shape[dim + 1:] != first[dim + 1:] for t in tensors):
+            raise _Unsure
+        size = sum(t.shape[dim] for t in tensors)
+        return _empty(tensors[0], (*first[:dim], size, *first[dim + 1:]))
+    raise _Unsure
+
+
+# Filling a tensor with initial values: on meta there are no values to fill.
+_FILLS = {torch.Tensor.uniform_, torch.Tensor.normal_, torch.Tensor.zero_, torch.Tensor.fill_,
+          torch.Tensor.random_, torch.Tensor.bernoulli_, torch.Tensor.exponential_,
+          torch.Tensor.log_normal_, torch.Tensor.cauchy_, torch.Tensor.geometric_,
+          torch.Tensor.erfinv_, torch.Tensor.clamp_, nn.init.uniform_, nn.init.normal_,
+          nn.init.constant_, nn.init.ones_, nn.init.zeros_, nn.init.trunc_normal_}
+# These refuse some shapes on every device: the check runs, the fill does not.
+_FAN_FILLS = {nn.init.kaiming_uniform_, nn.init.kaiming_normal_, nn.init.xavier_uniform_,
+              nn.init.xavier_normal_}
+
+
+def _fill(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+    tensor = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+    if not isinstance(tensor, torch.Tensor) or not tensor.is_meta:
+        raise _Unsure
+    if func in _FAN_FILLS:
+        nn.init._calculate_fan_in_and_fan_out(tensor)  # raises ValueError as the real fill would
+    return tensor
+
+
+_FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | {torch.cat}
+
+
+class _FormulaMode(TorchFunctionMode):
+    """Shapes by formula for the functions above, when every tensor is a meta tensor."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        try:
+            if func in _FUNCTIONS:
+                return _function(func, args, kwargs)
+            if func in _FILLS or func in _FAN_FILLS:
+                return _fill(func, args, kwargs)
+        except _Unsure:
+            pass
+        return func(*args, **kwargs)
+
+
+def formula_functions() -> TorchFunctionMode:
+    """A mode in which known functions, and initial fills, run by formula on meta tensors."""
+    return _FormulaMode()
+
+
 @contextmanager
 def formula_shapes(model: nn.Module) -> Iterator[None]:
-    """Within this block, known leaf modules of `model` compute meta outputs by formula."""
+    """Within this block, known leaf modules of `model` and known functions compute
+    meta outputs by formula."""
     replaced = []
     try:
         for module in model.modules():
@@ -185,7 +320,8 @@ def formula_shapes(model: nn.Module) -> Iterator[None]:
             if formula is not None and "forward" not in vars(module):
                 module.forward = _fast(module, formula, real)  # type: ignore[method-assign]
                 replaced.append(module)
-        yield
+        with _FormulaMode():
+            yield
     finally:
         for module in replaced:
             del module.forward

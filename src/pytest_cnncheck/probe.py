@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from . import explain
-from .fastmeta import formula_shapes
+from .fastmeta import formula_functions, formula_shapes
 from .report import user_frame
 from .spec import Spec, SpecError, did_you_mean
 from .trace import Call, Crash, Layer, ShapeTree, Trace
@@ -241,7 +241,8 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
             # `device`; on the CPU it is already so, and the mode costs on every op.
             placed = nullcontext() if device == str(default_device) else torch.device(device)
             with placed:
-                model = _build(spec, factory)
+                with formula_functions() if device == "meta" else nullcontext():
+                    model = _build(spec, factory)
                 model.train(spec.mode == "train")
                 inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
                           for size, dtype in zip(spec.input_sizes, spec.dtypes)]
@@ -356,8 +357,27 @@ def _numel(parameter: torch.Tensor) -> int:
 
 
 def _layers(model: nn.Module) -> dict[str, Layer]:
+    named = list(model.named_modules())
+    # The parameters under each module, gathered once bottom-up rather than by walking
+    # every subtree again; as sets, so that a parameter shared inside a subtree (or a
+    # submodule shared by two parents) counts once.
+    under: dict[int, set[int]] = {}
+    sizes: dict[int, int] = {}
+
+    def gather(module: nn.Module) -> set[int]:
+        if id(module) not in under:
+            ids = set()
+            for parameter in module.parameters(recurse=False):
+                ids.add(id(parameter))
+                sizes[id(parameter)] = _numel(parameter)
+            for child in module.children():
+                ids |= gather(child)
+            under[id(module)] = ids
+        return under[id(module)]
+
+    gather(model)
     layers = {}
-    for name, module in model.named_modules():
+    for name, module in named:
         cls = type(module)
         layers[name] = Layer(
             name=name,
@@ -365,7 +385,7 @@ def _layers(model: nn.Module) -> dict[str, Layer]:
             type_path=f"{cls.__module__}.{cls.__qualname__}",
             kind=_kind(module),
             hparams=_hparams(module),
-            params=sum(_numel(p) for p in module.parameters()),
+            params=sum(sizes[i] for i in under[id(module)]),
             own=tuple((n, tuple(_shape_of(p))) for n, p in module.named_parameters(recurse=False)),
             leaf=not any(True for _ in module.children()),
         )
