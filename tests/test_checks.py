@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_in_order, run, write_spec
+from conftest import assert_in_order, run
 
 LENET_FULL = """
     lenet:

@@ -120,6 +120,8 @@ def test_a_run_without_specs_does_not_import_torch(pytester: pytest.Pytester) ->
         def test_torch_not_imported():
             assert "torch" not in sys.modules
             assert "torchinfo" not in sys.modules
+            assert "pytest_cnncheck.plugin" in sys.modules
+            assert "pytest_cnncheck.items" not in sys.modules  # nor YAML reading, nor checks
     """)
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1)

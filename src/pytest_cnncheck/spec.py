@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Union
 
 from .expr import ExpressionError, evaluate
-from .yamlsource import LineList, LineMap, Span, YamlError, load
+from .yamlsource import LineMap, Span, YamlError, load
 
 __all__ = [
     "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",

@@ -154,7 +154,7 @@ class _Builder:
         if isinstance(node, ScalarNode):
             try:
                 value = self.loader.construct_object(node)
-            except yaml.constructor.ConstructorError as error:
+            except yaml.constructor.ConstructorError:
                 raise YamlError(
                     f"uses the tag {node.tag!r}, which cnncheck does not load "
                     "(specs hold plain data only)", _line(node)) from None

@@ -1,0 +1,197 @@
+"""The pytest nodes: a spec file, one item per spec, and the --cnncheck-update session.
+
+Loaded by plugin.py when a spec file is found. torch is imported inside
+`SpecItem.runtest` (through probe.py), only when a spec runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+from _pytest._code.code import TerminalRepr
+
+from .checks import Finding, check
+from .plugin import SETTINGS
+from .report import BOLD, PLAIN, Line, failure_lines, relative, spec_error_lines, user_frame
+from .spec import FileSpecs, Spec, SpecError, parse_file
+from .update import Change, apply_changes, changes_for, summary_lines
+
+if TYPE_CHECKING:
+    from _pytest._io import TerminalWriter
+
+    from .trace import Trace
+
+FILE_ITEM_NAME = "<file>"  # the item standing for a file that could not be read at all
+
+
+class CnncheckWarning(pytest.PytestWarning):
+    """Something the user should know about a spec run that did not fail it."""
+
+
+def _skip_at_spec(reason: str) -> BaseException:
+    """A skip reported at the spec's line (as a skip marker's is), not inside the plugin."""
+    try:
+        return pytest.skip.Exception(reason, _use_item_location=True)  # type: ignore[call-arg]
+    except TypeError:  # a pytest without that keyword
+        return pytest.skip.Exception(reason)
+
+
+class UpdateSession:
+    """`--cnncheck-update`: gathers the changes items ask for, from their reports (so
+    xdist workers' too), and writes them once per file when the session ends."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.pending: dict[str, list[Change]] = {}
+        self.written: list[Change] = []
+        self.refused: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for data in getattr(report, "cnncheck_changes", ()):
+            change = Change.from_json(data)
+            self.pending.setdefault(change.path, []).append(change)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: its reports reach the controller, which writes
+        for path, changes in self.pending.items():
+            try:
+                written, refused = apply_changes(Path(path), changes)
+            except OSError as error:
+                written, refused = [], f"writing it failed: {error}"
+            self.written.extend(written)
+            if refused:
+                self.refused.append((path, refused))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.written and not self.refused:
+            return
+        terminalreporter.section("cnncheck updates")
+        root = self.config.rootpath
+        for path, line, text in summary_lines(self.written):
+            terminalreporter.write_line(f"{relative(Path(path), root)}:{line}: {text}")
+        for path, reason in self.refused:
+            terminalreporter.write_line(f"{relative(Path(path), root)}: not updated: {reason}", red=True)
+
+
+class SpecFile(pytest.File):
+    def collect(self) -> Iterator[SpecItem]:
+        # Never raise here: pytest stops the whole session on a collection error,
+        # and a bad spec must fail alone.
+        parsed = parse_file(self.path)
+        if parsed.error is not None:
+            yield SpecItem.from_parent(self, name=FILE_ITEM_NAME, entry=parsed.error,
+                                       parsed=parsed, line=parsed.error.problems[0][0])
+            return
+        for name, line, entry in parsed.entries:
+            yield SpecItem.from_parent(self, name=name, entry=entry, parsed=parsed, line=line)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders of the libraries a failure passes through, which are not the user's code."""
+    import importlib.util
+
+    dirs = []
+    for name in ("torch", "_pytest", "pluggy", "pytest_timeout", "torchinfo"):
+        found = importlib.util.find_spec(name) if name not in sys.modules else None
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None) or (found.origin if found else None)
+        if origin:
+            dirs.append(str(Path(origin).parent))
+    return tuple(dirs)
+
+
+class SpecMismatch(Exception):
+    def __init__(self, spec: Spec, trace: Trace, findings: list[Finding]) -> None:
+        super().__init__(f"{len(findings)} mismatch(es)")
+        self.spec = spec
+        self.trace = trace
+        self.findings = findings
+
+
+class LinesRepr(TerminalRepr):
+    """A failure's text, written line by line through pytest's TerminalWriter."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        for text, markup in self.lines:
+            tw.line(text, **markup)
+
+
+class SpecItem(pytest.Item):
+    def __init__(self, *, entry: Spec | SpecError, parsed: FileSpecs, line: int,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entry = entry
+        self.parsed = parsed
+        self.line = line
+        self.changes: list[Change] = []  # what --cnncheck-update will write for this spec
+        self.add_marker("cnncheck")
+
+    def runtest(self) -> None:
+        if isinstance(self.entry, SpecError):
+            raise self.entry
+        from . import probe  # torch is imported here, and only here
+
+        workers = getattr(self.config, "workerinput", {}).get("workercount")
+        if workers:
+            probe.share_cores(int(workers))
+        spec = self.entry
+        wants_table = self.config.get_verbosity() > 0
+        try:
+            trace = probe.probe(spec, self.config.rootpath,
+                                summary=wants_table or spec.mult_adds is not None,
+                                **self.config.stash[SETTINGS])
+        except probe.DeviceUnavailable as reason:
+            raise _skip_at_spec(str(reason)) from None
+        if trace.fallback:
+            message = f"ran on the CPU because {trace.fallback}"
+            self.add_report_section("call", "cnncheck", message)
+            if trace.crash is None:  # where it crashed anyway, the failure says it all
+                warnings.warn_explicit(CnncheckWarning(message), CnncheckWarning,
+                                       filename=str(self.path), lineno=self.line)
+        if trace.summary and wants_table:
+            self.add_report_section("call", "torchinfo summary", trace.summary)
+        findings = check(spec, trace)
+        if findings and self.config.getoption("cnncheck_update"):
+            self.changes = changes_for(self.parsed, findings)
+            findings = [finding for finding in findings if finding.edits is None]
+            self.add_report_section("call", "cnncheck update", "\n".join(
+                text for _, _, text in summary_lines(self.changes)))
+        if findings:
+            raise SpecMismatch(spec, trace, findings)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        where = relative(self.path, self.config.rootpath)
+        error = excinfo.value
+        if isinstance(error, SpecError):
+            return LinesRepr(spec_error_lines(error, where, self.parsed.lines))
+        if isinstance(error, SpecMismatch):
+            return LinesRepr(failure_lines(error.spec, error.trace, error.findings, where,
+                                           self.parsed.lines))
+        if isinstance(error, (pytest.fail.Exception, KeyboardInterrupt)) or self._in_user_code(excinfo):
+            # Interrupted from outside (pytest-timeout, a signal), or a model that escaped
+            # our guards: say where in the user's code it was, not in ours.
+            text = str(error) if isinstance(error, pytest.fail.Exception) else \
+                f"{type(error).__name__}: {error}"
+            lines: list[Line] = [(f"{where}:{self.line}: spec {self.name!r} stopped: {text}", BOLD)]
+            frame = user_frame(excinfo.tb, skip=_library_dirs())
+            if frame:
+                lines.append((f"  while running {frame}", PLAIN))
+            return LinesRepr(lines)
+        return super().repr_failure(excinfo)
+
+    @staticmethod
+    def _in_user_code(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+        return user_frame(excinfo.tb, skip=_library_dirs()) is not None
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.line - 1, f"cnncheck: {self.name}"
