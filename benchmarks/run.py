@@ -34,6 +34,19 @@ def median_time(run: Callable[[], object], repeat: int = 7) -> float:
     return statistics.median(times)
 
 
+def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median time of each function, run in turns so that the machine's drift hits all alike."""
+    for run in runs.values():
+        run()  # warm
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def wall(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     subprocess.run(args, cwd=cwd, env={**os.environ, **(env or {})}, check=False,
@@ -111,10 +124,8 @@ def section_item() -> None:
             torchinfo.summary(factory(), input_data=[torch.zeros(size)], device="cpu", verbose=0)
             torchinfo.torchinfo.clear_cached_forward_pass()
 
-        repeat = 21 if "Net" in name else 5
-        times = {}
-        for label, run in (("bare", bare), ("item", item), ("summary", summary)):
-            times[label] = median_time(run, repeat)
+        times = interleaved({"bare": bare, "item": item, "summary": summary},
+                            repeat=51 if "Net" in name else 9)
         print(f"| {name} | {times['bare'] * 1000:.1f} ms | {times['item'] * 1000:.1f} ms | "
               f"**{times['item'] / times['bare']:.2f}** | {times['summary'] * 1000:.1f} ms | "
               f"{times['summary'] / times['bare']:.2f} |")
@@ -126,8 +137,11 @@ def section_meta() -> None:
 
     print("\n## 3. The meta device\n")
     target, size = MODELS["ResNet-50 shape, 224x224"]
-    on_cpu = median_time(lambda: check(spec(target, size, "cpu"), probe(spec(target, size, "cpu"), ROOT)), 5)
-    on_meta = median_time(lambda: check(spec(target, size, None), probe(spec(target, size, None), ROOT)), 9)
+    times = interleaved({
+        "cpu": lambda: check(spec(target, size, "cpu"), probe(spec(target, size, "cpu"), ROOT)),
+        "meta": lambda: check(spec(target, size, None), probe(spec(target, size, None), ROOT)),
+    }, repeat=11)
+    on_cpu, on_meta = times["cpu"], times["meta"]
     print("| ResNet-50-shaped spec item | time |")
     print("| --- | --- |")
     print(f"| on the CPU | {on_cpu * 1000:.1f} ms |")
@@ -195,21 +209,22 @@ def section_fallback() -> None:
           "and kwargs |")
 
 
-def _spec_tree(folder: Path, count: int) -> None:
+def _spec_tree(folder: Path, count: int, cpu: bool = False) -> None:
     models = folder / "models"
     models.mkdir()
     models.joinpath("nets.py").write_text((ROOT / "examples" / "models" / "resnet.py").read_text())
+    batch, size, device = (4, 128, "\n  device: cpu") if cpu else (1, 64, "")
     for n in range(count):
         folder.joinpath(f"s{n:03}.cnncheck.yaml").write_text(textwrap.dedent(f"""\
             resnet_{n}:
               model: models/nets.py:ResNetSmall
               kwargs: {{num_classes: {10 + n}}}
-              input_size: [1, 3, 64, 64]
+              input_size: [{batch}, 3, {size}, {size}]
               expect:
-                output: [1, {10 + n}]
+                output: [{batch}, {10 + n}]
                 layers:
-                  stem: {{output: [1, 64, 16, 16]}}
-        """))
+                  stem: {{output: [{batch}, 64, {size // 4}, {size // 4}]}}
+        """).replace("\n  expect:", f"{device}\n  expect:", 1))
 
 
 def section_xdist() -> None:
@@ -232,6 +247,20 @@ def section_xdist() -> None:
           f"{runs['n2-all-threads']:.2f} s, {runs['n2-all-threads'] / runs['n0']:.2f}x of `-n 0` |")
     print(f"| `-n 2`, the plugin's default: the cores shared out among the workers | "
           f"{runs['n2']:.2f} s, **{runs['n2'] / runs['n0']:.2f}x** of `-n 0` (target at most 0.65) |")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        _spec_tree(folder, 60, cpu=True)
+        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        runs = alternate({"n0": [*base, "-n", "0"], "n2": [*base, "-n", "2"],
+                          "n2-all-threads": [*base, "-n", "2"]}, folder, 2,
+                         env={"n2-all-threads": {"OMP_NUM_THREADS": str(os.cpu_count())}})
+    print("\n| 60 ResNet-18-shaped spec files on `device: cpu`, batch 4 at 128x128 | wall |")
+    print("| --- | --- |")
+    print(f"| `-n 0` | {runs['n0']:.2f} s |")
+    print(f"| `-n 2`, each worker's torch on every core | {runs['n2-all-threads']:.2f} s, "
+          f"{runs['n2-all-threads'] / runs['n0']:.2f}x of `-n 0` |")
+    print(f"| `-n 2`, the plugin's default: the cores shared out | {runs['n2']:.2f} s, "
+          f"**{runs['n2'] / runs['n0']:.2f}x** of `-n 0` |")
 
 
 SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
