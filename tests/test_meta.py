@@ -72,6 +72,9 @@ MODELS = [
     ("benchmarks/models.py:resnet50", ((1, 3, 224, 224),)),
     ("benchmarks/models.py:vgg16", ((1, 3, 224, 224),)),
     ("zoo.py:Zoo", ((2, 4, 17), (2, 6, 15, 11), (2, 1, 8, 8, 8))),
+    ("tests/models/classic.py:alexnet", ((1, 3, 224, 224),)),
+    ("tests/models/classic.py:squeezenet1_1", ((1, 3, 225, 225),)),
+    ("tests/models/classic.py:mobilenet_v2", ((2, 3, 224, 224),)),
 ]
 
 
