@@ -489,8 +489,10 @@ def _hparams(module: nn.Module) -> dict[str, Any]:
 
 def _torchinfo(model: nn.Module, inputs: list[torch.Tensor], device: str,
                mode: str) -> tuple[str | None, int | None, tuple[str, ...]]:
-    import torchinfo
-
+    try:
+        import torchinfo
+    except ImportError as error:
+        return None, None, (f"torchinfo could not be imported: {error}",)
     try:
         stats = torchinfo.summary(model, input_data=list(inputs), device=device, verbose=0,
                                   mode=mode, depth=4)
