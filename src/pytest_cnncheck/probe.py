@@ -250,7 +250,9 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
                     run = _run_hooked(model, inputs)
             layers = _layers(model)
             total, trainable = _count_params(model)
-            table, mult_adds, notes = (None, None, ())
+            table: str | None = None
+            mult_adds: int | None = None
+            notes: tuple[str, ...] = ()
             if summary and run.crash is None:
                 table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
         finally:

@@ -88,7 +88,7 @@ def layer_table(trace: Trace, marked: set[str] | frozenset[str] = frozenset()) -
         seen.add(call.name)
         rows.append((name, layer.type_name, output, params, call.name in marked))
     header = ("layer", "type", "output", "params")
-    widths = [max([len(header[i])] + [len(row[i]) for row in rows]) for i in range(3)]
+    widths = [max([len(header[i])] + [len(str(row[i])) for row in rows]) for i in range(3)]
 
     def render(row: Sequence[str], mark: bool) -> Line:
         text = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3]

@@ -341,7 +341,7 @@ class _Validator:
             raise SpecError(sorted(self.problems))
         return Spec(
             name=self.name, path=self.path, line=self.line,
-            model=model, model_line=body.value_line("model"),
+            model=str(model), model_line=body.value_line("model"),
             input_sizes=input_sizes, input_line=body.value_line("input_size"),
             **fields,
         )
@@ -499,7 +499,7 @@ class _Validator:
                                       span=value.value_spans.get(key))
                 if number is not None:
                     counts[key] = (number, value.value_line(key))
-        return ParamsSpec(line, **counts)
+        return ParamsSpec(line, total=counts.get("total"), trainable=counts.get("trainable"))
 
     def layers(self, value: Any, line: int) -> tuple[LayerSpec, ...]:
         if not isinstance(value, LineMap):
