@@ -174,6 +174,19 @@ def _import_file(spec: Spec, path: Path) -> Any:
     if not path.is_file():
         raise SpecError.at(spec.model_line, f"`model`: the file {path} does not exist "
                                             "(a .py path is taken relative to the spec file).")
+    package = _package_name(path)
+    if package is not None:
+        # A file inside a package is imported as part of it, so that its relative
+        # imports (`from .blocks import Block`) work, as pytest's "prepend" import
+        # mode does for test files: the folder above the top package goes on sys.path.
+        base, dotted = package
+        if base not in sys.path:
+            sys.path.insert(0, base)
+        try:
+            return importlib.import_module(dotted)
+        except Exception as error:
+            raise SpecError.at(spec.model_line,
+                               "`model`: " + _raised(f"importing {dotted}", error) + ".") from None
     module_name = "cnncheck_model_" + "".join(c if c.isalnum() else "_" for c in str(path))
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -194,6 +207,18 @@ def _import_file(spec: Spec, path: Path) -> Any:
             raise
         raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {path.name}", error) + ".") from None
     return module
+
+
+def _package_name(path: Path) -> tuple[str, str] | None:
+    """(folder to put on sys.path, dotted module name) for a file inside a package."""
+    folder = path.parent
+    parts = [path.stem]
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if len(parts) == 1 or not path.stem.isidentifier():
+        return None
+    return str(folder), ".".join(parts)
 
 
 def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
