@@ -176,10 +176,10 @@ def test_verbose_runs_attach_torchinfos_summary(tutorial: pytest.Pytester) -> No
           model: net.py:Net
           input_size: [1, 3, 32, 32]
     """)
-    result = tutorial.runpytest("-v", "-rP")
+    result = tutorial.runpytest("-v")
     result.assert_outcomes(passed=1)
-    assert_in_order(result.stdout.str(), "torchinfo summary", "Layer (type:depth-idx)",
-                    "Total params: 62,006")
+    assert_in_order(result.stdout.str(), "arch.cnncheck.yaml::lenet PASSED",
+                    "    Layer (type:depth-idx)", "    Total params: 62,006")
     quiet = tutorial.runpytest("-rP")
     assert "Layer (type:depth-idx)" not in quiet.stdout.str()
 

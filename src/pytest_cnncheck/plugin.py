@@ -49,6 +49,29 @@ def pytest_configure(config: pytest.Config) -> None:
         from .items import UpdateSession
 
         config.pluginmanager.register(UpdateSession(config), "cnncheck-update")
+    if config.get_verbosity() > 0:
+        config.pluginmanager.register(VerboseTables(config), "cnncheck-verbose")
+
+
+class VerboseTables:
+    """`-v`: torchinfo's summary table under each passing spec item's line.
+
+    (A failing item shows it among its report sections, beneath the explanation.)
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)  # after the terminal reporter has written the item's line
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or not report.passed:
+            return
+        tables = [text for title, text in report.sections if "torchinfo summary" in title]
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tables and terminal is not None:
+            terminal.ensure_newline()
+            for line in tables[0].splitlines():
+                terminal.write_line(f"    {line}")
 
 
 @pytest.hookimpl(hookwrapper=True)
