@@ -117,3 +117,13 @@ def test_errors_still_come_from_the_real_kernels(tmp_path: Path) -> None:
         cpu = probe(_spec(f"bad.py:{name}", (sizes,), "cpu", tmp_path, mode), tmp_path)
         assert meta.crash is not None and cpu.crash is not None, name
         assert meta.calls == cpu.calls, name
+
+
+@pytest.mark.parametrize(("model", "sizes"), MODELS[:4], ids=[m[0].split(":")[1] for m in MODELS[:4]])
+def test_torchinfo_counts_the_same_mult_adds_on_meta(tmp_path: Path, model: str,
+                                                     sizes: tuple[tuple[int, ...], ...]) -> None:
+    from pytest_cnncheck.probe import probe
+
+    on_meta = probe(_spec(model, sizes, "meta", ROOT), ROOT, summary=True)
+    on_cpu = probe(_spec(model, sizes, "cpu", ROOT), ROOT, summary=True)
+    assert on_meta.mult_adds is not None and on_meta.mult_adds == on_cpu.mult_adds
