@@ -18,7 +18,8 @@ from typing import Any
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "crash_cause", "describe", "division_remainders", "flatten_source", "params_formula",
+    "crash_cause", "crash_lines", "describe", "division_remainders", "failing_call",
+    "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
 
@@ -34,7 +35,7 @@ def describe(layer: Layer) -> str:
     def one(value: Any) -> str:
         if isinstance(value, tuple) and len(set(value)) == 1:
             return str(value[0])
-        return str(value)
+        return repr(value) if isinstance(value, str) else str(value)  # padding='same'
 
     if layer.kind in ("conv", "conv_transpose"):
         args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}",
