@@ -169,3 +169,29 @@ spec{n}:
     for n in range(6):
         assert f"expect: {{output: [{n + 1}, 10], params: 62006}}" in after
     tutorial.runpytest().assert_outcomes(passed=6)
+
+
+def test_block_style_shapes_are_rewritten_in_place(tutorial: pytest.Pytester) -> None:
+    text = textwrap.dedent("""\
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            output:
+              - 1
+              - 10
+              - 1
+            layers:
+              conv1:
+                output:
+                  - 1
+                  - 7   # one wrong dimension
+                  - 28
+                  - 28
+    """)
+    spec_file(tutorial, text)
+    tutorial.runpytest("--cnncheck-update").assert_outcomes(passed=1)
+    after = tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+    assert after == text.replace("      - 1\n      - 10\n      - 1\n", "      [1, 10]\n").replace(
+        "- 7   # one", "- 6   # one")
+    tutorial.runpytest().assert_outcomes(passed=1)

@@ -94,7 +94,7 @@ def load(text: str) -> tuple[Any, list[YamlError]]:
             raise YamlError("is nested too deeply to read", 1) from None
         if node is None:
             return None, []
-        builder = _Builder(loader)
+        builder = _Builder(loader, text)
         try:
             data = builder.build(node)
             builder.mark_shared()
@@ -119,8 +119,9 @@ def _line(node: Node) -> int:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, text: str) -> None:
         self.loader = loader
+        self.text = text
         self.built: dict[int, Any] = {}
         self.duplicates: list[YamlError] = []
         self.spans: dict[int, Span] = {}
@@ -128,7 +129,12 @@ class _Builder:
 
     def span(self, node: Node) -> Span:
         if id(node) not in self.spans:
-            self.spans[id(node)] = Span(node.start_mark.index, node.end_mark.index)
+            start, end = node.start_mark.index, node.end_mark.index
+            # A block collection ends where the next token starts: after the line break
+            # and the next line's indentation, which are not part of the value.
+            while end > start and self.text[end - 1] in " \t\r\n":
+                end -= 1
+            self.spans[id(node)] = Span(start, end)
         return self.spans[id(node)]
 
     def mark_shared(self) -> None:
