@@ -64,7 +64,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: s
     _check_kwargs(spec, factory)
     device = spec.device or (default_device if default_device != "meta" else None)
     if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable(f"the spec asks for device: cuda, and CUDA is not available here"
+        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here"
                                 if spec.device else "cnncheck_device is cuda, and CUDA is not "
                                                     "available here")
     if device is not None:
@@ -116,6 +116,11 @@ def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
         raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}.") from None
 
 
+def _model_error(spec: Spec, doing: str, error: BaseException) -> SpecError:
+    """The spec error, at the `model` line, for a model that could not be imported."""
+    return SpecError.at(spec.model_line, f"`model`: {_raised(doing, error)}.")
+
+
 def share_cores(workers: int) -> None:
     """Under pytest-xdist, give each worker's torch its share of the cores.
 
@@ -164,10 +169,10 @@ def _import_module(spec: Spec, name: str, rootdir: Path) -> Any:
     except ModuleNotFoundError as error:
         if error.name and (name == error.name or name.startswith(error.name + ".")):
             raise SpecError.at(spec.model_line, f"`model`: cannot import {name!r}: no module named "
-                                                f"{error.name!r} on sys.path (rootdir {root}).") from None
-        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error) + ".") from None
+                                                f"{error.name!r} on sys.path (which holds {root}).") from None
+        raise _model_error(spec, f"importing {name!r}", error) from None
     except Exception as error:  # the user's module raised while importing
-        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {name!r}", error) + ".") from None
+        raise _model_error(spec, f"importing {name!r}", error) from None
 
 
 def _import_file(spec: Spec, path: Path) -> Any:
@@ -180,13 +185,7 @@ def _import_file(spec: Spec, path: Path) -> Any:
         # imports (`from .blocks import Block`) work, as pytest's "prepend" import
         # mode does for test files: the folder above the top package goes on sys.path.
         base, dotted = package
-        if base not in sys.path:
-            sys.path.insert(0, base)
-        try:
-            return importlib.import_module(dotted)
-        except Exception as error:
-            raise SpecError.at(spec.model_line,
-                               "`model`: " + _raised(f"importing {dotted}", error) + ".") from None
+        return _import_module(spec, dotted, Path(base))
     module_name = "cnncheck_model_" + "".join(c if c.isalnum() else "_" for c in str(path))
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -205,7 +204,7 @@ def _import_file(spec: Spec, path: Path) -> Any:
         del sys.modules[module_name]
         if not isinstance(error, Exception):
             raise
-        raise SpecError.at(spec.model_line, "`model`: " + _raised(f"importing {path.name}", error) + ".") from None
+        raise _model_error(spec, f"importing {path.name}", error) from None
     return module
 
 

@@ -137,10 +137,6 @@ def user_frame(tb: TracebackType | None, skip: tuple[str, ...] = ()) -> str | No
     for frame in reversed(traceback.extract_tb(tb)):
         if frame.filename.startswith((_OWN_DIR, *skip)) or frame.filename.startswith("<"):
             continue
-        try:
-            shown = str(Path(frame.filename).relative_to(Path.cwd()))
-        except ValueError:
-            shown = frame.filename
-        line = f"{shown}:{frame.lineno}"
+        line = f"{relative(Path(frame.filename), Path.cwd())}:{frame.lineno}"
         return f"{line}: {frame.line.strip()}" if frame.line else line
     return None
