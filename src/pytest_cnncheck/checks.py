@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import explain
+from .sizes import describe as describe_sizes
 from .spec import LayerSpec, Number, Shape, Shapes, Spec, did_you_mean
 from .trace import Call, Layer, Trace, format_shapes
 from .yamlsource import Span
 
-__all__ = ["Edit", "Finding", "check"]
+__all__ = ["Edit", "Finding", "check", "check_scan"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
             findings.append(Finding("expect.output", spec.output.line,
                                     expected=_expected(spec.output),
                                     actual=format_shapes(trace.output),
+                                    details=tuple(_dimension_lines("output", spec.output,
+                                                                   trace.output)),
                                     edits=_shape_edits(spec.output, trace.output)))
     if spec.params is not None:
         findings.extend(_params(spec, trace))
@@ -107,6 +110,24 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
 def _expected(shapes: Shapes) -> str:
     written, values = str(shapes), shapes.values()
     return written if written == values else f"{written} = {values}"
+
+
+def _dimension_lines(label: str, shapes: Shapes, actual: Any) -> list[str]:
+    """`down4.output[2]: expected H//16 = 6 (H=96), actual 5`: each wrong dimension that
+    a sweep's names wrote, with the names' values, so the size that broke is plain."""
+    if shapes.many:
+        if not isinstance(actual, list) or len(actual) != len(shapes.shapes):
+            return []
+        pairs = [(f"{label}[{i}]", shape, one) for i, (shape, one) in enumerate(zip(shapes.shapes, actual))]
+    else:
+        pairs = [(label, shapes.shapes[0], actual)]
+    lines = []
+    for where, shape, one in pairs:
+        if isinstance(one, tuple) and len(one) == len(shape.dims):
+            lines.extend(f"{where}[{i}]: expected {dim}, actual {value}"
+                         for i, (dim, value) in enumerate(zip(shape.dims, one))
+                         if dim is not None and dim.names and dim.value != value)
+    return lines
 
 
 def _counted(number: Number) -> str:
@@ -227,7 +248,8 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
     if input is not None:
         actual = call.input_tree if input.many else call.input
         if not input.matches(actual):
-            details = explain.flatten_lines(trace, call) if layer.kind == "linear" else []
+            details = _dimension_lines(f"{layer.name}.input", input, actual)
+            details += explain.flatten_lines(trace, call) if layer.kind == "linear" else []
             findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
                                     actual=format_shapes(actual), details=tuple(details), layers=mark,
                                     edits=_shape_edits(input, actual)))
@@ -237,7 +259,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                                     message=f"{layer.name} raised before it produced an output.",
                                     layers=mark))
         elif not output.matches(call.output):
-            details = []
+            details = _dimension_lines(f"{layer.name}.output", output, call.output)
             arithmetic = explain.size_arithmetic(layer, call)
             if arithmetic:
                 details.append(f"{explain.describe(layer)} on input {format_shapes(call.input)}:")
@@ -310,3 +332,34 @@ def _exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
                 "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
                 "or padded unevenly."), details=tuple(remainders), layers=(layer.name,)))
     return findings
+
+
+def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
+    """`expect.accepts`: the sizes of the sweep that ran, against the sizes the spec says run."""
+    scan = spec.scan
+    assert scan is not None and len(traces) == len(scan.points)
+    points = [(bindings, trace) for (bindings, _), trace in zip(scan.points, traces)]
+    ran = [bindings for bindings, trace in points if trace.crash is None]
+    surprise = [b for b in ran if not scan.expected(b)]
+    refused = [(b, t) for b, t in points if t.crash is not None and scan.expected(b)]
+    if not surprise and not refused:
+        return []
+    details = []
+    if surprise:
+        shown = ", ".join(f"{explain.size_label(b)}" for b in surprise[:6])
+        more = f" and {len(surprise) - 6} more" if len(surprise) > 6 else ""
+        details.append(f"runs, though expect.accepts leaves it out: {shown}{more}")
+    if refused:
+        details.append("fails, though expect.accepts includes it:")
+        details.extend(f"  {line}" for line in explain.rejections(points, scan.expected))
+    names = dict(spec.bindings)
+    tried = ", ".join(f"{name} in {describe_sizes(dict(b)[name] for b, _ in scan.points)}"
+                      for name in names)
+    details.append(f"tried {len(points)} size(s): {tried}")
+    actual = "; ".join(f"{name}: {describe_sizes(dict(b)[name] for b in ran)}"
+                       for name, _ in scan.accepts)
+    broken = {call.name for _, trace in refused[:1]
+              for call in [explain.failing_call(trace)] if call is not None and call.name}
+    return [Finding("expect.accepts", scan.line,
+                    expected="; ".join(f"{name}: {sizes}" for name, sizes in scan.accepts),
+                    actual=actual, details=tuple(details), layers=tuple(broken))]

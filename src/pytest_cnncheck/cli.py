@@ -5,18 +5,25 @@
 
 builds the model exactly as the plugin does, runs the dummy input, and writes a
 spec stating what it does today, for a person to review and keep.
+
+    cnncheck sizes MODEL --input-size 1,3,H,W --range H=16..512 [--range W=H]
+
+runs the model at every size of the range (one model, on meta by default) and
+prints the sizes it accepts, with why the others fail: what to write under
+`expect.accepts`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .spec import DTYPES, Spec, SpecError, parse_text
 from .scaffold import LAYER_CHOICES, spec_text
@@ -52,19 +59,39 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--mode", choices=("eval", "train"), default="eval")
     init.add_argument("-o", "--output", metavar="FILE", help="write the spec to FILE instead of printing it")
     init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    sizes = commands.add_parser("sizes", help="find the input sizes a model accepts",
+                                description="Run MODEL at every input size of the ranges and print "
+                                            "the sizes that run, and why the others fail.")
+    sizes.add_argument("model", metavar="MODEL",
+                       help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
+    sizes.add_argument("--input-size", required=True, metavar="SHAPE",
+                       help="the input's shape with names for the sizes to search: 1,3,H,W "
+                            "(1,3,H,H searches square inputs)")
+    sizes.add_argument("--range", action="append", required=True, metavar="NAME=SIZES",
+                       help="the sizes to try for a name: H=16..512, H=32..512 step 32, "
+                            "or W=H to tie W to H (repeat for each name)")
+    sizes.add_argument("--dtype", default="float32", metavar="DTYPE", help="the input's dtype")
+    sizes.add_argument("--kwargs", default="{}", metavar="JSON",
+                       help="keyword arguments for Attr, as a JSON object")
+    sizes.add_argument("--device", choices=("meta", "cpu", "cuda"),
+                       help="where to run (default: meta, and the CPU for sizes meta can't run)")
+    sizes.add_argument("--mode", choices=("eval", "train"), default="eval")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "sizes":
+            return _sizes(args)
         return _init(args, list(sys.argv[1:] if argv is None else argv))
     except UsageError as error:
-        print(f"cnncheck init: {error}", file=sys.stderr)
+        print(f"cnncheck {args.command}: {error}", file=sys.stderr)
         return 2
     except SpecError as error:
         for _, message in error.problems:
-            print(f"cnncheck init: {message}", file=sys.stderr)
+            print(f"cnncheck {args.command}: {message}", file=sys.stderr)
         return 1
 
 
@@ -74,6 +101,16 @@ def _shape(text: str) -> tuple[int, ...]:
         raise UsageError(f"--input-size must be comma-separated positive integers such as "
                          f"1,3,32,32, not {text!r}")
     return tuple(int(part) for part in parts)
+
+
+def _kwargs(text: str) -> dict[str, object]:
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--kwargs is not JSON: {error}") from None
+    if not isinstance(kwargs, dict):
+        raise UsageError("--kwargs must be a JSON object, such as '{\"num_classes\": 10}'")
+    return kwargs
 
 
 def _snake(name: str) -> str:
@@ -90,12 +127,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         dtypes = dtypes * len(sizes)
     elif len(dtypes) != len(sizes):
         raise UsageError(f"{len(dtypes)} --dtype for {len(sizes)} --input-size: give one, or one per input")
-    try:
-        kwargs = json.loads(args.kwargs)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"--kwargs is not JSON: {error}") from None
-    if not isinstance(kwargs, dict):
-        raise UsageError("--kwargs must be a JSON object, such as '{\"num_classes\": 10}'")
+    kwargs = _kwargs(args.kwargs)
     target, sep, attr = args.model.rpartition(":")
     if not sep or not target or not attr:
         raise UsageError(f"MODEL must be module.path:Attr or path/to/file.py:Attr, not {args.model!r}")
@@ -156,3 +188,100 @@ def _self_check(spec: Spec, trace: object, text: str) -> None:
     findings = [f for e in entries if isinstance(e, Spec) for f in check(e, trace)]  # type: ignore[arg-type]
     if problems or findings:
         raise AssertionError(f"cnncheck init wrote a spec that does not pass: {problems or findings}\n{text}")
+
+
+def _sizes(args: argparse.Namespace) -> int:
+    """`cnncheck sizes`: the spec a user would write with a sweep, run as the plugin runs it."""
+    import time
+
+    from .expr import ExpressionError, names_in
+    from .sizes import describe, pattern
+
+    dims = [part.strip() for part in args.input_size.strip("[]()").split(",")]
+    ranges: dict[str, str] = {}
+    for text in args.range:
+        name, sep, sizes = text.partition("=")
+        if not sep or not name.strip() or not sizes.strip():
+            raise UsageError(f"--range must be NAME=SIZES such as H=16..512, not {text!r}")
+        ranges[name.strip()] = sizes.strip()
+    try:
+        used = [name for dim in dims for name in names_in(dim)]
+    except ExpressionError as error:
+        raise UsageError(f"--input-size {args.input_size!r}: {error}") from None
+    missing = [name for name in dict.fromkeys(used) if name not in ranges]
+    if missing:
+        raise UsageError(f"--input-size uses {missing[0]}: give its sizes with --range "
+                         f"{missing[0]}=16..512, or tie it with --range {missing[0]}={used[0]}")
+    if not used:
+        raise UsageError("--input-size names no size to search: write a name such as H "
+                         "where a size varies (1,3,H,W)")
+    spec_dir = Path.cwd()
+    document = {"sizes": {
+        "model": args.model, "kwargs": _kwargs(args.kwargs), "dtype": args.dtype,
+        "input_size": [int(dim) if dim.isdigit() else dim for dim in dims],
+        "sweep": ranges, "mode": args.mode,
+        "expect": {"accepts": {name: "1.." for name in ranges}},  # anything: we want the set
+        **({"device": args.device} if args.device else {}),
+    }}
+    parsed = parse_text(spec_dir / "sizes.cnncheck.yaml", json.dumps(document))  # JSON is YAML
+    (_, _, spec), = parsed.entries
+    if isinstance(spec, SpecError):
+        raise spec
+    assert spec.scan is not None
+
+    from . import probe  # torch is imported here
+
+    started = time.perf_counter()
+    try:
+        traces = probe.scan(spec, spec_dir, [sizes for _, sizes in spec.scan.points])
+    except probe.DeviceUnavailable as reason:
+        raise UsageError(str(reason)) from None
+    seconds = time.perf_counter() - started
+    points = [(bindings, trace) for (bindings, _), trace in zip(spec.scan.points, traces)]
+    ran = [bindings for bindings, trace in points if trace.crash is None]
+    device = traces[0].device if traces else "meta"
+    print(f"{spec.model}, input [{', '.join(dims)}]: {len(points)} sizes tried in "
+          f"{seconds:.2f} s on {device}")
+    for line in _accepted_lines(spec.scan.points, ran, describe, pattern):
+        print(line)
+    failing = _rejection_lines(points)
+    if failing:
+        print("fails:")
+        for line in failing:
+            print(f"  {line}")
+    fallbacks = sum(1 for trace in traces if trace.fallback)
+    if fallbacks:
+        print(f"({fallbacks} size(s) ran on the CPU: {next(t.fallback for t in traces if t.fallback)})")
+    return 0 if ran else 1
+
+
+def _accepted_lines(points: Sequence[tuple[tuple[tuple[str, int], ...], object]],
+                    ran: list[tuple[tuple[str, int], ...]], describe: Any, pattern: Any) -> list[str]:
+    """`accepts S: 32..35`; per name where the set is a product of one set per name."""
+    if not ran:
+        return ["accepts no size in the range"]
+    names = [name for name, _ in points[0][0]]
+    # Names tied to another (W: H) carry the same values: say them together.
+    columns: dict[tuple[int, ...], list[str]] = {}
+    for index, name in enumerate(names):
+        columns.setdefault(tuple(b[index][1] for b, _ in points), []).append(name)
+    groups = [(names_, [names.index(n) for n in names_]) for names_ in columns.values()]
+    sets = [sorted({b[indexes[0]][1] for b in ran}) for _, indexes in groups]
+    product = math.prod(len({b[indexes[0]][1] for b in ran} | set()) for _, indexes in groups)
+    lines = []
+    if product == len(set(ran)):
+        for (group, _), values in zip(groups, sets):
+            known = f" ({pattern(values)})" if pattern(values) else ""
+            lines.append(f"accepts {'='.join(group)}: {describe(values)}{known}")
+        return lines
+    lines.append(f"accepts {len(ran)} of {len(points)} combinations:")
+    lines.extend(f"  {', '.join(f'{n}={v}' for n, v in b)}" for b in ran[:20])
+    if len(ran) > 20:
+        lines.append(f"  ... and {len(ran) - 20} more")
+    return lines
+
+
+def _rejection_lines(points: Sequence[tuple[tuple[tuple[str, int], ...], Any]]) -> list[str]:
+    from .explain import rejections
+
+    return rejections(list(points), limit=20)

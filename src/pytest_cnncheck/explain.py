@@ -13,12 +13,12 @@ and hyperparameters, never from torch's error text (which differs by device).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "crash_cause", "crash_lines", "describe", "division_remainders", "failing_call",
+    "crash_brief", "crash_cause", "crash_lines", "describe", "rejections", "size_label", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -324,3 +324,85 @@ def crash_lines(trace: Trace) -> list[str]:
         else:
             lines.append("it raised before any layer ran")
     return lines
+
+
+def crash_brief(trace: Trace) -> tuple[str, str]:
+    """(what broke, one line why) for a crash: `pool2`, `pool2: H: input 1 < F=2`.
+
+    For a list of sizes that fail: consecutive sizes that break in the same place
+    read as one run, explained once.
+    """
+    assert trace.crash is not None
+    call = failing_call(trace)
+    layer = trace.layers.get(call.name) if call is not None and call.name else None
+    received = call.input if call is not None else None
+    if layer is not None and isinstance(received, tuple):
+        assert call is not None
+        h = layer.hparams
+        name = f"{layer.name} (call {call.index + 1})" if call.index else layer.name
+        if layer.kind == "linear" and received and received[-1] != h["in_features"]:
+            source = flatten_source(trace, call)  # type: ignore[arg-type]
+            got = product_text(source) if source is not None else f"{received[-1]} features"
+            return layer.name, f"{name}: receives {got}, in_features {h['in_features']}"
+        if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
+            axis = len(received) - h["dims"] - 1
+            if axis >= 0 and received[axis] != h["in_channels"]:
+                return layer.name, (f"{name}: receives {received[axis]} channels, "
+                                    f"in_channels {h['in_channels']}")
+        if layer.kind in ("conv", "pool") and h["padding"] not in ("same", "valid"):
+            for i, (axis_name, size) in enumerate(zip(spatial_names(h["dims"]),
+                                                      _spatial(layer, received) or ())):
+                span = h["dilation"][i] * (h["kernel_size"][i] - 1) + 1
+                if size + 2 * h["padding"][i] < span:
+                    padded = f" + 2*{h['padding'][i]}" if h["padding"][i] else ""
+                    return layer.name, f"{name}: {axis_name}: input {size}{padded} < F={span}"
+        return layer.name, (f"{name} ({layer.type_name}) raised on input "
+                            f"{format_shapes(received)}: {trace.crash.exception}")
+    done = [c for c in trace.calls if c.finished and c.name]
+    after = (f" after {done[-1].name} (output {format_shapes(done[-1].output)})" if done
+             else " before any layer ran")
+    return "", f"raised in forward code{after}: {trace.crash.exception}"
+
+
+def size_label(bindings: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in bindings)
+
+
+def rejections(points: list[tuple[tuple[tuple[str, int], ...], Trace]],
+               shown: Callable[[tuple[tuple[str, int], ...]], bool] = lambda _: True,
+               limit: int = 8) -> list[str]:
+    """The sizes that failed (those of them `shown` picks), as runs that break in the same
+    place, each explained at its first size: `H=5..13: conv2: H: input 4 < F=5 (at H=5)`."""
+    runs: list[tuple[str, list[tuple[tuple[str, int], ...]], str]] = []
+    for bindings, trace in points:
+        if trace.crash is None or not shown(bindings):
+            if runs and runs[-1][0] != "":
+                runs.append(("", [], ""))  # a size that runs ends the run before it
+            continue
+        where, why = crash_brief(trace)
+        if runs and runs[-1][0] == f"@{where}" and runs[-1][1]:
+            runs[-1][1].append(bindings)
+        else:
+            runs.append((f"@{where}", [bindings], why))
+    lines = []
+    for _, sizes, why in (run for run in runs if run[1]):
+        lines.append(f"{_run_label(sizes)}: {why}"
+                     + (f" (at {size_label(sizes[0])})" if len(sizes) > 1 else ""))
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... and {len(lines) - limit} more runs of failing sizes"]
+    return lines
+
+
+def _run_label(sizes: list[tuple[tuple[str, int], ...]]) -> str:
+    if len(sizes) == 1:
+        return size_label(sizes[0])
+    varying = [i for i, (name, value) in enumerate(sizes[0])
+               if any(other[i][1] != value for other in sizes)]
+    columns = {tuple(size[i][1] for size in sizes) for i in varying}
+    if len(columns) == 1:  # one name, or names tied to it (W: H)
+        from .sizes import describe
+
+        names = "=".join(sizes[0][i][0] for i in varying)
+        fixed = [f"{n}={v}" for i, (n, v) in enumerate(sizes[0]) if i not in varying]
+        return ", ".join([f"{names}={describe(columns.pop())}", *fixed])
+    return f"{size_label(sizes[0])} .. {size_label(sizes[-1])} ({len(sizes)} sizes)"

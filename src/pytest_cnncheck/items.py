@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 from _pytest._code.code import TerminalRepr
 
-from .checks import Finding, check
+from .checks import Finding, check, check_scan
 from .plugin import SETTINGS
 from .report import BOLD, PLAIN, Line, failure_lines, relative, spec_error_lines, user_frame
 from .spec import FileSpecs, Spec, SpecError, parse_file
@@ -147,6 +148,8 @@ class SpecItem(pytest.Item):
         if workers:
             probe.share_cores(int(workers))
         spec = self.entry
+        if spec.scan is not None:
+            return self._scan(probe, spec)
         wants_table = self.config.get_verbosity() > 0
         try:
             trace = probe.probe(spec, self.config.rootpath,
@@ -163,13 +166,38 @@ class SpecItem(pytest.Item):
         if trace.summary and wants_table:
             self.add_report_section("call", "torchinfo summary", trace.summary)
         findings = check(spec, trace)
-        if findings and self.config.getoption("cnncheck_update"):
+        if findings and self.config.getoption("cnncheck_update") and spec.bindings:
+            self.add_report_section("call", "cnncheck update", "not updated: the values of a "
+                                    "swept spec hold for every size; write them with the sweep's names")
+        elif findings and self.config.getoption("cnncheck_update"):
             self.changes = changes_for(self.parsed, findings)
             findings = [finding for finding in findings if finding.edits is None]
             self.add_report_section("call", "cnncheck update", "\n".join(
                 text for _, _, text in summary_lines(self.changes)))
         if findings:
             raise SpecMismatch(spec, trace, findings)
+
+    def _scan(self, probe: Any, spec: Spec) -> None:
+        """`expect.accepts`: every size of the sweep through one model, then the set that ran."""
+        assert spec.scan is not None
+        try:
+            traces = probe.scan(spec, self.config.rootpath,
+                                [sizes for _, sizes in spec.scan.points],
+                                **self.config.stash[SETTINGS])
+        except probe.DeviceUnavailable as reason:
+            raise _skip_at_spec(str(reason)) from None
+        fallbacks = [trace for trace in traces if trace.fallback]
+        if fallbacks:
+            self.add_report_section("call", "cnncheck", f"{len(fallbacks)} size(s) ran on the "
+                                                        f"CPU because {fallbacks[0].fallback}")
+        findings = check_scan(spec, traces)
+        if findings:
+            # The layer table of the first size that broke against the spec shows where.
+            wrong = [(bindings, trace) for (bindings, _), trace in zip(spec.scan.points, traces)
+                     if (trace.crash is None) != spec.scan.expected(bindings)]
+            raise SpecMismatch(replace(spec, bindings=wrong[0][0],
+                                       input_sizes=dict(spec.scan.points)[wrong[0][0]]),
+                               wrong[0][1], findings)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:

@@ -1,4 +1,5 @@
-"""Spec -> Trace: import and build the model, run one hooked forward pass.
+"""Spec -> Trace: import and build the model, run one hooked forward pass
+(or, for `expect.accepts`, one pass per input size through the model built once).
 
 This is the only module that imports torch, and the plugin imports it only
 when a spec item runs, so a pytest session without specs never pays for it.
@@ -19,10 +20,10 @@ import math
 import os
 import sys
 import weakref
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -33,7 +34,7 @@ from .report import user_frame
 from .spec import Spec, SpecError, did_you_mean
 from .trace import Call, Crash, Layer, ShapeTree, Trace
 
-__all__ = ["DeviceUnavailable", "probe", "resolve_model"]
+__all__ = ["DeviceUnavailable", "probe", "resolve_model", "scan"]
 
 _TORCH_DIR = str(Path(torch.__file__).parent)
 
@@ -252,8 +253,9 @@ def _user_frame(error: BaseException) -> str | None:
 # -- one run on one device ----------------------------------------------------------
 
 
-def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
-    # A model may change these process-wide defaults; the next test must not see it.
+@contextmanager
+def _isolated() -> Iterator[None]:
+    """What a model may change process-wide, restored after: the next test must not see it."""
     default_dtype = torch.get_default_dtype()
     default_device = torch.get_default_device() if hasattr(torch, "get_default_device") else None
     # fork_rng: building a model draws its initial weights from the global RNG;
@@ -261,34 +263,103 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         try:
             torch.default_generator.manual_seed(0)  # the CPU's only: seeding every device costs 1 ms
-            # The default device makes factory calls in __init__ and forward land on
-            # `device`; on the CPU it is already so, and the mode costs on every op.
-            placed = nullcontext() if device == str(default_device) else torch.device(device)
-            with placed:
-                with formula_functions() if device == "meta" else nullcontext():
-                    model = _build(spec, factory)
-                model.train(spec.mode == "train")
-                inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
-                          for size, dtype in zip(spec.input_sizes, spec.dtypes)]
-                with formula_shapes(model) if device == "meta" else nullcontext():
-                    run = _run_hooked(model, inputs)
-            layers = _layers(model)
-            total, trainable = _count_params(model)
-            table: str | None = None
-            mult_adds: int | None = None
-            notes: tuple[str, ...] = ()
-            if summary and run.crash is None:
-                table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
+            yield
         finally:
             torch.set_default_dtype(default_dtype)
             if default_device is not None and torch.get_default_device() != default_device:
                 # None, not "cpu": setting a device pushes a mode that slows every later op.
                 torch.set_default_device(None if default_device.type == "cpu" else default_device)
-    return Trace(
-        model=spec.model, device=device, layers=layers, calls=run.calls, output=run.output,
-        params_total=total, params_trainable=trainable, crash=run.crash,
-        summary=table, mult_adds=mult_adds, notes=notes,
-    )
+
+
+def _placed(device: str) -> Any:
+    # The default device makes factory calls in __init__ and forward land on
+    # `device`; on the CPU it is already so, and the mode costs on every op.
+    current = torch.get_default_device() if hasattr(torch, "get_default_device") else None
+    return nullcontext() if device == str(current) else torch.device(device)
+
+
+def _built(spec: Spec, factory: Callable[..., Any], device: str) -> nn.Module:
+    with _placed(device), formula_functions() if device == "meta" else nullcontext():
+        model = _build(spec, factory)
+    model.train(spec.mode == "train")
+    return model
+
+
+def _run_on(model: nn.Module, spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str) -> _Run:
+    with _placed(device):
+        inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
+                  for size, dtype in zip(sizes, spec.dtypes)]
+        with formula_shapes(model) if device == "meta" else nullcontext():
+            return _run_hooked(model, inputs)
+
+
+def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: dict[str, Layer],
+           **more: Any) -> Trace:
+    total, trainable = _count_params(model)
+    return Trace(model=spec.model, device=device, layers=layers, calls=run.calls,
+                 output=run.output, params_total=total, params_trainable=trainable,
+                 crash=run.crash, **more)
+
+
+def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
+    with _isolated():
+        model = _built(spec, factory, device)
+        run = _run_on(model, spec, spec.input_sizes, device)
+        table: str | None = None
+        mult_adds: int | None = None
+        notes: tuple[str, ...] = ()
+        if summary and run.crash is None:
+            with _placed(device):
+                inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
+                          for size, dtype in zip(spec.input_sizes, spec.dtypes)]
+            table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
+        return _trace(spec, device, model, run, _layers(model),
+                      summary=table, mult_adds=mult_adds, notes=notes)
+
+
+# -- many sizes, one model ----------------------------------------------------------
+
+
+def scan(spec: Spec, rootdir: Path, sizes: list[tuple[tuple[int, ...], ...]], *,
+         default_device: str = "meta", max_input_bytes: int | None = None) -> list[Trace]:
+    """One trace for each input size in `sizes`, from one model built once.
+
+    On meta (the default) a size that fails there for a reason of meta's own
+    (the model reads a value, or makes a CPU tensor) is tried again on the CPU;
+    a failure of shapes is the same on every device and is kept.
+    """
+    factory = resolve_model(spec, rootdir)
+    _check_kwargs(spec, factory)
+    device = spec.device or default_device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here"
+                                if spec.device else "cnncheck_device is cuda, and CUDA is not "
+                                                    "available here")
+    for one in sizes if device != "meta" else ():
+        _check_input_budget(replace(spec, input_sizes=one), device, max_input_bytes)
+    traces = _scan_on(spec, factory, device, sizes)
+    if spec.device is None and device == "meta":
+        again = [i for i, trace in enumerate(traces) if trace.crash is not None
+                 and explain.crash_cause(trace) is None and "meta" in trace.crash.exception.lower()]
+        if again:
+            because = f"the forward pass failed on meta ({traces[again[0]].crash.exception})"  # type: ignore[union-attr]
+            for i in again:
+                _check_input_budget(replace(spec, input_sizes=sizes[i]), "cpu", max_input_bytes, because)
+            for i, trace in zip(again, _scan_on(spec, factory, "cpu", [sizes[i] for i in again])):
+                traces[i] = replace(trace, fallback=because)
+    return traces
+
+
+def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
+             sizes: list[tuple[tuple[int, ...], ...]]) -> list[Trace]:
+    try:
+        with _isolated():
+            model = _built(spec, factory, device)
+            runs = [_run_on(model, spec, one, device) for one in sizes]
+            layers = _layers(model)
+            return [_trace(spec, device, model, run, layers) for run in runs]
+    except _BuildFailed as failure:
+        raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}.") from None
 
 
 def _build(spec: Spec, factory: Callable[..., Any]) -> nn.Module:

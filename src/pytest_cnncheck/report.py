@@ -50,8 +50,10 @@ def input_text(spec: Spec) -> str:
 def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str,
                   source: Sequence[str]) -> list[Line]:
     count = f"{len(findings)} mismatch" + ("es" if len(findings) != 1 else "")
-    out: list[Line] = [(f"{count} in spec {spec.name!r}: model {spec.model}, input "
-                        f"{input_text(spec)}, on {trace.device}", BOLD)]
+    inputs = (f"{len(spec.scan.points)} input sizes" if spec.scan is not None
+              else f"input {input_text(spec)}")
+    out: list[Line] = [(f"{count} in spec {spec.name!r}: model {spec.model}, {inputs}, "
+                        f"on {trace.device}", BOLD)]
     if trace.fallback:
         out.append((f"(ran on the CPU: {trace.fallback})", PLAIN))
     for finding in findings:
@@ -68,6 +70,9 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         out.extend((f"  {detail}", PLAIN) for detail in finding.details)
     marked = {name for finding in findings for name in finding.layers}
     out.append(("", PLAIN))
+    if spec.scan is not None:
+        out.append((f"  layers at {', '.join(f'{k}={v}' for k, v in spec.bindings)}, input "
+                    f"{input_text(spec)}:", PLAIN))
     out.extend(layer_table(trace, marked))
     return out
 

@@ -8,16 +8,21 @@ the session.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import itertools
+import keyword
+import math
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Union
 
-from .expr import ExpressionError, evaluate
+from .expr import ExpressionError, evaluate, names_in
+from .sizes import SizeSet, SizeSetError, parse_sizes
 from .yamlsource import LineMap, Span, YamlError, load
 
 __all__ = [
     "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
-    "Shape", "Shapes", "Spec", "SpecError", "parse_file", "parse_text", "DEFAULT_POOLING",
+    "Scan", "Shape", "Shapes", "Spec", "SpecError", "parse_file", "parse_text", "DEFAULT_POOLING",
 ]
 
 # The pooling habits of the contract: F=2,S=2 or F=3,S=2 (larger windows destroy too much).
@@ -31,12 +36,17 @@ DTYPES = (
 DEVICES = ("meta", "cpu", "cuda")
 MODES = ("eval", "train")
 
-SPEC_KEYS = ("model", "kwargs", "input_size", "dtype", "device", "mode", "expect", "rules")
-EXPECT_KEYS = ("output", "params", "mult_adds", "layers", "flatten")
+SPEC_KEYS = ("model", "kwargs", "input_size", "sweep", "dtype", "device", "mode", "expect", "rules")
+EXPECT_KEYS = ("output", "params", "mult_adds", "layers", "flatten", "accepts")
 PARAMS_KEYS = ("total", "trainable")
 LAYER_KEYS = ("output", "input", "params", "type", "calls")
 CALL_KEYS = ("output", "input")
 RULE_KEYS = ("pooling", "exact_division")
+
+# A sweep makes one item a combination; beyond this many it is a typo, not a plan.
+MAX_COMBINATIONS = 10_000
+
+Bindings = tuple[tuple[str, int], ...]  # a sweep's names and their values: (("H", 96),)
 
 
 class SpecError(Exception):
@@ -58,9 +68,13 @@ class Number:
     value: int
     text: str
     span: Span | None = field(default=None, compare=False, repr=False)  # where it is written
+    names: Bindings = field(default=(), compare=False)  # the sweep's names the text uses
 
     def __str__(self) -> str:
-        return self.text if self.text == str(self.value) else f"{self.text} = {self.value}"
+        if self.text == str(self.value):
+            return self.text
+        where = f" ({', '.join(f'{name}={value}' for name, value in self.names)})" if self.names else ""
+        return f"{self.text} = {self.value}{where}"
 
 
 Dim = Union[Number, None]  # None is the wildcard `_`
@@ -153,6 +167,19 @@ class FlattenSpec:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """`expect.accepts`: run every combination of the sweep, and compare the set that runs."""
+
+    points: tuple[tuple[Bindings, tuple[tuple[int, ...], ...]], ...]  # (names, input sizes)
+    accepts: tuple[tuple[str, SizeSet], ...]  # each name's accepted sizes; the rest: any
+    line: int
+
+    def expected(self, bindings: Bindings) -> bool:
+        values = dict(bindings)
+        return all(values[name] in sizes for name, sizes in self.accepts)
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     path: Path
@@ -177,6 +204,8 @@ class Spec:
     pooling_line: int = 0
     exact_division: bool = False
     exact_division_line: int = 0
+    bindings: Bindings = ()  # the sweep combination this spec was made for
+    scan: Scan | None = None  # `expect.accepts`: the sizes to try and the set expected
 
 
 @dataclass(frozen=True)
@@ -244,14 +273,58 @@ def parse_text(path: Path, text: str) -> FileSpecs:
         following = [start for start in starts if start > line]
         end = following[0] if following else len(lines) + 1
         twice = [(d.line, d.message) for d in duplicates if line <= d.line < end]
-        try:
-            entry: Spec | SpecError = _Validator(path, str(name), line).spec(body, data.value_line(name))
+        for label, entry in _specs(path, str(name), line, body, data.value_line(name)):
             if twice:
-                entry = SpecError(twice)
-        except SpecError as error:
-            entry = SpecError(sorted(error.problems + twice))
-        entries.append((str(name), line, entry))
+                entry = SpecError(sorted((entry.problems if isinstance(entry, SpecError) else [])
+                                         + twice))
+            entries.append((label, line, entry))
     return FileSpecs(path, lines, tuple(entries), text=text)
+
+
+def _validated(path: Path, name: str, line: int, body: Any, value_line: int,
+               names: dict[str, int] | None = None) -> Spec | SpecError:
+    try:
+        return _Validator(path, name, line, names).spec(body, value_line)
+    except SpecError as error:
+        return error
+
+
+def _specs(path: Path, name: str, line: int, body: Any,
+           value_line: int) -> list[tuple[str, Spec | SpecError]]:
+    """The items one spec makes: itself, or with a `sweep`, one per combination of sizes
+    (`name[B=1-H=64]`); with `expect.accepts`, one that runs them all."""
+    if not isinstance(body, LineMap) or "sweep" not in body:
+        return [(name, _validated(path, name, line, body, value_line))]
+    try:
+        combinations = _Validator(path, name, line).sweep(body)
+    except SpecError as error:
+        return [(name, error)]
+    expect = body.get("expect")
+    if isinstance(expect, LineMap) and "accepts" in expect:
+        return [(name, _scan(path, name, line, body, value_line, combinations))]
+    labels = [f"{name}[{'-'.join(f'{k}={v}' for k, v in combination.items())}]"
+              for combination in combinations]
+    labelled = [(label, _validated(path, label, line, body, value_line, combination))
+                for label, combination in zip(labels, combinations)]
+    errors = [entry for _, entry in labelled if isinstance(entry, SpecError)]
+    if len(errors) == len(labelled) and all(e.problems == errors[0].problems for e in errors):
+        return [(name, errors[0])]  # the same mistake at every size: one failure, not N
+    return labelled
+
+
+def _scan(path: Path, name: str, line: int, body: LineMap, value_line: int,
+          combinations: list[dict[str, int]]) -> Spec | SpecError:
+    points = []
+    first: Spec | None = None
+    for combination in combinations:
+        entry = _validated(path, name, line, body, value_line, combination)
+        if isinstance(entry, SpecError):
+            at = ", ".join(f"{k}={v}" for k, v in combination.items())
+            return SpecError([(where, f"{message} (at {at})") for where, message in entry.problems])
+        first = first or entry
+        points.append((tuple(combination.items()), entry.input_sizes))
+    assert first is not None and first.scan is not None
+    return replace(first, scan=replace(first.scan, points=tuple(points)))
 
 
 def _kind(value: Any) -> str:
@@ -281,10 +354,12 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
 class _Validator:
     """Turns one spec's LineMap into a Spec, collecting every problem."""
 
-    def __init__(self, path: Path, name: str, line: int) -> None:
+    def __init__(self, path: Path, name: str, line: int,
+                 names: dict[str, int] | None = None) -> None:
         self.path = path
         self.name = name
         self.line = line
+        self.names = names or {}  # the sweep combination that expressions may use
         self.problems: list[tuple[int, str]] = []
 
     def problem(self, line: int, message: str) -> None:
@@ -343,8 +418,81 @@ class _Validator:
             name=self.name, path=self.path, line=self.line,
             model=str(model), model_line=body.value_line("model"),
             input_sizes=input_sizes, input_line=body.value_line("input_size"),
-            **fields,
+            bindings=tuple(self.names.items()), **fields,
         )
+
+    def sweep(self, body: LineMap) -> list[dict[str, int]]:
+        """Every combination of the sizes `sweep` lists, tied names computed; SpecError if none."""
+        value, line = body["sweep"], body.value_line("sweep")
+        if not isinstance(value, LineMap) or not value:
+            raise SpecError.at(line, "`sweep` must map names to the sizes to try, such as "
+                                     f"{{H: [64, 96, 128], W: H}}, not {_kind(value)}.")
+        free: dict[str, list[int]] = {}
+        ties: dict[str, str] = {}
+        for key in value:
+            key_line, item, item_line = value.key_line(key), value[key], value.value_line(key)
+            if (not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key)
+                    or key in ("_", "ceil")):
+                self.problem(key_line, f"`sweep`: {key!r} cannot be a name; use a word such as "
+                                       "H, W or B (not _ or ceil).")
+            elif isinstance(item, str) and not re.search(r"\d\s*\.\.|^\s*\d+\s*$", item):
+                ties[key] = item  # W: H
+            else:
+                try:
+                    sizes = parse_sizes(item)
+                except SizeSetError as error:
+                    self.problem(item_line, f"`sweep.{key}`: {error}.")
+                    continue
+                if not sizes.bounded:
+                    self.problem(item_line, f"`sweep.{key}`: {sizes} has no end; a sweep tries every "
+                                            "size, so give the last one (32..512).")
+                else:
+                    free[key] = sizes.values()
+        for key, text in ties.items():
+            try:
+                used = names_in(text)
+            except ExpressionError as error:
+                self.problem(value.value_line(key), f"`sweep.{key}`: {text!r} {error}.")
+                continue
+            strangers = [name for name in used if name not in free]
+            if strangers:
+                what = "tied itself" if strangers[0] in ties else "not declared in `sweep`"
+                self.problem(value.value_line(key), (
+                    f"`sweep.{key}`: {text!r} uses {strangers[0]!r}, which is {what}; tie a name "
+                    "to names that list sizes (W: H)."))
+        count = math.prod(len(sizes) for sizes in free.values())
+        if count > MAX_COMBINATIONS:
+            self.problem(line, f"`sweep` makes {count:,} combinations; at most "
+                               f"{MAX_COMBINATIONS:,} are checked.")
+        self.unused_names(body, [*free, *ties])
+        if self.problems:
+            raise SpecError(sorted(self.problems))
+        combinations = []
+        for values in itertools.product(*free.values()):
+            combination = dict(zip(free, values))
+            for key, text in ties.items():
+                try:
+                    combination[key] = evaluate(text, combination)
+                except ExpressionError as error:
+                    raise SpecError.at(value.value_line(key),
+                                       f"`sweep.{key}`: {text!r} {error}.") from None
+            combinations.append({key: combination[key] for key in value})  # as declared
+        return combinations
+
+    def unused_names(self, body: LineMap, declared: list[str]) -> None:
+        sizes = body.get("input_size")
+        texts = [d for d in (sizes if isinstance(sizes, list) else [])
+                 for d in (d if isinstance(d, list) else [d]) if isinstance(d, str)]
+        used = set()
+        for text in texts:
+            try:
+                used.update(names_in(text))
+            except ExpressionError:
+                pass  # reported where input_size is read
+        for key in declared:
+            if key not in used and "input_size" in body:
+                self.problem(body["sweep"].key_line(key), f"`sweep` declares {key}, but `input_size` "
+                                                          "does not use it: a swept name sizes the input.")
 
     # -- helpers for every level ------------------------------------------------
 
@@ -386,7 +534,8 @@ class _Validator:
             number = Number(value, str(value), span)
         else:
             try:
-                number = Number(evaluate(value), value.strip(), span)
+                number = Number(evaluate(value, self.names), value.strip(), span,
+                                tuple((name, self.names[name]) for name in names_in(value)))
             except ExpressionError as error:
                 self.problem(line, f"`{key}`: the expression {value!r} {error}.")
                 return None
@@ -486,6 +635,38 @@ class _Validator:
             fields["layers"] = self.layers(expect["layers"], expect.value_line("layers"))
         if "flatten" in expect:
             fields["flatten"] = self.flatten(expect["flatten"], expect.value_line("flatten"))
+        if "accepts" in expect:
+            fields["scan"] = self.accepts(expect)
+
+    def accepts(self, expect: LineMap) -> Scan | None:
+        value, line = expect["accepts"], expect.value_line("accepts")
+        if not self.names:
+            self.problem(line, "`expect.accepts` needs a `sweep` that gives the sizes to try, "
+                               "such as sweep: {H: 16..64}.")
+            return None
+        others = [key for key in expect if key != "accepts"]
+        if others:
+            self.problem(expect.key_line(others[0]), (
+                "`expect.accepts` checks which sizes run, and stands alone: state "
+                f"`{others[0]}` in a spec of its own (its sweep makes an item a size)."))
+        if not isinstance(value, LineMap) or not value:
+            self.problem(line, "`expect.accepts` must map sweep names to the sizes that run, "
+                               f"such as {{H: 32..35}}, not {_kind(value)}.")
+            return None
+        accepts = []
+        for name in value:
+            name_line = value.value_line(name)
+            if name not in self.names:
+                self.problem(value.key_line(name), (
+                    f"`expect.accepts`: {name!r} is not a name of the sweep "
+                    f"({', '.join(self.names)}).{did_you_mean(str(name), self.names)}"))
+                continue
+            try:
+                accepts.append((str(name), parse_sizes(value[name])
+                                if value[name] != [] else SizeSet(())))
+            except SizeSetError as error:
+                self.problem(name_line, f"`expect.accepts.{name}`: {error}.")
+        return Scan((), tuple(accepts), line)
 
     def params(self, value: Any, line: int, span: Span | None) -> ParamsSpec | None:
         if not isinstance(value, LineMap):
