@@ -263,8 +263,30 @@ def section_xdist() -> None:
           f"**{runs['n2'] / runs['n0']:.2f}x** of `-n 0` |")
 
 
+def section_sizes() -> None:
+    """`expect.accepts` / `cnncheck sizes`: hundreds of input sizes through one ResNet-50."""
+    from pytest_cnncheck.probe import scan
+    from pytest_cnncheck.spec import parse_text
+
+    print("\n## 6. Scanning input sizes (`expect.accepts`, `cnncheck sizes`)\n")
+    print("| model | sizes | device | wall time | per size |")
+    print("| --- | --- | --- | --- | --- |")
+    for target, sizes, device in (("models.py:resnet50", "32..331", "meta"),
+                                  ("models.py:resnet50", "32..331 step 30", "cpu")):
+        text = (f"s: {{model: '{target}', input_size: [1, 3, H, H], sweep: {{H: '{sizes}'}}, "
+                f"device: {device}, expect: {{accepts: {{H: '1..'}}}}}}")
+        (_, _, parsed), = parse_text(ROOT / "benchmarks" / "s.cnncheck.yaml", text).entries
+        points = [size for _, size in parsed.scan.points]
+        start = time.perf_counter()
+        traces = scan(parsed, ROOT, points)
+        seconds = time.perf_counter() - start
+        assert all(trace.crash is None for trace in traces)
+        print(f"| ResNet-50 shape | {len(points)} (H=W={sizes}) | {device} | **{seconds:.1f} s** | "
+              f"{seconds / len(points) * 1000:.0f} ms |")
+
+
 SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
-            "fallback": section_fallback, "xdist": section_xdist}
+            "fallback": section_fallback, "xdist": section_xdist, "sizes": section_sizes}
 
 
 def main(names: list[str]) -> None:

@@ -13,11 +13,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def test_the_examples_pass_and_leave_out_the_broken_ones(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES), "-v")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=12)
     out = result.stdout.str()
     for item in ("lenet.cnncheck.yaml::lenet", "lenet.cnncheck.yaml::lenet_module_path",
+                 "lenet.cnncheck.yaml::lenet_sizes",
                  "resnet.cnncheck.yaml::resnet18_shape", "timeseries.cnncheck.yaml::sensor_cnn",
-                 "vgg.cnncheck.yaml::vgg_small", "vgg.cnncheck.yaml::vgg_small_100_classes"):
+                 "vgg.cnncheck.yaml::vgg_small", "vgg.cnncheck.yaml::vgg_small_100_classes",
+                 "unet.cnncheck.yaml::unet_any_size[B=2-H=96-W=96]", "unet.cnncheck.yaml::unet_sizes"):
         assert f"{item} PASSED" in out
     assert "broken" not in out
 
