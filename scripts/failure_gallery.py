@@ -31,6 +31,14 @@ SECTIONS = {
         "whose rounding surprised its author."),
     "channel_mismatch": ("Channels that do not match",
                          "A conv written for 8 input channels after one that makes 6."),
+    "tutorial_net_sizes": (
+        "Sizes a model does not take",
+        "`expect.accepts` states the input sizes that run. The sizes that fail against it are "
+        "grouped by where they break, each group explained at its first size."),
+    "tutorial_net_swept[B=1-H=34]": (
+        "A shape stated for every size",
+        "With a `sweep`, each size is an item, and a wrong dimension is shown with the values "
+        "of the names it uses."),
     "<file>": ("A file that is not YAML",
                "One failed item for the file, with the line PyYAML names; the session goes on."),
     "typo_in_key": ("A misspelt key", "Unknown keys are errors, with a suggestion."),

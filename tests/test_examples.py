@@ -26,7 +26,7 @@ def test_the_examples_pass_and_leave_out_the_broken_ones(pytester: pytest.Pytest
 
 def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES / "broken"))
-    result.assert_outcomes(failed=10, passed=1)
+    result.assert_outcomes(failed=13, passed=1)
     out = result.stdout.str()
     assert "INTERNALERROR" not in out
     assert_in_order(out,
@@ -48,6 +48,9 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     "receives [1, 6, 16, 16]: 6 channels, but in_channels is 8",
                     # files and specs that are wrong themselves
                     "not_yaml.cnncheck.yaml:5: This file is not valid YAML",
+                    # sizes
+                    "H=W=36..40: fc1: receives 16*6*6 = 576, in_features 400 (at H=36, W=36)",
+                    "conv2.output[2]: expected H//2 - 2 = 15 (H=34), actual 11",
                     "spec_errors.cnncheck.yaml:7: Unknown key 'ouput' in `expect`. Did you mean 'output'?",
                     "contains a function call, which is not allowed",
                     "has no attribute 'TutorialNet'. Did you mean 'TutorialNetWrongFlatten'?",

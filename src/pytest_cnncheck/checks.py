@@ -352,9 +352,8 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
     if refused:
         details.append("fails, though expect.accepts includes it:")
         details.extend(f"  {line}" for line in explain.rejections(points, scan.expected))
-    names = dict(spec.bindings)
-    tried = ", ".join(f"{name} in {describe_sizes(dict(b)[name] for b, _ in scan.points)}"
-                      for name in names)
+    tried = ", ".join(f"{names} in {describe_sizes(values)}"
+                      for names, values in explain.tied_columns([b for b, _ in scan.points]))
     details.append(f"tried {len(points)} size(s): {tried}")
     actual = "; ".join(f"{name}: {describe_sizes(dict(b)[name] for b in ran)}"
                        for name, _ in scan.accepts)

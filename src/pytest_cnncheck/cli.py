@@ -260,19 +260,15 @@ def _accepted_lines(points: Sequence[tuple[tuple[tuple[str, int], ...], object]]
     """`accepts S: 32..35`; per name where the set is a product of one set per name."""
     if not ran:
         return ["accepts no size in the range"]
-    names = [name for name, _ in points[0][0]]
-    # Names tied to another (W: H) carry the same values: say them together.
-    columns: dict[tuple[int, ...], list[str]] = {}
-    for index, name in enumerate(names):
-        columns.setdefault(tuple(b[index][1] for b, _ in points), []).append(name)
-    groups = [(names_, [names.index(n) for n in names_]) for names_ in columns.values()]
-    sets = [sorted({b[indexes[0]][1] for b in ran}) for _, indexes in groups]
-    product = math.prod(len({b[indexes[0]][1] for b in ran} | set()) for _, indexes in groups)
+    from .explain import tied_columns
+
+    # Names tied to another (W: H) carry the same values: they are said together.
+    sets = [(names, sorted(set(values))) for names, values in tied_columns(ran)]
     lines = []
-    if product == len(set(ran)):
-        for (group, _), values in zip(groups, sets):
+    if math.prod(len(values) for _, values in sets) == len(set(ran)):  # one set per name
+        for names, values in sets:
             known = f" ({pattern(values)})" if pattern(values) else ""
-            lines.append(f"accepts {'='.join(group)}: {describe(values)}{known}")
+            lines.append(f"accepts {names}: {describe(values)}{known}")
         return lines
     lines.append(f"accepts {len(ran)} of {len(points)} combinations:")
     lines.extend(f"  {', '.join(f'{n}={v}' for n, v in b)}" for b in ran[:20])

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "crash_brief", "crash_cause", "crash_lines", "describe", "rejections", "size_label", "division_remainders", "failing_call",
+    "crash_brief", "crash_cause", "crash_lines", "describe", "rejections", "size_label", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -406,3 +406,13 @@ def _run_label(sizes: list[tuple[tuple[str, int], ...]]) -> str:
         fixed = [f"{n}={v}" for i, (n, v) in enumerate(sizes[0]) if i not in varying]
         return ", ".join([f"{names}={describe(columns.pop())}", *fixed])
     return f"{size_label(sizes[0])} .. {size_label(sizes[-1])} ({len(sizes)} sizes)"
+
+
+def tied_columns(sizes: list[tuple[tuple[str, int], ...]]) -> list[tuple[str, list[int]]]:
+    """Each swept name's values across `sizes`, names that always agree (W: H) as one: `H=W`."""
+    if not sizes:
+        return []
+    columns: dict[tuple[int, ...], list[str]] = {}
+    for index, (name, _) in enumerate(sizes[0]):
+        columns.setdefault(tuple(size[index][1] for size in sizes), []).append(name)
+    return [("=".join(names), list(values)) for values, names in columns.items()]
