@@ -121,7 +121,7 @@ def _dimension_lines(label: str, shapes: Shapes, actual: Any) -> list[str]:
         pairs = [(f"{label}[{i}]", shape, one) for i, (shape, one) in enumerate(zip(shapes.shapes, actual))]
     else:
         pairs = [(label, shapes.shapes[0], actual)]
-    lines = []
+    lines: list[str] = []
     for where, shape, one in pairs:
         if isinstance(one, tuple) and len(one) == len(shape.dims):
             lines.extend(f"{where}[{i}]: expected {dim}, actual {value}"

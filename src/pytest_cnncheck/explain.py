@@ -223,7 +223,7 @@ def _formula_matches(layer: Layer, own: int) -> bool:
         expected = h["out_features"] * (h["in_features"] + (1 if h["bias"] else 0))
     else:
         expected = 2 * math.prod(layer.own[0][1]) if layer.own else -1
-    return expected == own == layer.params
+    return bool(expected == own == layer.params)
 
 
 def params_breakdown(trace: Trace, root: str, limit: int = 25) -> list[str]:
@@ -341,7 +341,7 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
         h = layer.hparams
         name = f"{layer.name} (call {call.index + 1})" if call.index else layer.name
         if layer.kind == "linear" and received and received[-1] != h["in_features"]:
-            source = flatten_source(trace, call)  # type: ignore[arg-type]
+            source = flatten_source(trace, call)
             got = product_text(source) if source is not None else f"{received[-1]} features"
             return layer.name, f"{name}: receives {got}, in_features {h['in_features']}"
         if layer.kind in ("conv", "conv_transpose") and h.get("dims"):

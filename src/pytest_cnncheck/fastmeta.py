@@ -318,7 +318,7 @@ def formula_shapes(model: nn.Module) -> Iterator[None]:
             real = type(module).forward
             formula = _FORMULAS.get(real)
             if formula is not None and "forward" not in vars(module):
-                module.forward = _fast(module, formula, real)  # type: ignore[method-assign]
+                module.forward = _fast(module, formula, real)
                 replaced.append(module)
         with _FormulaMode():
             yield

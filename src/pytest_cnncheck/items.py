@@ -36,7 +36,7 @@ class CnncheckWarning(pytest.PytestWarning):
 def _skip_at_spec(reason: str) -> BaseException:
     """A skip reported at the spec's line (as a skip marker's is), not inside the plugin."""
     try:
-        return pytest.skip.Exception(reason, _use_item_location=True)  # type: ignore[call-arg]
+        return pytest.skip.Exception(reason, _use_item_location=True)
     except TypeError:  # a pytest without that keyword
         return pytest.skip.Exception(reason)
 

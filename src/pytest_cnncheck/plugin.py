@@ -8,13 +8,15 @@ pytest session that collects no spec pays for neither.
 from __future__ import annotations
 
 import fnmatch
+import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
 if TYPE_CHECKING:
     from .items import SpecFile
+    from .trace import Trace
 
 DEFAULT_PATTERNS = ["*.cnncheck.yaml", "*.cnncheck.yml"]
 SETTINGS = pytest.StashKey[dict[str, Any]]()  # the ini options, read once per session
@@ -88,5 +90,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
     if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
         from .items import SpecFile
 
-        return SpecFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return SpecFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.fixture
+def cnncheck(request: pytest.FixtureRequest) -> Callable[..., list[Trace]]:
+    """`pytest_cnncheck.check_architecture`, with this project's rootdir (for import
+    paths) and its ini settings (`cnncheck_device`, `cnncheck_max_input_mb`)."""
+    from .api import check_architecture
+
+    return functools.partial(check_architecture, rootdir=request.config.rootpath,
+                             **request.config.stash[SETTINGS])

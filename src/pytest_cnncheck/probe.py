@@ -54,14 +54,15 @@ class _BuildFailed(Exception):
 
 
 def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: str = "meta",
-          max_input_bytes: int | None = None) -> Trace:
+          max_input_bytes: int | None = None, factory: Callable[..., Any] | None = None) -> Trace:
     """Build `spec`'s model and run its dummy input once; the record of what happened.
 
     `default_device` is where a spec that names no device runs ("meta": there,
     falling back to the CPU). `max_input_bytes` bounds the dummy input on a real
-    device: a spec asking for more fails before anything is allocated.
+    device: a spec asking for more fails before anything is allocated. `factory`, where
+    given, builds the model instead of what `spec.model` names (the Python API).
     """
-    factory = resolve_model(spec, rootdir)
+    factory = factory or resolve_model(spec, rootdir)
     _check_kwargs(spec, factory)
     device = spec.device or (default_device if default_device != "meta" else None)
     if device == "cuda" and not torch.cuda.is_available():
@@ -321,14 +322,15 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
 
 
 def scan(spec: Spec, rootdir: Path, sizes: list[tuple[tuple[int, ...], ...]], *,
-         default_device: str = "meta", max_input_bytes: int | None = None) -> list[Trace]:
+         default_device: str = "meta", max_input_bytes: int | None = None,
+         factory: Callable[..., Any] | None = None) -> list[Trace]:
     """One trace for each input size in `sizes`, from one model built once.
 
     On meta (the default) a size that fails there for a reason of meta's own
     (the model reads a value, or makes a CPU tensor) is tried again on the CPU;
     a failure of shapes is the same on every device and is kept.
     """
-    factory = resolve_model(spec, rootdir)
+    factory = factory or resolve_model(spec, rootdir)
     _check_kwargs(spec, factory)
     device = spec.device or default_device
     if device == "cuda" and not torch.cuda.is_available():

@@ -47,8 +47,9 @@ def input_text(spec: Spec) -> str:
     return format_shapes(list(sizes)) if len(sizes) > 1 else format_shapes(sizes[0])
 
 
-def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str,
+def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str | None,
                   source: Sequence[str]) -> list[Line]:
+    """The failure of one spec; `where` is its file (None for a spec given in Python)."""
     count = f"{len(findings)} mismatch" + ("es" if len(findings) != 1 else "")
     inputs = (f"{len(spec.scan.points)} input sizes" if spec.scan is not None
               else f"input {input_text(spec)}")
@@ -58,7 +59,7 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         out.append((f"(ran on the CPU: {trace.fallback})", PLAIN))
     for finding in findings:
         out.append(("", PLAIN))
-        out.append((f"{where}:{finding.line}: {finding.key}", BOLD))
+        out.append((f"{where}:{finding.line}: {finding.key}" if where else finding.key, BOLD))
         out.extend(_source(source, finding.line))
         if finding.message:
             out.append((f"  {finding.message}", RED))

@@ -49,8 +49,8 @@ MAX_COMBINATIONS = 10_000
 Bindings = tuple[tuple[str, int], ...]  # a sweep's names and their values: (("H", 96),)
 
 
-class SpecError(Exception):
-    """One or more mistakes in a spec, each a (line, sentence) pair."""
+class SpecError(ValueError):
+    """One or more mistakes in a spec, each a (line, sentence) pair (line 0: given in Python)."""
 
     def __init__(self, problems: list[tuple[int, str]]) -> None:
         super().__init__("; ".join(message for _, message in problems))

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["LineList", "LineMap", "Span", "YamlError", "load"]
+__all__ = ["LineList", "LineMap", "Span", "YamlError", "from_python", "load"]
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -75,6 +75,25 @@ class LineList(list):  # type: ignore[type-arg]
         self.line = line
         self.item_lines: list[int] = []
         self.item_spans: list[Span] = []
+
+
+def from_python(value: Any, depth: int = 0) -> Any:
+    """Python data (the Python API's `expect`, say) as `load` would give it, at line 0:
+    so that one validator reads specs written in YAML and in Python."""
+    if depth > 50:
+        raise YamlError("is nested more than 50 levels deep", 0)
+    if isinstance(value, dict):
+        mapping = LineMap(0)
+        for key, item in value.items():
+            mapping[key] = from_python(item, depth + 1)
+        return mapping
+    if isinstance(value, (list, tuple)):
+        items = LineList(0)
+        items.extend(from_python(item, depth + 1) for item in value)
+        items.item_lines = [0] * len(items)
+        items.item_spans = [None] * len(items)  # type: ignore[list-item]  # nothing to rewrite
+        return items
+    return value
 
 
 def load(text: str) -> tuple[Any, list[YamlError]]:

@@ -1,0 +1,79 @@
+"""The Python API and the `cnncheck` fixture: the same checks and explanations as a spec file."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_in_order
+
+
+def test_check_architecture_passes_and_fails_like_a_spec(tutorial: pytest.Pytester) -> None:
+    tutorial.makepyfile(test_arch='''
+        import pytest
+        from pytest_cnncheck import check_architecture
+        from net import Net
+
+        def test_right():
+            (trace,) = check_architecture(Net, (1, 3, 32, 32), expect={
+                "output": [1, 10], "params": 62006, "flatten": {"fc1": "16*5*5"}},
+                rules={"pooling": True})
+            assert trace.device == "meta" and trace.output == (1, 10)
+
+        def test_wrong():
+            check_architecture("net.py:Net", [1, 3, 32, 32], kwargs={"num_classes": 10}, expect={
+                "layers": {"conv2": {"output": [1, 16, 12, 12]}, "conv1": {"params": "6 * 5*5*3"}}})
+    ''')
+    result = tutorial.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert_in_order(out, "ArchitectureMismatch: 2 mismatches in spec 'Net': model net.py:Net, "
+                         "input [1, 3, 32, 32], on meta",
+                    "expect.layers.conv2.output", "expected: [1, 16, 12, 12]",
+                    "H: (14 - 5 + 2*0) / 1 + 1 = 10",
+                    "expect.layers.conv1.params", "expected: 6 * 5*5*3 = 450",
+                    "conv1: 6 * (5*5*3 + 1) = 456", "! conv2")
+    assert "api.py" not in out  # the traceback stops at the user's call
+
+
+def test_the_fixture_parametrizes_over_models_and_keeps_instances_as_they_were(
+        tutorial: pytest.Pytester) -> None:
+    tutorial.makeini("[pytest]\ncnncheck_device = cpu\n")
+    tutorial.makepyfile(test_arch='''
+        import pytest
+        import torch
+        from net import Net
+
+        @pytest.mark.parametrize("classes", [10, 100])
+        def test_classes(cnncheck, classes):
+            (trace,) = cnncheck("net:Net", [2, 3, 32, 32], kwargs={"num_classes": classes},
+                                expect={"output": [2, classes]})
+            assert trace.device == "cpu"  # the ini setting reaches the fixture
+
+        def test_an_instance_runs_where_it_is_and_keeps_its_mode(cnncheck):
+            model = Net().train()
+            weight = model.conv1.weight.clone()
+            cnncheck(model, [1, 3, 32, 32], expect={"output": [1, 10]}, mode="eval")
+            assert model.training and model.conv1.training
+            assert model.conv1.weight.device.type == "cpu"
+            assert torch.equal(model.conv1.weight, weight)
+
+        def test_sizes(cnncheck):
+            traces = cnncheck(Net, [1, 3, "H", "H"], sweep={"H": "30..36"},
+                              expect={"accepts": {"H": "32..35"}})
+            assert len(traces) == 7
+
+        def test_a_malformed_expectation_is_a_spec_error(cnncheck):
+            from pytest_cnncheck import SpecError
+            with pytest.raises(SpecError, match="Unknown key 'ouput' in `expect`. Did you mean 'output'"):
+                cnncheck(Net, [1, 3, 32, 32], expect={"ouput": [1, 10]})
+    ''')
+    result = tutorial.runpytest("-v")
+    result.assert_outcomes(passed=5)
+
+
+def test_importing_the_api_does_not_import_torch(pytester: pytest.Pytester) -> None:
+    # torch loads when a model is checked, not when a test module imports the API.
+    result = pytester.runpython_c(
+        "import sys; from pytest_cnncheck import check_architecture; print(sorted("
+        "name for name in ('torch', 'torchinfo') if name in sys.modules))")
+    result.stdout.fnmatch_lines(["[[][]]"])
