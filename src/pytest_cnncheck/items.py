@@ -18,6 +18,7 @@ from _pytest._code.code import TerminalRepr
 from .checks import Finding, check, check_scan
 from .plugin import SETTINGS
 from .report import BOLD, PLAIN, Line, failure_lines, relative, spec_error_lines, user_frame
+from .results import error_result, spec_result
 from .spec import FileSpecs, Spec, SpecError, parse_file
 from .update import Change, apply_changes, changes_for, summary_lines
 
@@ -134,10 +135,12 @@ class SpecItem(pytest.Item):
         self.parsed = parsed
         self.line = line
         self.changes: list[Change] = []  # what --cnncheck-update will write for this spec
+        self.cnncheck_result: dict[str, Any] | None = None  # facts for -v and the reports
         self.add_marker("cnncheck")
 
     def runtest(self) -> None:
         if isinstance(self.entry, SpecError):
+            self.cnncheck_result = error_result(self.entry)
             raise self.entry
         with warnings.catch_warnings():
             # torch warns at import when the optional NumPy is missing; specs never need it.
@@ -157,6 +160,9 @@ class SpecItem(pytest.Item):
                                 **self.config.stash[SETTINGS])
         except probe.DeviceUnavailable as reason:
             raise _skip_at_spec(str(reason)) from None
+        except SpecError as error:
+            self.cnncheck_result = error_result(error)
+            raise
         if trace.fallback:
             message = f"ran on the CPU because {trace.fallback}"
             self.add_report_section("call", "cnncheck", message)
@@ -174,6 +180,7 @@ class SpecItem(pytest.Item):
             findings = [finding for finding in findings if finding.edits is None]
             self.add_report_section("call", "cnncheck update", "\n".join(
                 text for _, _, text in summary_lines(self.changes)))
+        self.cnncheck_result = spec_result(spec, [trace], findings)
         if findings:
             raise SpecMismatch(spec, trace, findings)
 
@@ -186,11 +193,15 @@ class SpecItem(pytest.Item):
                                 **self.config.stash[SETTINGS])
         except probe.DeviceUnavailable as reason:
             raise _skip_at_spec(str(reason)) from None
+        except SpecError as error:
+            self.cnncheck_result = error_result(error)
+            raise
         fallbacks = [trace for trace in traces if trace.fallback]
         if fallbacks:
             self.add_report_section("call", "cnncheck", f"{len(fallbacks)} size(s) ran on the "
                                                         f"CPU because {fallbacks[0].fallback}")
         findings = check_scan(spec, traces)
+        self.cnncheck_result = spec_result(spec, traces, findings)
         if findings:
             # The layer table of the first size that broke against the spec shows where.
             wrong = [(bindings, trace) for (bindings, _), trace in zip(spec.scan.points, traces)

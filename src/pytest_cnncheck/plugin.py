@@ -27,6 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cnncheck-update", action="store_true", default=False,
                     help="rewrite the values of specs that mismatch to what the model does; "
                          "only those values change, and the specs pass")
+    group.addoption("--cnncheck-report", action="append", default=[], metavar="PATH",
+                    help="write a report of the spec results to PATH: .md (Markdown, for a pull "
+                         "request or $GITHUB_STEP_SUMMARY) or .json; may be given more than once")
     parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
                   help="glob patterns of spec file names pytest-cnncheck collects "
                        f"(default: {' '.join(DEFAULT_PATTERNS)})")
@@ -52,13 +55,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(UpdateSession(config), "cnncheck-update")
     if config.get_verbosity() > 0:
-        config.pluginmanager.register(VerboseTables(config), "cnncheck-verbose")
+        config.pluginmanager.register(VerboseFacts(config), "cnncheck-verbose")
+    paths = config.getoption("cnncheck_report")
+    if paths:
+        for path in paths:
+            if not path.endswith((".md", ".json")):
+                raise pytest.UsageError(f"--cnncheck-report {path}: the name must end in .md "
+                                        "(Markdown) or .json")
+        config.pluginmanager.register(ReportWriter(config, paths), "cnncheck-report")
 
 
-class VerboseTables:
-    """`-v`: torchinfo's summary table under each passing spec item's line.
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
+    specs = sum(1 for item in items if hasattr(item, "cnncheck_result"))
+    if not specs:
+        return None
+    from .results import versions
 
-    (A failing item shows it among its report sections, beneath the explanation.)
+    v = versions()
+    return (f"cnncheck: {specs} spec item{'s' if specs != 1 else ''}; "
+            f"torch {v['torch']}, torchinfo {v['torchinfo']}")
+
+
+class VerboseFacts:
+    """`-v`: a line of facts under each spec item's line (output shape, parameters,
+    device), and torchinfo's summary table under a passing one.
+
+    (A failing item shows the table among its report sections, beneath the explanation.)
     """
 
     def __init__(self, config: pytest.Config) -> None:
@@ -66,23 +88,75 @@ class VerboseTables:
 
     @pytest.hookimpl(trylast=True)  # after the terminal reporter has written the item's line
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call" or not report.passed:
-            return
-        tables = [text for title, text in report.sections if "torchinfo summary" in title]
+        result = getattr(report, "cnncheck_result", None)
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tables and terminal is not None:
+        if report.when != "call" or result is None or terminal is None:
+            return
+        from .results import facts_line
+
+        facts = facts_line(result)
+        tables = [text for title, text in report.sections if "torchinfo summary" in title]
+        if facts or (tables and report.passed):
             terminal.ensure_newline()
+        if facts:
+            terminal.write_line(f"    {facts}")
+        if tables and report.passed:
             for line in tables[0].splitlines():
                 terminal.write_line(f"    {line}")
+
+
+class ReportWriter:
+    """`--cnncheck-report`: gathers each spec's result from its report (so from xdist
+    workers too) and writes the files once, on the controller, when the session ends."""
+
+    def __init__(self, config: pytest.Config, paths: list[str]) -> None:
+        self.config = config
+        self.paths = paths
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = getattr(report, "cnncheck_result", None)
+        if result is not None:
+            self.rows[report.nodeid] = result
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: its reports reach the controller, which writes
+        from .results import json_report, markdown_report
+        from .update import write_atomically
+
+        rows = [self.rows[nodeid] for nodeid in sorted(self.rows)]
+        for name in self.paths:
+            path = Path(self.config.invocation_params.dir, name)
+            text = markdown_report(rows) if name.endswith(".md") else json_report(rows)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, text.encode("utf-8"), exclusive=False)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for name in self.paths:
+            terminalreporter.write_line(f"cnncheck report: {name} ({len(self.rows)} specs)")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     outcome = yield
+    if call.when != "call" or not hasattr(item, "cnncheck_result"):
+        return
+    report = outcome.get_result()
+    # Plain attributes travel with the report from an xdist worker to the controller.
     changes = getattr(item, "changes", None)
-    if call.when == "call" and changes:
-        # A plain attribute travels with the report from an xdist worker to the controller.
-        outcome.get_result().cnncheck_changes = [change.to_json() for change in changes]
+    if changes:
+        report.cnncheck_changes = [change.to_json() for change in changes]
+    result = item.cnncheck_result
+    if result is None and report.skipped and call.excinfo is not None:
+        result = {"skipped": str(call.excinfo.value.msg if hasattr(call.excinfo.value, "msg")
+                                 else call.excinfo.value), "findings": []}
+    elif result is None:  # it stopped outside the checks: a timeout, an interrupt
+        text = f"{call.excinfo.typename}: {call.excinfo.value}" if call.excinfo else "did not finish"
+        result = {"error": [{"line": getattr(item, "line", 0), "message": text}], "findings": []}
+    path, _, name = report.nodeid.partition("::")
+    report.cnncheck_result = {"id": report.nodeid, "file": path, "name": name,
+                              "line": getattr(item, "line", 0), "status": report.outcome, **result}
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:

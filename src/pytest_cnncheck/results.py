@@ -1,0 +1,167 @@
+"""What one spec item found, as plain data, and the run's reports for people and machines.
+
+An item's result is a JSON-ready dict (it travels on the test report from an
+xdist worker to the controller); `--cnncheck-report=PATH` writes the results of
+the run as Markdown (`.md`, for a pull request or `$GITHUB_STEP_SUMMARY`) or JSON
+(`.json`, the structure documented in docs/reports.md, versioned by
+`REPORT_VERSION`). Pure: no torch, no pytest.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from typing import Any, Iterable, Sequence
+
+from .checks import Finding
+from .spec import Spec, SpecError
+from .trace import Trace, format_shapes
+
+__all__ = ["REPORT_VERSION", "error_result", "json_report", "markdown_report", "spec_result",
+           "versions"]
+
+# Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
+REPORT_VERSION = 1
+
+
+def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]) -> dict[str, Any]:
+    """The facts of one checked spec: what the model did, and every mismatch."""
+    trace = traces[0]
+    ran = trace.crash is None
+    result: dict[str, Any] = {
+        "device": trace.device,
+        "fallback": next((t.fallback for t in traces if t.fallback), None),
+        "input": [list(size) for size in spec.input_sizes] if spec.scan is None else None,
+        "output": _json_shapes(trace.output) if ran and spec.scan is None else None,
+        "params": {"total": trace.params_total, "trainable": trace.params_trainable},
+        "sizes": dict(spec.bindings) if spec.scan is None else None,
+        "findings": [_finding(finding) for finding in findings],
+    }
+    if spec.scan is not None:
+        result["accepted"] = [dict(bindings) for (bindings, _), one in zip(spec.scan.points, traces)
+                              if one.crash is None]
+    return result
+
+
+def error_result(error: SpecError) -> dict[str, Any]:
+    """A spec that could not be checked: its problems, each at its line."""
+    return {"error": [{"line": line, "message": message} for line, message in error.problems],
+            "findings": []}
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {"key": finding.key, "line": finding.line, "message": finding.message,
+            "expected": finding.expected, "actual": finding.actual,
+            "details": list(finding.details)}
+
+
+def _json_shapes(tree: Any) -> Any:
+    if isinstance(tree, tuple):
+        return list(tree)
+    if isinstance(tree, list):
+        return [_json_shapes(item) for item in tree]
+    if isinstance(tree, dict):
+        return {key: _json_shapes(item) for key, item in tree.items()}
+    return tree
+
+
+def versions() -> dict[str, str]:
+    """The versions a run's results depend on, read without importing torch."""
+    found = {}
+    for name in ("pytest-cnncheck", "torch", "torchinfo"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def facts_line(result: dict[str, Any]) -> str:
+    """`output [1, 10], params 62,006 (62,006 trainable), on meta`: what `-v` prints."""
+    parts = []
+    if result.get("output") is not None:
+        parts.append(f"output {_shape_text(result['output'])}")
+    if "accepted" in result:
+        parts.append(f"{len(result['accepted'])} of the sizes run")
+    params = result.get("params")
+    if params:
+        trainable = "" if params["trainable"] == params["total"] else \
+            f" ({params['trainable']:,} trainable)"
+        parts.append(f"params {params['total']:,}{trainable}")
+    if result.get("device"):
+        parts.append(f"on {result['device']}" + (" (fallback)" if result.get("fallback") else ""))
+    return ", ".join(parts)
+
+
+def _shape_text(shapes: Any) -> str:
+    def as_tuples(tree: Any) -> Any:
+        if isinstance(tree, list) and all(isinstance(d, int) for d in tree):
+            return tuple(tree)
+        if isinstance(tree, list):
+            return [as_tuples(item) for item in tree]
+        return tree
+
+    return format_shapes(as_tuples(shapes))
+
+
+# -- the reports ---------------------------------------------------------------------
+
+
+def json_report(rows: Iterable[dict[str, Any]]) -> str:
+    rows = list(rows)
+    return json.dumps({
+        "version": REPORT_VERSION,
+        "versions": versions(),
+        "summary": _counts(rows),
+        "specs": rows,
+    }, indent=2) + "\n"
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"total": len(rows), "passed": 0, "failed": 0, "skipped": 0}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts
+
+
+_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
+
+
+def markdown_report(rows: Iterable[dict[str, Any]]) -> str:
+    """One table row per spec, then each failed spec's mismatches: for a PR comment."""
+    rows = list(rows)
+    counts = _counts(rows)
+    v = versions()
+    out = [f"## cnncheck: {counts['passed']} of {counts['total']} specs passed"
+           + (f", {counts['failed']} failed" if counts["failed"] else "")
+           + (f", {counts['skipped']} skipped" if counts["skipped"] else ""), "",
+           f"torch {v['torch']}, torchinfo {v['torchinfo']}, pytest-cnncheck {v['pytest-cnncheck']}", "",
+           "| status | spec | output | params | mismatches |",
+           "| --- | --- | --- | ---: | --- |"]
+    for row in rows:
+        output = _shape_text(row["output"]) if row.get("output") is not None else \
+            (f"{len(row['accepted'])} sizes run" if "accepted" in row else "")
+        params = f"{row['params']['total']:,}" if row.get("params") else ""
+        count = len(row["findings"])
+        mismatches = ("spec error" if row.get("error") else
+                      f"{count} mismatch{'es' if count != 1 else ''}" if count else "")
+        out.append(f"| {_ICONS.get(row['status'], row['status'])} | `{_cell(row['id'])}` | "
+                   f"{_cell(output)} | {params} | {mismatches} |")
+    failed = [row for row in rows if row["status"] == "failed"]
+    for row in failed:
+        out += ["", f"### `{_cell(row['id'])}`", ""]
+        for problem in row.get("error") or ():
+            out.append(f"- `{row['file']}:{problem['line']}`: {problem['message']}")
+        for finding in row["findings"]:
+            where = f"`{row['file']}:{finding['line']}` " if finding["line"] else ""
+            if finding["expected"] is not None and finding["actual"] is not None:
+                out.append(f"- {where}**{finding['key']}**: expected `{finding['expected']}`, "
+                           f"actual `{finding['actual']}`")
+            else:
+                out.append(f"- {where}**{finding['key']}**: {finding['message']}")
+            out.extend(f"  - {detail.strip()}" for detail in finding["details"][:6])
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,105 @@
+"""`--cnncheck-report` (Markdown and JSON, also under xdist), the `-v` facts line and the header."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_in_order, write_spec
+
+SPECS = """
+    right:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect: {output: [1, 10], params: 62006}
+    wrong:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        output: [1, 11]
+        layers: {conv2: {output: [1, 16, 12, 12]}}
+    typo:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect: {ouput: [1, 10]}
+    gpu:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      device: cuda
+    sizes:
+      model: net.py:Net
+      input_size: [1, 3, H, H]
+      sweep: {H: 30..36}
+      expect: {accepts: {H: 32..35}}
+    """
+
+
+def test_markdown_report_has_a_row_per_spec_and_the_mismatches(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, SPECS)
+    result = tutorial.runpytest("--cnncheck-report", "reports/cnncheck.md")
+    result.assert_outcomes(passed=2, failed=2, skipped=int(not __import__("torch").cuda.is_available()))
+    text = (tutorial.path / "reports" / "cnncheck.md").read_text()
+    assert_in_order(text, "## cnncheck: 2 of 5 specs passed, 2 failed",
+                    "torch ", "torchinfo ",
+                    "| status | spec | output | params | mismatches |",
+                    "| ⏭️ skipped | `arch.cnncheck.yaml::gpu` |",
+                    "| ✅ passed | `arch.cnncheck.yaml::right` | [1, 10] | 62,006 |  |",
+                    "| ✅ passed | `arch.cnncheck.yaml::sizes` | 4 sizes run | 62,006 |",
+                    "| ❌ failed | `arch.cnncheck.yaml::typo` |  |  | spec error |",
+                    "| ❌ failed | `arch.cnncheck.yaml::wrong` | [1, 10] | 62,006 | 2 mismatches |",
+                    "### `arch.cnncheck.yaml::typo`",
+                    "- `arch.cnncheck.yaml:15`: Unknown key 'ouput' in `expect`. Did you mean 'output'?",
+                    "### `arch.cnncheck.yaml::wrong`",
+                    "- `arch.cnncheck.yaml:10` **expect.output**: expected `[1, 11]`, actual `[1, 10]`",
+                    "- `arch.cnncheck.yaml:11` **expect.layers.conv2.output**: expected "
+                    "`[1, 16, 12, 12]`, actual `[1, 16, 10, 10]`",
+                    "  - H: (14 - 5 + 2*0) / 1 + 1 = 10")
+    assert "cnncheck report: reports/cnncheck.md (5 specs)" in result.stdout.str()
+
+
+def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, SPECS)
+    tutorial.runpytest("--cnncheck-report", "serial.json", "--cnncheck-report", "serial.md")
+    tutorial.runpytest_subprocess("-n", "2", "--cnncheck-report", "parallel.json",
+                                  "--cnncheck-report", "parallel.md")
+    serial = json.loads((tutorial.path / "serial.json").read_text())
+    parallel = json.loads((tutorial.path / "parallel.json").read_text())
+    assert serial["version"] == 1
+    assert serial["specs"] == parallel["specs"]
+    assert (tutorial.path / "serial.md").read_text() == (tutorial.path / "parallel.md").read_text()
+    specs = {spec["name"]: spec for spec in serial["specs"]}
+    assert serial["summary"]["total"] == 5 and serial["summary"]["passed"] == 2
+    assert specs["right"]["output"] == [1, 10] and specs["right"]["params"]["total"] == 62006
+    assert specs["right"]["device"] == "meta" and specs["right"]["findings"] == []
+    wrong = specs["wrong"]["findings"]
+    assert [(f["key"], f["line"], f["expected"], f["actual"]) for f in wrong] == [
+        ("expect.output", 10, "[1, 11]", "[1, 10]"),
+        ("expect.layers.conv2.output", 11, "[1, 16, 12, 12]", "[1, 16, 10, 10]")]
+    assert "  H: (14 - 5 + 2*0) / 1 + 1 = 10" in wrong[1]["details"]
+    assert specs["typo"]["error"][0]["line"] == 15
+    assert specs["sizes"]["accepted"] == [{"H": 32}, {"H": 33}, {"H": 34}, {"H": 35}]
+
+
+def test_verbose_prints_the_facts_of_each_spec_and_the_header(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, SPECS)
+    out = tutorial.runpytest("-v", "-k", "right or wrong").stdout.str()
+    assert_in_order(out, "cnncheck: 2 spec items; torch ", ", torchinfo ",
+                    "arch.cnncheck.yaml::right PASSED",
+                    "    output [1, 10], params 62,006, on meta",
+                    "Layer (type:depth-idx)",  # torchinfo's table under a passing item
+                    "arch.cnncheck.yaml::wrong FAILED",
+                    "    output [1, 10], params 62,006, on meta")
+
+
+def test_no_header_line_without_specs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_a():\n    pass\n")
+    assert "cnncheck: " not in pytester.runpytest().stdout.str()
+
+
+def test_a_report_name_must_say_its_format(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, SPECS)
+    result = tutorial.runpytest("--cnncheck-report", "report.txt")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--cnncheck-report report.txt: the name must end in .md (Markdown) or .json" in \
+        result.stderr.str()
