@@ -11,6 +11,10 @@ spec stating what it does today, for a person to review and keep.
 runs the model at every size of the range (one model, on meta by default) and
 prints the sizes it accepts, with why the others fail: what to write under
 `expect.accepts`.
+
+    cnncheck schema
+
+prints the JSON Schema of spec files, for editors (see docs/spec-format.md).
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     sizes.add_argument("--device", choices=("meta", "cpu", "cuda"),
                        help="where to run (default: meta, and the CPU for sizes meta can't run)")
     sizes.add_argument("--mode", choices=("eval", "train"), default="eval")
+    commands.add_parser("schema", help="print the JSON Schema of spec files, for editors",
+                        description="Print the JSON Schema (draft 2020-12) of spec files: save it "
+                                    "and point your editor's YAML language server at it.")
     return parser
 
 
@@ -85,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sizes":
             return _sizes(args)
+        if args.command == "schema":
+            sys.stdout.write((Path(__file__).parent / "cnncheck.schema.json").read_text(encoding="utf-8"))
+            return 0
         return _init(args, list(sys.argv[1:] if argv is None else argv))
     except UsageError as error:
         print(f"cnncheck {args.command}: {error}", file=sys.stderr)

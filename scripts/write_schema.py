@@ -1,0 +1,163 @@
+"""Write the JSON Schema of the spec format: src/pytest_cnncheck/cnncheck.schema.json and
+its copy schema/cnncheck.schema.json (for editors that fetch it by URL).
+
+The schema is written here, next to nothing else, so that every key's description
+is in one place; tests/test_schema.py runs it and the plugin's own validation over
+one corpus of specs and demands the same verdicts, and checks both files are this.
+Run from the repository root: python scripts/write_schema.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from pytest_cnncheck.spec import DEVICES, DTYPES, MODES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = (ROOT / "src" / "pytest_cnncheck" / "cnncheck.schema.json", ROOT / "schema" / "cnncheck.schema.json")
+
+EXPRESSION = {
+    "type": "string",
+    # Integers, names (a sweep's), + - * // % /, ceil(a / b) and parentheses; not `_` alone.
+    "pattern": r"^(?!\s*_\s*$)[\s\w+\-*/%().]+$",
+    "description": "Integer arithmetic: integers, + - * // % /, ceil(a / b), parentheses, and the "
+                   "names a `sweep` declares. '16*5*5', 'H//16'.",
+}
+SIZE_TEXT = r"^\s*[0-9]+\s*(\.\.\s*[0-9]*\s*(step\s+[0-9]+)?)?\s*$"
+
+
+def definitions() -> dict[str, object]:
+    sizes_item = {"anyOf": [{"type": "integer", "minimum": 1},
+                            {"type": "string", "pattern": SIZE_TEXT}]}
+    return {
+        "expression": EXPRESSION,
+        "count": {"description": "A non-negative integer, or an expression giving one.",
+                  "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/expression"}]},
+        "dim": {"description": "A dimension: a positive integer, an expression, or `_` for any size.",
+                "anyOf": [{"type": "integer", "minimum": 1}, {"const": "_"},
+                          {"$ref": "#/$defs/expression"}]},
+        "shape": {"description": "A shape, batch first: [1, 16, 5, 5].",
+                  "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/dim"}},
+        "shapes": {"description": "One shape, or a list of shapes (several inputs, a tuple output).",
+                   "anyOf": [{"$ref": "#/$defs/shape"},
+                             {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/shape"}}]},
+        "input_dim": {"anyOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/expression"}]},
+        "input_shape": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input_dim"}},
+        "sizes": {"description": "Sizes: 32, '32..35', '32..512 step 32', '32..' (open, for "
+                                 "`accepts`), or a list of these.",
+                  "anyOf": [sizes_item, {"type": "array", "items": sizes_item}]},
+        "call": {"type": "object", "additionalProperties": False, "properties": {
+            "output": {"$ref": "#/$defs/shapes", "description": "This call's output shape."},
+            "input": {"$ref": "#/$defs/shapes", "description": "This call's input shape."}}},
+        "layer": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "output": {"$ref": "#/$defs/shapes",
+                           "description": "The layer's output shape (a list of shapes for a tuple output)."},
+                "input": {"$ref": "#/$defs/shapes",
+                          "description": "The shape of its first input; a list of shapes compares all inputs."},
+                "params": {"$ref": "#/$defs/count",
+                           "description": "Every parameter under the layer, recursively."},
+                "type": {"type": "string",
+                         "description": "The class name (Conv2d) or its full path (torch.nn.modules.conv.Conv2d)."},
+                "calls": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/call"},
+                          "description": "For a layer called more than once: one entry per call, in order."},
+            }},
+        "spec": {
+            "type": "object",
+            "description": "One spec: the model, its dummy input, and what must hold.",
+            "required": ["model", "input_size"],
+            "additionalProperties": False,
+            "properties": {
+                "<<": {"description": "A YAML merge key: the keys of an anchored base."},
+                "model": {"type": "string", "pattern": r"^.*[^\s:].*:[^:]*[^\s:][^:]*$",
+                          "description": "'module.path:Attr' or 'relative/file.py:Attr': an nn.Module "
+                                         "class or a function returning one."},
+                "kwargs": {"type": "object", "description": "Keyword arguments for Attr(**kwargs)."},
+                "input_size": {"description": "The dummy input's shape, batch first; a list of shapes "
+                                              "for several inputs. With a sweep, dimensions may be names.",
+                               "anyOf": [{"$ref": "#/$defs/input_shape"},
+                                         {"type": "array", "minItems": 1,
+                                          "items": {"$ref": "#/$defs/input_shape"}}]},
+                "sweep": {"type": "object", "minProperties": 1,
+                          "description": "Names of sizes and the sizes each takes; every combination is "
+                                         "one item. A name tied to others is an expression of them (W: H).",
+                          "additionalProperties": {"anyOf": [{"$ref": "#/$defs/sizes"},
+                                                             {"$ref": "#/$defs/expression"}]}},
+                "dtype": {"description": "The input's dtype, or one per input.",
+                          "anyOf": [{"$ref": "#/$defs/dtype"},
+                                    {"type": "array", "items": {"$ref": "#/$defs/dtype"}}]},
+                "device": {"enum": list(DEVICES),
+                           "description": "meta (default: no memory, falling back to the CPU), cpu or cuda."},
+                "mode": {"enum": list(MODES), "description": "eval (default) or train."},
+                "expect": {"$ref": "#/$defs/expect"},
+                "rules": {"$ref": "#/$defs/rules"},
+            }},
+        "dtype": {"enum": [*DTYPES, *(f"torch.{name}" for name in DTYPES)]},
+        "expect": {
+            "type": "object", "additionalProperties": False,
+            "description": "What the model must do; only the keys given are checked.",
+            "properties": {
+                "output": {"$ref": "#/$defs/shapes",
+                           "description": "The model's output shape (a list of shapes for tuple outputs)."},
+                "params": {"description": "The total parameter count, or {total, trainable}.",
+                           "anyOf": [{"$ref": "#/$defs/count"},
+                                     {"type": "object", "additionalProperties": False, "properties": {
+                                         "total": {"$ref": "#/$defs/count",
+                                                   "description": "Every parameter, shared ones once."},
+                                         "trainable": {"$ref": "#/$defs/count",
+                                                       "description": "Parameters with requires_grad."}}}]},
+                "mult_adds": {"$ref": "#/$defs/count",
+                              "description": "Multiply-adds of one forward pass, as torchinfo counts them."},
+                "layers": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"},
+                           "description": "Expectations per layer, keyed by the name named_modules() gives."},
+                "flatten": {"type": "object",
+                            "description": "Linear layer name -> the features it receives from a flatten.",
+                            "additionalProperties": {"anyOf": [{"type": "integer", "minimum": 1},
+                                                               {"$ref": "#/$defs/expression"}]}},
+                "accepts": {"type": "object", "minProperties": 1,
+                            "description": "Sweep name -> exactly the sizes at which the forward pass runs.",
+                            "additionalProperties": {"$ref": "#/$defs/sizes"}},
+            }},
+        "rules": {
+            "type": "object", "additionalProperties": False,
+            "description": "Design rules every layer must follow.",
+            "properties": {
+                "pooling": {"description": "Allowed [F, S] pairs of fixed-window pooling; true means "
+                                           "[[2, 2], [3, 2]], false turns the rule off.",
+                            "anyOf": [{"type": "boolean"},
+                                      {"type": "array", "minItems": 1, "items": {
+                                          "type": "array", "minItems": 2, "maxItems": 2,
+                                          "items": {"type": "integer", "minimum": 1}}}]},
+                "exact_division": {"type": "boolean",
+                                   "description": "Every conv and pooling layer's (W - F + 2P) / S "
+                                                  "must divide exactly."},
+            }},
+    }
+
+
+def schema() -> dict[str, object]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "pytest-cnncheck spec file",
+        "description": "Spec name -> spec. Keys starting with '.' are templates to share "
+                       "through YAML anchors, not specs.",
+        "type": "object",
+        "patternProperties": {r"^\.": {"description": "A template: shared through an anchor, not checked."}},
+        "additionalProperties": {"$ref": "#/$defs/spec"},
+        "$defs": definitions(),
+    }
+
+
+def text() -> str:
+    return json.dumps(schema(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    for target in TARGETS:
+        target.write_text(text())
+        print(f"wrote {target.relative_to(ROOT)}")
