@@ -61,8 +61,10 @@ def test_markdown_report_has_a_row_per_spec_and_the_mismatches(tutorial: pytest.
 def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     write_spec(tutorial, SPECS)
     tutorial.runpytest("--cnncheck-report", "serial.json", "--cnncheck-report", "serial.md")
-    tutorial.runpytest_subprocess("-n", "2", "--cnncheck-report", "parallel.json",
-                                  "--cnncheck-report", "parallel.md")
+    parallel_run = tutorial.runpytest_subprocess("-n", "2", "--cnncheck-report", "parallel.json",
+                                                 "--cnncheck-report", "parallel.md")
+    assert "cnncheck: 5 spec items; torch " in parallel_run.stdout.str()  # said once by the controller
+    assert parallel_run.stdout.str().count("cnncheck: 5 spec items") == 1
     serial = json.loads((tutorial.path / "serial.json").read_text())
     parallel = json.loads((tutorial.path / "parallel.json").read_text())
     assert serial["version"] == 1

@@ -66,7 +66,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
-    specs = sum(1 for item in items if hasattr(item, "cnncheck_result"))
+    return _header(sum(1 for item in items if hasattr(item, "cnncheck_result")))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    # Under xdist the workers collect; the controller says it once, for the first of them.
+    config = node.config
+    if config.stash.get(_HEADER_SAID, False):
+        return
+    config.stash[_HEADER_SAID] = True
+    patterns = config.getini("cnncheck_patterns")
+    line = _header(sum(1 for nodeid in ids if any(
+        fnmatch.fnmatch(nodeid.partition("::")[0].rpartition("/")[2], p) for p in patterns)))
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if line and terminal is not None:
+        terminal.ensure_newline()
+        terminal.write_line(line)
+
+
+_HEADER_SAID = pytest.StashKey[bool]()
+
+
+def _header(specs: int) -> str | None:
+    """`cnncheck: 12 spec items; torch 2.13.0, torchinfo 1.8.0`, where there are specs."""
     if not specs:
         return None
     from .results import versions
