@@ -140,6 +140,18 @@ def share_cores(workers: int) -> None:
 
 def resolve_model(spec: Spec, rootdir: Path) -> Callable[..., Any]:
     """The class or factory that `spec.model` names; SpecError at its line if it can't be had."""
+    # Once per name and place in a process: a module is imported once anyway, and
+    # finding it again (the file checks of a package) costs more than a small model's run.
+    key = (spec.model, str(spec.path.parent), str(rootdir))
+    if key not in _RESOLVED:
+        _RESOLVED[key] = _resolve(spec, rootdir)
+    return _RESOLVED[key]
+
+
+_RESOLVED: dict[tuple[str, str, str], Callable[..., Any]] = {}
+
+
+def _resolve(spec: Spec, rootdir: Path) -> Callable[..., Any]:
     target, _, attr_path = spec.model.rpartition(":")
     target, attr_path = target.strip(), attr_path.strip()
     if target.endswith(".py") or "/" in target or "\\" in target:
@@ -224,9 +236,16 @@ def _package_name(path: Path) -> tuple[str, str] | None:
 
 def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
     try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return
+        signature = _SIGNATURES[factory]
+    except (KeyError, TypeError):
+        try:
+            signature = inspect.signature(factory)
+        except (TypeError, ValueError):
+            return
+        try:
+            _SIGNATURES[factory] = signature
+        except TypeError:  # takes no weak reference: not remembered
+            pass
     try:
         signature.bind(**spec.kwargs)
     except TypeError as error:
@@ -234,6 +253,9 @@ def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
         line = spec.kwargs_line or spec.model_line
         raise SpecError.at(line, f"`kwargs` do not fit {spec.model}: {error} "
                                  f"(it takes: {takes}).") from None
+
+
+_SIGNATURES: weakref.WeakKeyDictionary[Callable[..., Any], inspect.Signature] = weakref.WeakKeyDictionary()
 
 
 def _raised(doing: str, error: BaseException) -> str:
@@ -459,18 +481,21 @@ def _layers(model: nn.Module) -> dict[str, Layer]:
     named = list(model.named_modules())
     # The parameters under each module, gathered once bottom-up rather than by walking
     # every subtree again; as sets, so that a parameter shared inside a subtree (or a
-    # submodule shared by two parents) counts once.
+    # submodule shared by two parents) counts once. `_parameters` and `_modules` are
+    # read directly: the public generators cost more than the rest of this together.
     under: dict[int, set[int]] = {}
     sizes: dict[int, int] = {}
 
     def gather(module: nn.Module) -> set[int]:
         if id(module) not in under:
             ids = set()
-            for parameter in module.parameters(recurse=False):
-                ids.add(id(parameter))
-                sizes[id(parameter)] = _numel(parameter)
-            for child in module.children():
-                ids |= gather(child)
+            for parameter in module._parameters.values():
+                if parameter is not None:
+                    ids.add(id(parameter))
+                    sizes[id(parameter)] = _numel(parameter)
+            for child in module._modules.values():
+                if child is not None:
+                    ids |= gather(child)
             under[id(module)] = ids
         return under[id(module)]
 
@@ -478,15 +503,16 @@ def _layers(model: nn.Module) -> dict[str, Layer]:
     layers = {}
     for name, module in named:
         cls = type(module)
+        kind = _kind(module)
         layers[name] = Layer(
             name=name,
             type_name=cls.__name__,
             type_path=f"{cls.__module__}.{cls.__qualname__}",
-            kind=_kind(module),
-            hparams=_hparams(module),
+            kind=kind,
+            hparams=_hparams(module, kind),
             params=sum(sizes[i] for i in under[id(module)]),
-            own=tuple((n, tuple(_shape_of(p))) for n, p in module.named_parameters(recurse=False)),
-            leaf=not any(True for _ in module.children()),
+            own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
+            leaf=not any(child is not None for child in module._modules.values()),
         )
     return layers
 
@@ -504,6 +530,16 @@ _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
 def _kind(module: nn.Module) -> str:
+    cls = type(module)
+    if cls not in _KINDS:
+        _KINDS[cls] = _kind_of(module)
+    return _KINDS[cls]
+
+
+_KINDS: dict[type, str] = {}  # by class: isinstance down a list costs on every module
+
+
+def _kind_of(module: nn.Module) -> str:
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         return "conv_transpose"
     if isinstance(module, nn.modules.conv._ConvNd):
@@ -537,8 +573,7 @@ def _per_dim(value: Any, dims: int) -> Any:
     return (int(value),) * dims
 
 
-def _hparams(module: nn.Module) -> dict[str, Any]:
-    kind = _kind(module)
+def _hparams(module: nn.Module, kind: str) -> dict[str, Any]:
     if kind in ("conv", "conv_transpose"):
         conv: Any = module
         dims = len(conv.kernel_size)
