@@ -77,3 +77,15 @@ def test_importing_the_api_does_not_import_torch(pytester: pytest.Pytester) -> N
         "import sys; from pytest_cnncheck import check_architecture; print(sorted("
         "name for name in ('torch', 'torchinfo') if name in sys.modules))")
     result.stdout.fnmatch_lines(["[[][]]"])
+
+
+def test_a_model_that_is_no_model_is_a_type_error(tutorial: pytest.Pytester) -> None:
+    tutorial.makepyfile(test_arch='''
+        import pytest
+        from pytest_cnncheck import check_architecture
+
+        def test_number():
+            with pytest.raises(TypeError, match="model must be an nn.Module, a class or function"):
+                check_architecture(42, [1, 3, 32, 32])
+    ''')
+    tutorial.runpytest().assert_outcomes(passed=1)

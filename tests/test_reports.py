@@ -105,3 +105,14 @@ def test_a_report_name_must_say_its_format(tutorial: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--cnncheck-report report.txt: the name must end in .md (Markdown) or .json" in \
         result.stderr.str()
+
+
+def test_a_report_that_cannot_be_written_says_so_and_fails_the_run(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, SPECS)
+    (tutorial.path / "taken").write_text("a file, not a folder")
+    result = tutorial.runpytest("-k", "right", "--cnncheck-report", "taken/cnncheck.md",
+                                "--cnncheck-report", "fine.json")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    assert "cnncheck report: taken/cnncheck.md could not be written: " in result.stdout.str()
+    assert json.loads((tutorial.path / "fine.json").read_text())["summary"]["passed"] == 1

@@ -72,6 +72,9 @@ def check_architecture(
     __tracebackhide__ = True
     from . import probe  # torch is imported here
 
+    if not isinstance(model, str) and not callable(model):
+        raise TypeError(f"model must be an nn.Module, a class or function that builds one, or an "
+                        f"import path 'module:Attr', not {type(model).__name__}")
     root = Path(rootdir) if rootdir is not None else Path.cwd()
     instance = model if _is_module(model) else None
     body: dict[str, Any] = {"model": model if isinstance(model, str) else "python:object",

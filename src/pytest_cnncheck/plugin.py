@@ -136,6 +136,7 @@ class ReportWriter:
         self.config = config
         self.paths = paths
         self.rows: dict[str, dict[str, Any]] = {}
+        self.failed: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = getattr(report, "cnncheck_result", None)
@@ -152,12 +153,22 @@ class ReportWriter:
         for name in self.paths:
             path = Path(self.config.invocation_params.dir, name)
             text = markdown_report(rows) if name.endswith(".md") else json_report(rows)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, text.encode("utf-8"), exclusive=False)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(path, text.encode("utf-8"), exclusive=False)
+            except OSError as error:
+                self.failed.append(f"cnncheck report: {name} could not be written: "
+                                   f"{error.strerror or error}")
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            else:
+                self.failed.append("")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        for name in self.paths:
-            terminalreporter.write_line(f"cnncheck report: {name} ({len(self.rows)} specs)")
+        for name, failure in zip(self.paths, self.failed):
+            if failure:
+                terminalreporter.write_line(failure, red=True, bold=True)
+            else:
+                terminalreporter.write_line(f"cnncheck report: {name} ({len(self.rows)} specs)")
 
 
 @pytest.hookimpl(hookwrapper=True)
