@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_spec
+
 from pytest_cnncheck.spec import Spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,3 +129,41 @@ def test_torchinfo_counts_the_same_mult_adds_on_meta(tmp_path: Path, model: str,
     on_meta = probe(_spec(model, sizes, "meta", ROOT), ROOT, summary=True)
     on_cpu = probe(_spec(model, sizes, "cpu", ROOT), ROOT, summary=True)
     assert on_meta.mult_adds is not None and on_meta.mult_adds == on_cpu.mult_adds
+
+
+def test_torchs_initialisers_are_put_back_after_a_build_on_meta(pytester: pytest.Pytester) -> None:
+    # On meta, torch's own reset_parameters do nothing while a model is built; they
+    # must be themselves again afterwards, also when the build raised.
+    from torch import nn
+
+    originals = (nn.Linear.reset_parameters, nn.modules.conv._ConvNd.reset_parameters,
+                 nn.modules.batchnorm._NormBase.reset_running_stats)
+    pytester.makepyfile(models='''
+        from torch import nn
+
+        class Breaks(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+                raise ValueError("no")
+
+        def initialised():
+            layer = nn.Linear(4, 2)
+            assert layer.weight.is_meta
+            return nn.Sequential(layer, nn.BatchNorm1d(2))
+    ''')
+    write_spec(pytester, """
+        breaks:
+          model: models.py:Breaks
+          input_size: [1, 4]
+        builds:
+          model: models.py:initialised
+          input_size: [3, 4]
+          expect: {output: [3, 2], params: 14}
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    assert (nn.Linear.reset_parameters, nn.modules.conv._ConvNd.reset_parameters,
+            nn.modules.batchnorm._NormBase.reset_running_stats) == originals
+    layer = nn.Linear(4, 2)  # and they initialise again
+    assert layer.weight.abs().sum() > 0

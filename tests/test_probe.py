@@ -126,9 +126,11 @@ def test_no_hooks_or_global_state_left_after_a_crash(pytester: pytest.Pytester) 
         def pytest_sessionfinish(session):
             model = sys.modules["hooked_models.crashes"].INSTANCES[-1]
             hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+            # Calls are recorded by wrapping each module's forward on the instance.
+            wrappers = sum("forward" in vars(m) for m in model.modules())
             from torch.overrides import _get_current_function_mode_stack
 
-            state = {"hooks": hooks, "dtype": str(torch.get_default_dtype()),
+            state = {"hooks": hooks, "wrappers": wrappers, "dtype": str(torch.get_default_dtype()),
                      "grad": torch.is_grad_enabled(), "device": str(torch.get_default_device()),
                      "modes": len(_get_current_function_mode_stack())}
             open("state.json", "w").write(json.dumps(state))
@@ -138,7 +140,8 @@ def test_no_hooks_or_global_state_left_after_a_crash(pytester: pytest.Pytester) 
     result.assert_outcomes(failed=1)
     assert "fc = Linear(in_features=10, out_features=2) receives [1, 144]" in result.stdout.str()
     state = json.loads(pytester.path.joinpath("state.json").read_text())
-    assert state == {"hooks": 0, "dtype": "torch.float32", "grad": True, "device": "cpu", "modes": 0}
+    assert state == {"hooks": 0, "wrappers": 0, "dtype": "torch.float32", "grad": True,
+                     "device": "cpu", "modes": 0}
     assert torch.equal(torch.get_rng_state(), rng_before)
 
 
@@ -194,3 +197,60 @@ def test_a_model_file_inside_a_package_keeps_its_relative_imports(pytester: pyte
         "net:\n  model: net.py:make\n  input_size: [1, 3, 8, 8]\n  expect: {params: 2 * (3 * (3*3*3 + 1))}\n")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
+
+
+def test_calls_are_recorded_for_scripted_and_patched_modules_and_put_back(
+        pytester: pytest.Pytester) -> None:
+    # Calls are recorded by wrapping each module's forward on the instance; a module that
+    # refuses that is hooked instead, and a forward the user put on an instance is
+    # wrapped and put back as it was.
+    pytester.makepyfile(mixed='''
+        import torch
+        from torch import nn
+
+        INSTANCES = []
+
+        class Frozen(nn.Linear):
+            def __setattr__(self, name, value):
+                if name == "forward":
+                    raise AttributeError("frozen")
+                super().__setattr__(name, value)
+
+        class Mixed(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.frozen = Frozen(8, 8)
+                self.scripted = torch.jit.script(nn.Linear(8, 4))
+                self.patched = nn.Linear(4, 2)
+                self.original = self.patched.forward
+                self.patched.forward = lambda x: self.original(x) * 2
+                INSTANCES.append(self)
+
+            def forward(self, x):
+                return self.patched(self.scripted(self.frozen(x)))
+    ''')
+    write_spec(pytester, """
+        mixed:
+          model: mixed.py:Mixed
+          input_size: [3, 8]
+          device: cpu
+          expect:
+            output: [3, 2]
+            layers:
+              frozen: {input: [3, 8], output: [3, 8]}
+              scripted: {output: [3, 4]}
+              patched: {input: [3, 4], output: [3, 2]}
+    """)
+    pytester.makeconftest("""
+        import sys
+
+        def pytest_sessionfinish(session):
+            model = next(m for m in list(sys.modules.values())
+                         if "Mixed" in (getattr(m, "__dict__", None) or {})).INSTANCES[-1]
+            hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+            kept = "forward" in vars(model.patched) and model.patched.forward.__name__ == "<lambda>"
+            open("state.txt", "w").write(f"{hooks} {kept} {'forward' in vars(model)}")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert pytester.path.joinpath("state.txt").read_text() == "0 True False"

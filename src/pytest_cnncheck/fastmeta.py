@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["formula_functions", "formula_shapes"]
+__all__ = ["formula_functions", "formula_shapes", "meta_build"]
 
 Forward = Callable[..., Any]
 
@@ -306,6 +306,48 @@ class _FormulaMode(TorchFunctionMode):
 def formula_functions() -> TorchFunctionMode:
     """A mode in which known functions, and initial fills, run by formula on meta tensors."""
     return _FormulaMode()
+
+
+def _resets() -> list[tuple[type, str, Any]]:
+    """torch's own methods that only give parameters and buffers their first values."""
+    found = []
+    for cls in {c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, nn.Module)}:
+        for klass in cls.__mro__:
+            if not klass.__module__.startswith("torch.nn"):
+                continue
+            for name in ("reset_parameters", "reset_running_stats", "_reset_parameters"):
+                method = klass.__dict__.get(name)
+                if method is not None and (klass, name, method) not in found:
+                    found.append((klass, name, method))
+    return found
+
+
+_RESETS: list[tuple[type, str, Any]] = []
+
+
+def _no_values(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+    """On meta, first values are nothing to compute: a tensor there has no values."""
+
+
+@contextmanager
+def meta_build() -> Iterator[None]:
+    """Building a model on meta: torch's own reset_parameters (and the like) do nothing,
+    and the fills and functions a model's own __init__ calls run by formula.
+
+    Weight initialisation is half of building a ResNet on meta, and on meta it
+    computes nothing; a model's own reset_parameters still runs (through the
+    formula fills), and so do checks such as the fan of a kaiming fill.
+    """
+    if not _RESETS:
+        _RESETS.extend(_resets())
+    try:
+        for klass, name, _ in _RESETS:
+            setattr(klass, name, _no_values)
+        with _FormulaMode():
+            yield
+    finally:
+        for klass, name, method in _RESETS:
+            setattr(klass, name, method)
 
 
 @contextmanager

@@ -1,10 +1,10 @@
-"""Spec -> Trace: import and build the model, run one hooked forward pass
+"""Spec -> Trace: import and build the model, run one recorded forward pass
 (or, for `expect.accepts`, one pass per input size through the model built once).
 
 This is the only module that imports torch, and the plugin imports it only
 when a spec item runs, so a pytest session without specs never pays for it.
 
-Why our own hooks rather than torchinfo's recording: when the forward pass
+Why our own recording rather than torchinfo's: when the forward pass
 raises, torchinfo returns nothing (we need the shape that reached the failing
 Linear), it counts tied weights twice, keeps models alive in a module-level
 cache and resets submodules' train/eval flags. torchinfo still renders the
@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from . import explain
-from .fastmeta import formula_functions, formula_shapes
+from .fastmeta import formula_shapes, meta_build
 from .report import user_frame
 from .spec import Spec, SpecError, did_you_mean
 from .trace import Call, Crash, Layer, ShapeTree, Trace
@@ -302,7 +302,7 @@ def _placed(device: str) -> Any:
 
 
 def _built(spec: Spec, factory: Callable[..., Any], device: str) -> nn.Module:
-    with _placed(device), formula_functions() if device == "meta" else nullcontext():
+    with _placed(device), meta_build() if device == "meta" else nullcontext():
         model = _build(spec, factory)
     model.train(spec.mode == "train")
     return model
@@ -313,7 +313,7 @@ def _run_on(model: nn.Module, spec: Spec, sizes: tuple[tuple[int, ...], ...], de
         inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
                   for size, dtype in zip(sizes, spec.dtypes)]
         with formula_shapes(model) if device == "meta" else nullcontext():
-            return _run_hooked(model, inputs)
+            return _run_recorded(model, inputs)
 
 
 def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: dict[str, Layer],
@@ -404,7 +404,7 @@ class _Run:
     crash: Crash | None
 
 
-def _run_hooked(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
+def _run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
     names = {id(module): name for name, module in model.named_modules()}
     records: list[dict[str, Any]] = []
     open_calls: list[int] = []  # indexes into records of calls that have begun, not ended
@@ -431,11 +431,29 @@ def _run_hooked(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
                 record["finished"] = True
                 break
 
+    def recording(module: nn.Module, real: Callable[..., Any]) -> Callable[..., Any]:
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            before(module, args, kwargs)
+            output = real(*args, **kwargs)
+            after(module, args, output)
+            return output
+        return forward
+
+    # Each module's `forward` is wrapped on the instance rather than hooked: a module
+    # with hooks sends every call down torch's slow hooked path, which cost more than
+    # the rest of a small model's run. A module whose __setattr__ refuses it gets
+    # the two hooks instead.
+    wrapped: list[tuple[nn.Module, bool, Any]] = []
     handles = []
     try:
         for module in {id(m): m for m in model.modules()}.values():
-            handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
-            handles.append(module.register_forward_hook(after))
+            own = vars(module).get("forward")
+            try:
+                module.forward = recording(module, module.forward)
+                wrapped.append((module, own is not None, own))
+            except Exception:
+                handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
+                handles.append(module.register_forward_hook(after))
         output: ShapeTree | None = None
         crash = None
         try:
@@ -443,6 +461,11 @@ def _run_hooked(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
         except Exception as error:
             crash = Crash(f"{type(error).__name__}: {_first_line(error)}", _user_frame(error))
     finally:
+        for module, had_own, own in reversed(wrapped):
+            if had_own:
+                module.forward = own
+            else:
+                del module.forward
         for handle in handles:
             handle.remove()
     calls = tuple(Call(**record) for record in records)
@@ -471,8 +494,13 @@ def _count_params(model: nn.Module) -> tuple[int, int]:
     return total, trainable
 
 
+# Parameter's metaclass makes isinstance(p, UninitializedParameter) slow on every
+# parameter; the mixin it is built from is a plain class.
+_UNINITIALIZED: type = nn.parameter.UninitializedTensorMixin  # type: ignore[attr-defined]
+
+
 def _numel(parameter: torch.Tensor) -> int:
-    if isinstance(parameter, nn.parameter.UninitializedParameter):
+    if isinstance(parameter, _UNINITIALIZED):
         return 0  # a lazy module the forward pass never reached
     return parameter.numel()
 
@@ -518,7 +546,7 @@ def _layers(model: nn.Module) -> dict[str, Layer]:
 
 
 def _shape_of(parameter: torch.Tensor) -> tuple[int, ...]:
-    if isinstance(parameter, nn.parameter.UninitializedParameter):
+    if isinstance(parameter, _UNINITIALIZED):
         return ()
     return tuple(parameter.shape)
 
