@@ -23,7 +23,7 @@ import weakref
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -316,7 +316,7 @@ def _run_on(model: nn.Module, spec: Spec, sizes: tuple[tuple[int, ...], ...], de
             return _run_recorded(model, inputs)
 
 
-def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: dict[str, Layer],
+def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: Mapping[str, Layer],
            **more: Any) -> Trace:
     total, trainable = _count_params(model)
     return Trace(model=spec.model, device=device, layers=layers, calls=run.calls,
@@ -505,44 +505,68 @@ def _numel(parameter: torch.Tensor) -> int:
     return parameter.numel()
 
 
-def _layers(model: nn.Module) -> dict[str, Layer]:
-    named = list(model.named_modules())
-    # The parameters under each module, gathered once bottom-up rather than by walking
-    # every subtree again; as sets, so that a parameter shared inside a subtree (or a
-    # submodule shared by two parents) counts once. `_parameters` and `_modules` are
-    # read directly: the public generators cost more than the rest of this together.
-    under: dict[int, set[int]] = {}
-    sizes: dict[int, int] = {}
+def _layers(model: nn.Module) -> Mapping[str, Layer]:
+    return _Layers(model)
 
-    def gather(module: nn.Module) -> set[int]:
-        if id(module) not in under:
+
+class _Layers(Mapping[str, Layer]):
+    """Every module of the model by qualified name, each record made when first asked for.
+
+    A passing spec looks at a few layers, a failing one or a rule at all of them;
+    making every record up front was a tenth of a ResNet-50 item on meta. The
+    records are read after the forward pass (lazy modules have their sizes by then),
+    from the module's own `_parameters` and `_modules`: the public generators cost
+    more than the rest together.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self._modules = dict(model.named_modules())
+        self._made: dict[str, Layer] = {}
+        # The parameters under each module, gathered bottom-up once per subtree; as
+        # sets, so that a parameter shared inside a subtree (or a submodule shared by
+        # two parents) counts once.
+        self._under: dict[int, set[int]] = {}
+        self._sizes: dict[int, int] = {}
+
+    def __getitem__(self, name: str) -> Layer:
+        layer = self._made.get(name)
+        if layer is None:
+            module = self._modules[name]
+            cls = type(module)
+            kind = _kind(module)
+            layer = self._made[name] = Layer(
+                name=name,
+                type_name=cls.__name__,
+                type_path=f"{cls.__module__}.{cls.__qualname__}",
+                kind=kind,
+                hparams=_hparams(module, kind),
+                params=sum(self._sizes[i] for i in self._gather(module)),
+                own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
+                leaf=not any(child is not None for child in module._modules.values()),
+            )
+        return layer
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def _gather(self, module: nn.Module) -> set[int]:
+        if id(module) not in self._under:
             ids = set()
             for parameter in module._parameters.values():
                 if parameter is not None:
                     ids.add(id(parameter))
-                    sizes[id(parameter)] = _numel(parameter)
+                    self._sizes[id(parameter)] = _numel(parameter)
             for child in module._modules.values():
                 if child is not None:
-                    ids |= gather(child)
-            under[id(module)] = ids
-        return under[id(module)]
-
-    gather(model)
-    layers = {}
-    for name, module in named:
-        cls = type(module)
-        kind = _kind(module)
-        layers[name] = Layer(
-            name=name,
-            type_name=cls.__name__,
-            type_path=f"{cls.__module__}.{cls.__qualname__}",
-            kind=kind,
-            hparams=_hparams(module, kind),
-            params=sum(sizes[i] for i in under[id(module)]),
-            own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
-            leaf=not any(child is not None for child in module._modules.values()),
-        )
-    return layers
+                    ids |= self._gather(child)
+            self._under[id(module)] = ids
+        return self._under[id(module)]
 
 
 def _shape_of(parameter: torch.Tensor) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ and anything else the name of its type (`"NoneType"`, `"int"`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
 __all__ = ["Call", "Crash", "Layer", "ShapeTree", "Trace", "format_shapes"]
 
@@ -62,7 +62,7 @@ class Crash:
 class Trace:
     model: str
     device: str
-    layers: dict[str, Layer]
+    layers: Mapping[str, Layer]  # by qualified name; "" is the model itself
     calls: tuple[Call, ...]
     output: ShapeTree | None
     params_total: int
