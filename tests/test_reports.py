@@ -116,3 +116,27 @@ def test_a_report_that_cannot_be_written_says_so_and_fails_the_run(tutorial: pyt
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     assert "cnncheck report: taken/cnncheck.md could not be written: " in result.stdout.str()
     assert json.loads((tutorial.path / "fine.json").read_text())["summary"]["passed"] == 1
+
+
+def test_the_ci_recipe_runs_the_specs_and_publishes_the_markdown_report(
+        tutorial: pytest.Pytester) -> None:
+    import shlex
+    from pathlib import Path
+
+    import yaml
+
+    workflow = yaml.safe_load((Path(__file__).resolve().parent.parent / "examples" / "ci" /
+                               "github-actions.yml").read_text())
+    steps = workflow["jobs"]["specs"]["steps"]
+    runs = [step["run"] for step in steps if "run" in step]
+    command = next(run for run in runs if "pytest" in run and "--cnncheck-report" in run)
+    publish = next(step for step in steps if "GITHUB_STEP_SUMMARY" in step.get("run", ""))
+    assert publish["if"] == "always()"
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as true
+    # The recipe's own pytest command, on a project with a spec: it runs, writes both reports.
+    args = shlex.split(command)[3:]  # after "python -m pytest"
+    write_spec(tutorial, SPECS)
+    result = tutorial.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # two of SPECS are wrong on purpose
+    assert "## cnncheck: 2 of 5 specs passed" in (tutorial.path / "cnncheck.md").read_text()
+    assert json.loads((tutorial.path / "cnncheck.json").read_text())["summary"]["total"] == 5
