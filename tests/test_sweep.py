@@ -324,6 +324,16 @@ def test_cnncheck_sizes_prints_the_set_and_why_the_rest_fail(
                     "H=36..64: fc1: receives 16*6*6 = 576, in_features 400 (at H=36)")
 
 
+def test_cnncheck_sizes_searches_square_inputs_unless_told_otherwise(
+        tutorial: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tutorial.path)
+    assert main(["sizes", "net.py:Net", "--input-size", "1,3,H,W", "--range", "H=16..512"]) == 0
+    out = capsys.readouterr().out
+    assert_in_order(out, "net.py:Net, input [1, 3, H, W]: 497 sizes tried in ",
+                    "(W = H: give --range W=... to search it apart)", "accepts H=W: 32..35\n")
+
+
 def test_cnncheck_sizes_finds_a_divisibility_pattern(
         pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -342,8 +352,12 @@ def test_cnncheck_sizes_says_what_is_missing(capsys: pytest.CaptureFixture[str],
                                              tutorial: pytest.Pytester,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tutorial.path)
-    assert main(["sizes", "net.py:Net", "--input-size", "1,3,H,W", "--range", "H=8..64"]) == 2
-    assert "--input-size uses W: give its sizes with --range W=16..512" in capsys.readouterr().err
+    assert main(["sizes", "net.py:Net", "--input-size", "1,3,32,32", "--range", "H=8..64"]) == 2
+    assert "--input-size names no size to search" in capsys.readouterr().err
+    assert main(["sizes", "net.py:Net", "--input-size", "1,3,H,W", "--range", "B=1..2"]) == 2
+    assert "give the sizes to try with --range H=16..512" in capsys.readouterr().err
+    assert main(["sizes", "net.py:Net", "--input-size", "1,3,H,H", "--range", "H=64..16"]) == 2
+    assert "cnncheck sizes: --range H: '64..16' ends before it starts." in capsys.readouterr().err
     assert main(["sizes", "net.py:Nett", "--input-size", "1,3,H,H", "--range", "H=8..64"]) == 1
     assert "has no attribute 'Nett'. Did you mean 'Net'?" in capsys.readouterr().err
 

@@ -218,13 +218,17 @@ def _sizes(args: argparse.Namespace) -> int:
         used = [name for dim in dims for name in names_in(dim)]
     except ExpressionError as error:
         raise UsageError(f"--input-size {args.input_size!r}: {error}") from None
-    missing = [name for name in dict.fromkeys(used) if name not in ranges]
-    if missing:
-        raise UsageError(f"--input-size uses {missing[0]}: give its sizes with --range "
-                         f"{missing[0]}=16..512, or tie it with --range {missing[0]}={used[0]}")
     if not used:
         raise UsageError("--input-size names no size to search: write a name such as H "
                          "where a size varies (1,3,H,W)")
+    if not any(name in ranges for name in used):
+        raise UsageError(f"give the sizes to try with --range {used[0]}=16..512")
+    # A name without a range follows the first that has one: square inputs, the
+    # usual search for an image model (--range W=16..64 searches W apart).
+    leader = next(name for name in used if name in ranges)
+    tied = [name for name in dict.fromkeys(used) if name not in ranges]
+    for name in tied:
+        ranges[name] = leader
     spec_dir = Path.cwd()
     document = {"sizes": {
         "model": args.model, "kwargs": _kwargs(args.kwargs), "dtype": args.dtype,
@@ -236,6 +240,10 @@ def _sizes(args: argparse.Namespace) -> int:
     parsed = parse_text(spec_dir / "sizes.cnncheck.yaml", json.dumps(document))  # JSON is YAML
     (_, _, spec), = parsed.entries
     if isinstance(spec, SpecError):
+        ranges_wrong = [message for _, message in spec.problems if message.startswith("`sweep")]
+        if ranges_wrong:  # said in the command's own words
+            raise UsageError(re.sub(r"`sweep\.(\w+)`", r"--range \1", ranges_wrong[0])
+                             .replace("`sweep`", "--range"))
         raise spec
     assert spec.scan is not None
 
@@ -252,6 +260,8 @@ def _sizes(args: argparse.Namespace) -> int:
     device = traces[0].device if traces else "meta"
     print(f"{spec.model}, input [{', '.join(dims)}]: {len(points)} sizes tried in "
           f"{seconds:.2f} s on {device}")
+    if tied:
+        print(f"({', '.join(tied)} = {leader}: give --range {tied[0]}=... to search it apart)")
     for line in _accepted_lines(spec.scan.points, ran, describe, pattern):
         print(line)
     failing = _rejection_lines(points)
