@@ -302,18 +302,17 @@ def _placed(device: str) -> Any:
 
 
 def _built(spec: Spec, factory: Callable[..., Any], device: str) -> nn.Module:
-    with _placed(device), meta_build() if device == "meta" else nullcontext():
+    with meta_build() if device == "meta" else _placed(device):
         model = _build(spec, factory)
     model.train(spec.mode == "train")
     return model
 
 
 def _run_on(model: nn.Module, spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str) -> _Run:
-    with _placed(device):
+    with formula_shapes(model) if device == "meta" else _placed(device):
         inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
                   for size, dtype in zip(sizes, spec.dtypes)]
-        with formula_shapes(model) if device == "meta" else nullcontext():
-            return _run_recorded(model, inputs)
+        return _run_recorded(model, inputs)
 
 
 def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: Mapping[str, Layer],
