@@ -24,18 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "examples" / "models")]
 
 
-def median_time(run: Callable[[], object], repeat: int = 7) -> float:
-    run()  # warm: imports, kernels, allocator
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median time of each function, run in turns so that the machine's drift hits all alike."""
+    """The fastest time of each function, run in turns so that the machine's drift hits
+    all alike. The fastest, not the median, as timeit advises: on a shared 2-core runner
+    other processes only ever add time, and a single-threaded run (meta) suffers from
+    them more than one on every core (the CPU), so medians compare contention."""
     for run in runs.values():
         run()  # warm
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -44,7 +37,7 @@ def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str,
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: min(values) for name, values in times.items()}
 
 
 def wall(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -197,9 +190,12 @@ def section_fallback() -> None:
         probe_module._META_INCAPABLE.clear()
         probe(reads, ROOT)
 
-    first_time = median_time(first, 5)
-    again = median_time(lambda: probe(reads, ROOT), 5)
-    direct = median_time(lambda: probe(spec("models.py:ReadsValues", (1, 3, 64, 64), "cpu"), ROOT), 5)
+    times = interleaved({
+        "first": first,
+        "again": lambda: probe(reads, ROOT),
+        "direct": lambda: probe(spec("models.py:ReadsValues", (1, 3, 64, 64), "cpu"), ROOT),
+    }, repeat=15)
+    first_time, again, direct = times["first"], times["again"], times["direct"]
     print("| a model that reads a value in forward | time |")
     print("| --- | --- |")
     print(f"| `device: cpu` | {direct * 1000:.1f} ms |")
