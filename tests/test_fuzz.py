@@ -156,3 +156,33 @@ def test_valid_specs_keep_passing(lenet_trace: object, styles: list[int], block:
     spec = parsed.entries[0][2]
     assert isinstance(spec, Spec), (spec, text)
     assert check(spec, lenet_trace) == [], text  # type: ignore[arg-type]
+
+
+@given(st.sets(st.integers(min_value=1, max_value=600), max_size=40))
+def test_a_printed_set_of_sizes_reads_back_as_the_same_set(sizes: set[int]) -> None:
+    # `cnncheck sizes` prints sets in the grammar `sweep` and `expect.accepts` read:
+    # what it prints must mean exactly the sizes it found.
+    from pytest_cnncheck.sizes import describe, parse_sizes
+
+    text = describe(sizes)
+    if not sizes:
+        assert text == "none"
+        return
+    parsed = parse_sizes(yaml.safe_load(text) if text.startswith("[") else text)
+    assert parsed.values() == sorted(sizes)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=512), min_size=1, max_size=3),
+       st.text(alphabet="HW+-*/%() 0123456789", min_size=1, max_size=20))
+def test_a_swept_expression_is_python_integer_arithmetic_or_refused(values: list[int], text: str) -> None:
+    # With a sweep's names, an expression either has Python's integer value (with `/`
+    # only where it divides) or is refused with a sentence; it never raises anything else.
+    from pytest_cnncheck.expr import ExpressionError, evaluate
+
+    names = dict(zip("HW", values + values))
+    try:
+        value = evaluate(text, names)
+    except ExpressionError:
+        return
+    expected = eval(text.replace("/", "//").replace("////", "//"), {"__builtins__": {}}, names)  # noqa: S307
+    assert value == expected
