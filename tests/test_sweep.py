@@ -163,7 +163,23 @@ def test_tied_names_follow_the_name_they_are_tied_to(tutorial: pytest.Pytester) 
           sweep:
             H: [32]
             W: Q
-        """, 7, "`sweep.W`: 'Q' uses 'Q', which is not declared in `sweep`"),
+        """, 7, "`sweep.W`: 'Q' is neither sizes (64, [64, 96], 32..512 step 32) nor a name of "
+                "the sweep to tie W to."),
+    ("""
+        net:
+          model: net.py:Net
+          input_size: [1, 3, H, W]
+          sweep:
+            H: [32]
+            W: 2*Q
+        """, 7, "`sweep.W`: '2*Q' uses 'Q', which is not declared in `sweep`"),
+    ("""
+        net:
+          model: net.py:Net
+          input_size: [1, 3, H, W]
+          sweep: {H: [32], W: h}
+        """, 5, "`sweep.W`: 'h' is neither sizes (64, [64, 96], 32..512 step 32) nor a name of "
+                "the sweep to tie W to. Did you mean 'H'?"),
     ("""
         net:
           model: net.py:Net

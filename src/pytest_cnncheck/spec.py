@@ -455,7 +455,11 @@ class _Validator:
                 self.problem(value.value_line(key), f"`sweep.{key}`: {text!r} {error}.")
                 continue
             strangers = [name for name in used if name not in free]
-            if strangers:
+            if strangers and used == [text.strip()] and text.strip() not in ties:
+                self.problem(value.value_line(key), (
+                    f"`sweep.{key}`: {text!r} is neither sizes (64, [64, 96], 32..512 step 32) "
+                    f"nor a name of the sweep to tie {key} to.{_name_hint(text.strip(), list(free))}"))
+            elif strangers:
                 what = "tied itself" if strangers[0] in ties else "not declared in `sweep`"
                 self.problem(value.value_line(key), (
                     f"`sweep.{key}`: {text!r} uses {strangers[0]!r}, which is {what}; tie a name "
@@ -783,6 +787,11 @@ class _Validator:
             else:
                 fields["exact_division"] = exact
                 fields["exact_division_line"] = rules.value_line("exact_division")
+
+
+def _name_hint(word: str, names: list[str]) -> str:
+    same = [name for name in names if name.lower() == word.lower()]
+    return f" Did you mean {same[0]!r}?" if same else did_you_mean(word, names)
 
 
 def _is_model_ref(text: str) -> bool:
