@@ -167,3 +167,25 @@ def test_torchs_initialisers_are_put_back_after_a_build_on_meta(pytester: pytest
             nn.modules.batchnorm._NormBase.reset_running_stats) == originals
     layer = nn.Linear(4, 2)  # and they initialise again
     assert layer.weight.abs().sum() > 0
+
+
+def test_without_torchs_device_mode_meta_still_gives_the_same_shapes(
+        tutorial: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast meta mode builds on torch's private DeviceContext; a torch that moved it
+    # gets plain `torch.device("meta")`: slower, the same results.
+    from pytest_cnncheck import fastmeta
+
+    monkeypatch.setattr(fastmeta, "_META_CONTEXT", None)
+    write_spec(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            output: [1, 10]
+            params: 62006
+            layers: {conv2: {output: [1, 16, 10, 10]}}
+            flatten: {fc1: 16*5*5}
+    """)
+    result = tutorial.runpytest("-v")
+    result.assert_outcomes(passed=1)
+    assert "on meta" in result.stdout.str()

@@ -24,7 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils._device import DeviceContext  # torch's `with torch.device()`
+
+try:  # torch's `with torch.device(...)` mode: private, so only where it is as we know it
+    from torch.utils._device import DeviceContext
+except ImportError:  # pragma: no cover - a torch that moved it: meta without the formulas
+    DeviceContext = None  # type: ignore[misc,assignment]
 
 __all__ = ["formula_shapes", "meta_build"]
 
@@ -288,31 +292,41 @@ def _fill(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Ten
 _FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | {torch.cat}
 
 
-def _on_meta() -> TorchFunctionMode:
+def _on_meta() -> Any:
     """`with torch.device("meta")` and the formula functions as one mode.
 
     Stacked, the two modes cost two Python dispatches for every torch call a model
     makes while it is built and run; most of them are factory calls that only need
     the device. One mode that does both saved a sixth of a ResNet-50 item on meta,
     and is still the DeviceContext that `torch.get_default_device()` looks for.
+    Where torch has no DeviceContext where we look, plain meta: slower, same shapes.
     """
-    return _MetaContext("meta")
+    return torch.device("meta") if _META_CONTEXT is None else _META_CONTEXT("meta")
 
 
-class _MetaContext(DeviceContext):
-    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
-                           kwargs: dict[str, Any] | None = None) -> Any:
-        kwargs = kwargs or {}
-        try:
-            if func in _FUNCTIONS:
-                return _function(func, args, kwargs)
-            if func in _FILLS or func in _FAN_FILLS:
-                return _fill(func, args, kwargs)
-        except _Unsure:
-            pass
-        # torch's own frame makes the call (and sets the device): a warning the call
-        # raises is then shown at torch's line, not ours.
-        return super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
+def _meta_context() -> Any:
+    if DeviceContext is None:  # pragma: no cover
+        return None
+
+    class MetaContext(DeviceContext):
+        def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
+                               kwargs: dict[str, Any] | None = None) -> Any:
+            kwargs = kwargs or {}
+            try:
+                if func in _FUNCTIONS:
+                    return _function(func, args, kwargs)
+                if func in _FILLS or func in _FAN_FILLS:
+                    return _fill(func, args, kwargs)
+            except _Unsure:
+                pass
+            # torch's own frame makes the call (and sets the device): a warning the
+            # call raises is then shown at torch's line, not ours.
+            return super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
+
+    return MetaContext
+
+
+_META_CONTEXT = _meta_context()
 
 
 def _resets() -> list[tuple[type, str, Any]]:
