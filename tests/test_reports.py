@@ -45,7 +45,7 @@ def test_markdown_report_has_a_row_per_spec_and_the_mismatches(tutorial: pytest.
                     "| status | spec | output | params | mismatches |",
                     "| ⏭️ skipped | `arch.cnncheck.yaml::gpu` |",
                     "| ✅ passed | `arch.cnncheck.yaml::right` | [1, 10] | 62,006 |  |",
-                    "| ✅ passed | `arch.cnncheck.yaml::sizes` | 4 sizes run | 62,006 |",
+                    "| ✅ passed | `arch.cnncheck.yaml::sizes` | runs at H: 32..35 (4 of 7 sizes) | 62,006 |",
                     "| ❌ failed | `arch.cnncheck.yaml::typo` |  |  | spec error |",
                     "| ❌ failed | `arch.cnncheck.yaml::wrong` | [1, 10] | 62,006 | 2 mismatches |",
                     "### `arch.cnncheck.yaml::typo`",
@@ -81,6 +81,7 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert "  H: (14 - 5 + 2*0) / 1 + 1 = 10" in wrong[1]["details"]
     assert specs["typo"]["error"][0]["line"] == 15
     assert specs["sizes"]["accepted"] == [{"H": 32}, {"H": 33}, {"H": 34}, {"H": 35}]
+    assert specs["sizes"]["tried"] == 7
 
 
 def test_verbose_prints_the_facts_of_each_spec_and_the_header(tutorial: pytest.Pytester) -> None:

@@ -40,6 +40,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
     if spec.scan is not None:
         result["accepted"] = [dict(bindings) for (bindings, _), one in zip(spec.scan.points, traces)
                               if one.crash is None]
+        result["tried"] = len(spec.scan.points)
     return result
 
 
@@ -82,7 +83,7 @@ def facts_line(result: dict[str, Any]) -> str:
     if result.get("output") is not None:
         parts.append(f"output {_shape_text(result['output'])}")
     if "accepted" in result:
-        parts.append(f"{len(result['accepted'])} of the sizes run")
+        parts.append(accepted_text(result["accepted"], result.get("tried")))
     params = result.get("params")
     if params:
         trainable = "" if params["trainable"] == params["total"] else \
@@ -91,6 +92,18 @@ def facts_line(result: dict[str, Any]) -> str:
     if result.get("device"):
         parts.append(f"on {result['device']}" + (" (fallback)" if result.get("fallback") else ""))
     return ", ".join(parts)
+
+
+def accepted_text(accepted: list[dict[str, int]], tried: int | None) -> str:
+    """`runs at H=W: 32..35 (4 of 49 sizes)`."""
+    from .explain import tied_columns
+    from .sizes import describe
+
+    of = f" ({len(accepted)} of {tried} sizes)" if tried else ""
+    if not accepted:
+        return f"runs at no size{of}"
+    columns = tied_columns([tuple(sizes.items()) for sizes in accepted])
+    return "runs at " + ", ".join(f"{names}: {describe(values)}" for names, values in columns) + of
 
 
 def _shape_text(shapes: Any) -> str:
@@ -140,7 +153,7 @@ def markdown_report(rows: Iterable[dict[str, Any]]) -> str:
            "| --- | --- | --- | ---: | --- |"]
     for row in rows:
         output = _shape_text(row["output"]) if row.get("output") is not None else \
-            (f"{len(row['accepted'])} sizes run" if "accepted" in row else "")
+            (accepted_text(row["accepted"], row.get("tried")) if "accepted" in row else "")
         params = f"{row['params']['total']:,}" if row.get("params") else ""
         count = len(row["findings"])
         mismatches = ("spec error" if row.get("error") else
