@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeGuard, Union
 
-from .spec import Spec, SpecError, _specs
+from .spec import Spec, SpecError, items_of
 from .yamlsource import YamlError, from_python
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def check_architecture(
             body[key] = value
     label = name or _name_of(model)
     try:
-        entries = _specs(root / "<python>", label, 0, from_python(body), 0)
+        entries = items_of(root / "<python>", label, 0, from_python(body), 0)
     except YamlError as error:
         raise SpecError.at(0, f"The spec {error.message}.") from None
     problems = [problem for _, entry in entries if isinstance(entry, SpecError)

@@ -22,7 +22,8 @@ from .yamlsource import LineMap, Span, YamlError, load
 
 __all__ = [
     "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
-    "Scan", "Shape", "Shapes", "Spec", "SpecError", "parse_file", "parse_text", "DEFAULT_POOLING",
+    "Scan", "Shape", "Shapes", "Spec", "SpecError", "items_of", "parse_file", "parse_text",
+    "DEFAULT_POOLING",
 ]
 
 # The pooling habits of the contract: F=2,S=2 or F=3,S=2 (larger windows destroy too much).
@@ -273,7 +274,7 @@ def parse_text(path: Path, text: str) -> FileSpecs:
         following = [start for start in starts if start > line]
         end = following[0] if following else len(lines) + 1
         twice = [(d.line, d.message) for d in duplicates if line <= d.line < end]
-        for label, entry in _specs(path, str(name), line, body, data.value_line(name)):
+        for label, entry in items_of(path, str(name), line, body, data.value_line(name)):
             if twice:
                 entry = SpecError(sorted((entry.problems if isinstance(entry, SpecError) else [])
                                          + twice))
@@ -289,7 +290,7 @@ def _validated(path: Path, name: str, line: int, body: Any, value_line: int,
         return error
 
 
-def _specs(path: Path, name: str, line: int, body: Any,
+def items_of(path: Path, name: str, line: int, body: Any,
            value_line: int) -> list[tuple[str, Spec | SpecError]]:
     """The items one spec makes: itself, or with a `sweep`, one per combination of sizes
     (`name[B=1-H=64]`); with `expect.accepts`, one that runs them all."""
