@@ -252,8 +252,8 @@ def _sizes(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         traces = probe.scan(spec, spec_dir, [sizes for _, sizes in spec.scan.points])
-    except probe.DeviceUnavailable as reason:
-        raise UsageError(str(reason)) from None
+    except probe.DeviceUnavailable:
+        raise UsageError("--device cuda: CUDA is not available here") from None
     seconds = time.perf_counter() - started
     points = [(bindings, trace) for (bindings, _), trace in zip(spec.scan.points, traces)]
     ran = [bindings for bindings, trace in points if trace.crash is None]

@@ -64,12 +64,8 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: s
     """
     factory = factory or resolve_model(spec, rootdir)
     _check_kwargs(spec, factory)
-    device = spec.device or (default_device if default_device != "meta" else None)
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here"
-                                if spec.device else "cnncheck_device is cuda, and CUDA is not "
-                                                    "available here")
-    if device is not None:
+    device = _device(spec, default_device)
+    if device != "meta" or spec.device == "meta":  # forced: no fallback to try
         _check_input_budget(spec, device, max_input_bytes)
         return _probe_or_fail(spec, factory, device, summary=summary)
 
@@ -95,6 +91,17 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: s
         failures[key] = fallback
     _check_input_budget(spec, "cpu", max_input_bytes, fallback)
     return replace(_probe_or_fail(spec, factory, "cpu", summary=summary), fallback=fallback)
+
+
+def _device(spec: Spec, default_device: str) -> str:
+    """Where `spec` runs: its own device, else the default; DeviceUnavailable for CUDA
+    where there is none."""
+    device = spec.device or default_device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here"
+                                if spec.device else "cnncheck_device is cuda, and CUDA is not "
+                                                    "available here")
+    return device
 
 
 def _check_input_budget(spec: Spec, device: str, budget: int | None, why: str = "") -> None:
@@ -353,11 +360,7 @@ def scan(spec: Spec, rootdir: Path, sizes: list[tuple[tuple[int, ...], ...]], *,
     """
     factory = factory or resolve_model(spec, rootdir)
     _check_kwargs(spec, factory)
-    device = spec.device or default_device
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable("the spec asks for device: cuda, and CUDA is not available here"
-                                if spec.device else "cnncheck_device is cuda, and CUDA is not "
-                                                    "available here")
+    device = _device(spec, default_device)
     for one in sizes if device != "meta" else ():
         _check_input_budget(replace(spec, input_sizes=one), device, max_input_bytes)
     traces = _scan_on(spec, factory, device, sizes)
