@@ -274,7 +274,7 @@ def section_sizes() -> None:
         (_, _, parsed), = parse_text(ROOT / "benchmarks" / "s.cnncheck.yaml", text).entries
         points = [size for _, size in parsed.scan.points]
         start = time.perf_counter()
-        traces = scan(parsed, ROOT, points)
+        traces = scan(parsed, ROOT)
         seconds = time.perf_counter() - start
         assert all(trace.crash is None for trace in traces)
         print(f"| ResNet-50 shape | {len(points)} (H=W={sizes}) | {device} | **{seconds:.1f} s** | "

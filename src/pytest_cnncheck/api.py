@@ -127,21 +127,17 @@ def _run(probe: Any, spec: Spec, root: Path, factory: Any, default_device: str,
     settings = {"default_device": default_device, "max_input_bytes": max_input_bytes,
                 "factory": factory}
     if spec.scan is not None:
-        traces = probe.scan(spec, root, [sizes for _, sizes in spec.scan.points], **settings)
+        traces = probe.scan(spec, root, **settings)
         return traces, check_scan(spec, traces)
     trace = probe.probe(spec, root, **settings)
     return [trace], check(spec, trace)
 
 
 def _text(spec: Spec, traces: list[Trace], findings: list[Finding]) -> str:
+    from .checks import first_against
     from .report import failure_lines
 
-    trace = traces[0]
-    if spec.scan is not None:  # the table of the first size that went against the spec
-        for (bindings, sizes), one in zip(spec.scan.points, traces):
-            if (one.crash is None) != spec.scan.expected(bindings):
-                spec, trace = replace(spec, bindings=bindings, input_sizes=sizes), one
-                break
+    spec, trace = first_against(spec, traces) if spec.scan is not None else (spec, traces[0])
     return "\n".join(text for text, _ in failure_lines(spec, trace, findings, None, ()))
 
 

@@ -7,16 +7,17 @@ every mismatch is reported, not only the first.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import explain
 from .sizes import describe as describe_sizes
+from .sizes import label
 from .spec import LayerSpec, Number, Shape, Shapes, Spec, did_you_mean
 from .trace import Call, Layer, Trace, format_shapes
 from .yamlsource import Span
 
-__all__ = ["Edit", "Finding", "check", "check_scan"]
+__all__ = ["Edit", "Finding", "check", "check_scan", "first_against"]
 
 
 @dataclass(frozen=True)
@@ -346,7 +347,7 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
         return []
     details = []
     if surprise:
-        shown = ", ".join(f"{explain.size_label(b)}" for b in surprise[:6])
+        shown = ", ".join(label(b) for b in surprise[:6])
         more = f" and {len(surprise) - 6} more" if len(surprise) > 6 else ""
         details.append(f"runs, though expect.accepts leaves it out: {shown}{more}")
     if refused:
@@ -362,3 +363,13 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
     return [Finding("expect.accepts", scan.line,
                     expected="; ".join(f"{name}: {sizes}" for name, sizes in scan.accepts),
                     actual=actual, details=tuple(details), layers=tuple(broken))]
+
+
+def first_against(spec: Spec, traces: list[Trace]) -> tuple[Spec, Trace]:
+    """The first size of a scan that went against `expect.accepts`, as the spec at that
+    size and its trace: the layer table a scan's failure shows is of this one."""
+    assert spec.scan is not None
+    for (bindings, sizes), trace in zip(spec.scan.points, traces):
+        if (trace.crash is None) != spec.scan.expected(bindings):
+            return replace(spec, bindings=bindings, input_sizes=sizes), trace
+    return spec, traces[0]

@@ -27,10 +27,12 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from .spec import DTYPES, Spec, SpecError, parse_text
+from .explain import rejections, tied_columns
 from .scaffold import LAYER_CHOICES, spec_text
+from .sizes import describe, label, pattern
+from .spec import DTYPES, Spec, SpecError, parse_text
 
 __all__ = ["main"]
 
@@ -205,7 +207,6 @@ def _sizes(args: argparse.Namespace) -> int:
     import time
 
     from .expr import ExpressionError, names_in
-    from .sizes import describe, pattern
 
     dims = [part.strip() for part in args.input_size.strip("[]()").split(",")]
     ranges: dict[str, str] = {}
@@ -251,7 +252,7 @@ def _sizes(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        traces = probe.scan(spec, spec_dir, [sizes for _, sizes in spec.scan.points])
+        traces = probe.scan(spec, spec_dir)
     except probe.DeviceUnavailable:
         raise UsageError("--device cuda: CUDA is not available here") from None
     seconds = time.perf_counter() - started
@@ -262,9 +263,9 @@ def _sizes(args: argparse.Namespace) -> int:
           f"{seconds:.2f} s on {device}")
     if tied:
         print(f"({', '.join(tied)} = {leader}: give --range {tied[0]}=... to search it apart)")
-    for line in _accepted_lines(spec.scan.points, ran, describe, pattern):
+    for line in _accepted_lines(len(points), ran):
         print(line)
-    failing = _rejection_lines(points)
+    failing = rejections(points, limit=20)
     if failing:
         print("fails:")
         for line in failing:
@@ -275,13 +276,10 @@ def _sizes(args: argparse.Namespace) -> int:
     return 0 if ran else 1
 
 
-def _accepted_lines(points: Sequence[tuple[tuple[tuple[str, int], ...], object]],
-                    ran: list[tuple[tuple[str, int], ...]], describe: Any, pattern: Any) -> list[str]:
+def _accepted_lines(tried: int, ran: list[tuple[tuple[str, int], ...]]) -> list[str]:
     """`accepts S: 32..35`; per name where the set is a product of one set per name."""
     if not ran:
         return ["accepts no size in the range"]
-    from .explain import tied_columns
-
     # Names tied to another (W: H) carry the same values: they are said together.
     sets = [(names, sorted(set(values))) for names, values in tied_columns(ran)]
     lines = []
@@ -290,14 +288,8 @@ def _accepted_lines(points: Sequence[tuple[tuple[tuple[str, int], ...], object]]
             known = f" ({pattern(values)})" if pattern(values) else ""
             lines.append(f"accepts {names}: {describe(values)}{known}")
         return lines
-    lines.append(f"accepts {len(ran)} of {len(points)} combinations:")
-    lines.extend(f"  {', '.join(f'{n}={v}' for n, v in b)}" for b in ran[:20])
+    lines.append(f"accepts {len(ran)} of {tried} combinations:")
+    lines.extend(f"  {label(b)}" for b in ran[:20])
     if len(ran) > 20:
         lines.append(f"  ... and {len(ran) - 20} more")
     return lines
-
-
-def _rejection_lines(points: Sequence[tuple[tuple[tuple[str, int], ...], Any]]) -> list[str]:
-    from .explain import rejections
-
-    return rejections(list(points), limit=20)

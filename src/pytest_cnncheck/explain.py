@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from .sizes import describe as describe_sizes
+from .sizes import label
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "crash_brief", "crash_cause", "crash_lines", "describe", "rejections", "size_label", "tied_columns", "division_remainders", "failing_call",
+    "crash_brief", "crash_cause", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -364,10 +366,6 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
     return "", f"raised in forward code{after}: {trace.crash.exception}"
 
 
-def size_label(bindings: tuple[tuple[str, int], ...]) -> str:
-    return ", ".join(f"{name}={value}" for name, value in bindings)
-
-
 def rejections(points: list[tuple[tuple[tuple[str, int], ...], Trace]],
                shown: Callable[[tuple[tuple[str, int], ...]], bool] = lambda _: True,
                limit: int = 8) -> list[str]:
@@ -387,7 +385,7 @@ def rejections(points: list[tuple[tuple[tuple[str, int], ...], Trace]],
     lines = []
     for _, sizes, why in (run for run in runs if run[1]):
         lines.append(f"{_run_label(sizes)}: {why}"
-                     + (f" (at {size_label(sizes[0])})" if len(sizes) > 1 else ""))
+                     + (f" (at {label(sizes[0])})" if len(sizes) > 1 else ""))
     if len(lines) > limit:
         lines = lines[:limit] + [f"... and {len(lines) - limit} more runs of failing sizes"]
     return lines
@@ -395,17 +393,15 @@ def rejections(points: list[tuple[tuple[tuple[str, int], ...], Trace]],
 
 def _run_label(sizes: list[tuple[tuple[str, int], ...]]) -> str:
     if len(sizes) == 1:
-        return size_label(sizes[0])
+        return label(sizes[0])
     varying = [i for i, (name, value) in enumerate(sizes[0])
                if any(other[i][1] != value for other in sizes)]
     columns = {tuple(size[i][1] for size in sizes) for i in varying}
     if len(columns) == 1:  # one name, or names tied to it (W: H)
-        from .sizes import describe
-
         names = "=".join(sizes[0][i][0] for i in varying)
         fixed = [f"{n}={v}" for i, (n, v) in enumerate(sizes[0]) if i not in varying]
-        return ", ".join([f"{names}={describe(columns.pop())}", *fixed])
-    return f"{size_label(sizes[0])} .. {size_label(sizes[-1])} ({len(sizes)} sizes)"
+        return ", ".join([f"{names}={describe_sizes(columns.pop())}", *fixed])
+    return f"{label(sizes[0])} .. {label(sizes[-1])} ({len(sizes)} sizes)"
 
 
 def tied_columns(sizes: list[tuple[tuple[str, int], ...]]) -> list[tuple[str, list[int]]]:

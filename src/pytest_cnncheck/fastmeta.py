@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 try:  # torch's `with torch.device(...)` mode: private, so only where it is as we know it
     from torch.utils._device import DeviceContext

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import sys
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 from _pytest._code.code import TerminalRepr
 
-from .checks import Finding, check, check_scan
+from .checks import Finding, check, check_scan, first_against
 from .plugin import SETTINGS
 from .report import BOLD, PLAIN, Line, failure_lines, relative, spec_error_lines, user_frame
 from .results import error_result, spec_result
@@ -188,9 +187,7 @@ class SpecItem(pytest.Item):
         """`expect.accepts`: every size of the sweep through one model, then the set that ran."""
         assert spec.scan is not None
         try:
-            traces = probe.scan(spec, self.config.rootpath,
-                                [sizes for _, sizes in spec.scan.points],
-                                **self.config.stash[SETTINGS])
+            traces = probe.scan(spec, self.config.rootpath, **self.config.stash[SETTINGS])
         except probe.DeviceUnavailable as reason:
             raise _skip_at_spec(str(reason)) from None
         except SpecError as error:
@@ -203,12 +200,7 @@ class SpecItem(pytest.Item):
         findings = check_scan(spec, traces)
         self.cnncheck_result = spec_result(spec, traces, findings)
         if findings:
-            # The layer table of the first size that broke against the spec shows where.
-            wrong = [(bindings, trace) for (bindings, _), trace in zip(spec.scan.points, traces)
-                     if (trace.crash is None) != spec.scan.expected(bindings)]
-            raise SpecMismatch(replace(spec, bindings=wrong[0][0],
-                                       input_sizes=dict(spec.scan.points)[wrong[0][0]]),
-                               wrong[0][1], findings)
+            raise SpecMismatch(*first_against(spec, traces), findings)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:

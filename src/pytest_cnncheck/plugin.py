@@ -76,9 +76,8 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     if config.stash.get(_HEADER_SAID, False):
         return
     config.stash[_HEADER_SAID] = True
-    patterns = config.getini("cnncheck_patterns")
-    line = _header(sum(1 for nodeid in ids if any(
-        fnmatch.fnmatch(nodeid.partition("::")[0].rpartition("/")[2], p) for p in patterns)))
+    line = _header(sum(1 for nodeid in ids
+                       if _is_spec_file(nodeid.partition("::")[0].rpartition("/")[2], config)))
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if line and terminal is not None:
         terminal.ensure_newline()
@@ -193,9 +192,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                               "line": getattr(item, "line", 0), "status": report.outcome, **result}
 
 
+def _is_spec_file(name: str, config: pytest.Config) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in config.getini("cnncheck_patterns"))
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
-    patterns = parent.config.getini("cnncheck_patterns")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+    if _is_spec_file(file_path.name, parent.config):
         from .items import SpecFile
 
         return SpecFile.from_parent(parent, path=file_path)

@@ -52,6 +52,10 @@ class _BuildFailed(Exception):
         super().__init__(sentence)
         self.sentence = sentence
 
+    def at(self, spec: Spec) -> SpecError:
+        """The spec error, at the `model` line, for a model that could not be built."""
+        return SpecError.at(spec.model_line, f"`model`: {self.sentence}.")
+
 
 def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: str = "meta",
           max_input_bytes: int | None = None, factory: Callable[..., Any] | None = None) -> Trace:
@@ -122,7 +126,7 @@ def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
     try:
         return _probe_on(spec, factory, device, summary=summary)
     except _BuildFailed as failure:
-        raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}.") from None
+        raise failure.at(spec) from None
 
 
 def _model_error(spec: Spec, doing: str, error: BaseException) -> SpecError:
@@ -315,10 +319,13 @@ def _built(spec: Spec, factory: Callable[..., Any], device: str) -> nn.Module:
     return model
 
 
-def _run_on(model: nn.Module, spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str) -> _Run:
-    with formula_shapes(model) if device == "meta" else _placed(device):
-        inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
-                  for size, dtype in zip(sizes, spec.dtypes)]
+def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str) -> list[torch.Tensor]:
+    with _placed(device):
+        return [torch.zeros(size, dtype=getattr(torch, dtype)) for size, dtype in zip(sizes, spec.dtypes)]
+
+
+def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str) -> _Run:
+    with formula_shapes(model) if device == "meta" else nullcontext():
         return _run_recorded(model, inputs)
 
 
@@ -333,14 +340,12 @@ def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: Mapping
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
     with _isolated():
         model = _built(spec, factory, device)
-        run = _run_on(model, spec, spec.input_sizes, device)
+        inputs = _inputs(spec, spec.input_sizes, device)
+        run = _run_on(model, inputs, device)
         table: str | None = None
         mult_adds: int | None = None
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
-            with _placed(device):
-                inputs = [torch.zeros(size, dtype=getattr(torch, dtype))
-                          for size, dtype in zip(spec.input_sizes, spec.dtypes)]
             table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
         return _trace(spec, device, model, run, _layers(model),
                       summary=table, mult_adds=mult_adds, notes=notes)
@@ -349,15 +354,17 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
 # -- many sizes, one model ----------------------------------------------------------
 
 
-def scan(spec: Spec, rootdir: Path, sizes: list[tuple[tuple[int, ...], ...]], *,
-         default_device: str = "meta", max_input_bytes: int | None = None,
+def scan(spec: Spec, rootdir: Path, *, default_device: str = "meta",
+         max_input_bytes: int | None = None,
          factory: Callable[..., Any] | None = None) -> list[Trace]:
-    """One trace for each input size in `sizes`, from one model built once.
+    """One trace for each point of `spec.scan`, in order, from one model built once.
 
     On meta (the default) a size that fails there for a reason of meta's own
     (the model reads a value, or makes a CPU tensor) is tried again on the CPU;
     a failure of shapes is the same on every device and is kept.
     """
+    assert spec.scan is not None
+    sizes = [one for _, one in spec.scan.points]
     factory = factory or resolve_model(spec, rootdir)
     _check_kwargs(spec, factory)
     device = _device(spec, default_device)
@@ -381,11 +388,11 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
     try:
         with _isolated():
             model = _built(spec, factory, device)
-            runs = [_run_on(model, spec, one, device) for one in sizes]
+            runs = [_run_on(model, _inputs(spec, one, device), device) for one in sizes]
             layers = _layers(model)
             return [_trace(spec, device, model, run, layers) for run in runs]
     except _BuildFailed as failure:
-        raise SpecError.at(spec.model_line, f"`model`: {failure.sentence}.") from None
+        raise failure.at(spec) from None
 
 
 def _build(spec: Spec, factory: Callable[..., Any]) -> nn.Module:

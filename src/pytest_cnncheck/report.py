@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Sequence
 
 from .checks import Finding
+from .sizes import label
 from .spec import Spec, SpecError
 from .trace import Trace, format_shapes
 
@@ -72,7 +73,7 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
     marked = {name for finding in findings for name in finding.layers}
     out.append(("", PLAIN))
     if spec.scan is not None:
-        out.append((f"  layers at {', '.join(f'{k}={v}' for k, v in spec.bindings)}, input "
+        out.append((f"  layers at {label(spec.bindings)}, input "
                     f"{input_text(spec)}:", PLAIN))
     out.extend(layer_table(trace, marked))
     return out

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["Run", "SizeSet", "SizeSetError", "describe", "parse_sizes", "pattern"]
+__all__ = ["Run", "SizeSet", "SizeSetError", "describe", "label", "parse_sizes", "pattern"]
 
 _RUN = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)?\s*(?:step\s+(\d+))?\s*$")
 
@@ -85,13 +85,13 @@ def parse_sizes(value: Any) -> SizeSet:
                 raise SizeSetError(f"{item} is not a positive size")
             runs.append(Run(item, item))
             continue
-        match = _RUN.match(item)
         if item.strip().isdigit():
             number = int(item)
             if number < 1:
                 raise SizeSetError(f"{number} is not a positive size")
             runs.append(Run(number, number))
             continue
+        match = _RUN.match(item)
         if not match:
             raise SizeSetError(f"{item!r} is not a size or a range such as 32..35, 32.. or "
                                "32..512 step 32")
@@ -107,6 +107,11 @@ def parse_sizes(value: Any) -> SizeSet:
 
 def _show(value: Any) -> str:
     return "an empty value" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def label(bindings: Iterable[tuple[str, int]]) -> str:
+    """`H=96, W=96`: the values a sweep's names take at one size."""
+    return ", ".join(f"{name}={value}" for name, value in bindings)
 
 
 def describe(sizes: Iterable[int]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Union
 
 from .expr import ExpressionError, evaluate, names_in
-from .sizes import SizeSet, SizeSetError, parse_sizes
+from .sizes import SizeSet, SizeSetError, label, parse_sizes
 from .yamlsource import LineMap, Span, YamlError, load
 
 __all__ = [
@@ -74,7 +74,7 @@ class Number:
     def __str__(self) -> str:
         if self.text == str(self.value):
             return self.text
-        where = f" ({', '.join(f'{name}={value}' for name, value in self.names)})" if self.names else ""
+        where = f" ({label(self.names)})" if self.names else ""
         return f"{self.text} = {self.value}{where}"
 
 
@@ -274,11 +274,11 @@ def parse_text(path: Path, text: str) -> FileSpecs:
         following = [start for start in starts if start > line]
         end = following[0] if following else len(lines) + 1
         twice = [(d.line, d.message) for d in duplicates if line <= d.line < end]
-        for label, entry in items_of(path, str(name), line, body, data.value_line(name)):
+        for item_name, entry in items_of(path, str(name), line, body, data.value_line(name)):
             if twice:
                 entry = SpecError(sorted((entry.problems if isinstance(entry, SpecError) else [])
                                          + twice))
-            entries.append((label, line, entry))
+            entries.append((item_name, line, entry))
     return FileSpecs(path, lines, tuple(entries), text=text)
 
 
@@ -305,8 +305,8 @@ def items_of(path: Path, name: str, line: int, body: Any,
         return [(name, _scan(path, name, line, body, value_line, combinations))]
     labels = [f"{name}[{'-'.join(f'{k}={v}' for k, v in combination.items())}]"
               for combination in combinations]
-    labelled = [(label, _validated(path, label, line, body, value_line, combination))
-                for label, combination in zip(labels, combinations)]
+    labelled = [(item_name, _validated(path, item_name, line, body, value_line, combination))
+                for item_name, combination in zip(labels, combinations)]
     errors = [entry for _, entry in labelled if isinstance(entry, SpecError)]
     if len(errors) == len(labelled) and all(e.problems == errors[0].problems for e in errors):
         return [(name, errors[0])]  # the same mistake at every size: one failure, not N
@@ -320,7 +320,7 @@ def _scan(path: Path, name: str, line: int, body: LineMap, value_line: int,
     for combination in combinations:
         entry = _validated(path, name, line, body, value_line, combination)
         if isinstance(entry, SpecError):
-            at = ", ".join(f"{k}={v}" for k, v in combination.items())
+            at = label(combination.items())
             return SpecError([(where, f"{message} (at {at})") for where, message in entry.problems])
         first = first or entry
         points.append((tuple(combination.items()), entry.input_sizes))
