@@ -13,6 +13,7 @@ and hyperparameters, never from torch's error text (which differs by device).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .sizes import describe as describe_sizes
@@ -258,8 +259,22 @@ def failing_call(trace: Trace) -> Call | None:
     return unfinished[-1] if unfinished else None
 
 
-def crash_cause(trace: Trace) -> list[str] | None:
-    """Lines explaining a crash from the recorded shapes, or None where shapes don't explain it."""
+@dataclass(frozen=True)
+class _Cause:
+    """Why a layer could not take what reached it, read from the recorded shapes."""
+
+    call: Call
+    layer: Layer
+    received: tuple[int, ...]
+    what: str  # in_features, in_channels, window or num_features
+    got: int  # features or channels that arrived; for a window, the input's size
+    wanted: int  # what the layer takes; for a window, F (dilated)
+    axis: str = ""  # a window's spatial dimension: H, W, ...
+    padding: int = 0  # a window's padding on that dimension
+
+
+def _cause(trace: Trace) -> _Cause | None:
+    """The one place that decides whether the shapes explain a crash, and how."""
     if trace.crash is None:
         return None
     call = failing_call(trace)
@@ -271,36 +286,49 @@ def crash_cause(trace: Trace) -> list[str] | None:
         return None
     h = layer.hparams
     if layer.kind == "linear" and received and received[-1] != h["in_features"]:
-        source = flatten_source(trace, call)
-        lines = [f"{describe(layer)} receives {format_shapes(received)}: "
-                 f"{received[-1]} features, but in_features is {h['in_features']}"]
-        if source is not None:
-            lines.append(f"flattened: {format_shapes(source)} -> {product_text(source)}")
-            dims = "*".join(str(d) for d in source[1:])
-            lines.append(f"in_features would have to be {received[-1]}: "
-                         f"nn.Linear({dims}, {h['out_features']})")
-        else:
-            lines.append(f"in_features would have to be {received[-1]}")
-        return lines
+        return _Cause(call, layer, received, "in_features", received[-1], h["in_features"])
     if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
         channel_axis = len(received) - h["dims"] - 1
         if channel_axis >= 0 and received[channel_axis] != h["in_channels"]:
-            return [f"{describe(layer)} receives {format_shapes(received)}: "
-                    f"{received[channel_axis]} channels, but in_channels is {h['in_channels']}",
-                    f"in_channels would have to be {received[channel_axis]}"]
+            return _Cause(call, layer, received, "in_channels", received[channel_axis],
+                          h["in_channels"])
     if layer.kind in ("conv", "pool") and h["padding"] not in ("same", "valid"):
         sizes = _spatial(layer, received)
         for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes or ())):
             span = h["dilation"][i] * (h["kernel_size"][i] - 1) + 1
             if size + 2 * h["padding"][i] < span:
-                return [f"{describe(layer)} receives {format_shapes(received)}: "
-                        f"{name}: input {size} + 2*{h['padding'][i]} < F={span}; "
-                        "the window does not fit: the input is too small by here"]
+                return _Cause(call, layer, received, "window", size, span, name, h["padding"][i])
     if layer.kind == "norm" and "num_features" in h and len(received) >= 2:
         if received[1] != h["num_features"]:
-            return [f"{describe(layer)} receives {format_shapes(received)}: "
-                    f"{received[1]} channels, but num_features is {h['num_features']}"]
+            return _Cause(call, layer, received, "num_features", received[1], h["num_features"])
     return None
+
+
+def crash_cause(trace: Trace) -> list[str] | None:
+    """Lines explaining a crash from the recorded shapes, or None where shapes don't explain it."""
+    cause = _cause(trace)
+    if cause is None:
+        return None
+    layer, got, wanted = cause.layer, cause.got, cause.wanted
+    receives = f"{describe(layer)} receives {format_shapes(cause.received)}: "
+    if cause.what == "in_features":
+        source = flatten_source(trace, cause.call)
+        lines = [f"{receives}{got} features, but in_features is {wanted}"]
+        if source is not None:
+            lines.append(f"flattened: {format_shapes(source)} -> {product_text(source)}")
+            dims = "*".join(str(d) for d in source[1:])
+            lines.append(f"in_features would have to be {got}: "
+                         f"nn.Linear({dims}, {layer.hparams['out_features']})")
+        else:
+            lines.append(f"in_features would have to be {got}")
+        return lines
+    if cause.what == "in_channels":
+        return [f"{receives}{got} channels, but in_channels is {wanted}",
+                f"in_channels would have to be {got}"]
+    if cause.what == "window":
+        return [f"{receives}{cause.axis}: input {got} + 2*{cause.padding} < F={wanted}; "
+                "the window does not fit: the input is too small by here"]
+    return [f"{receives}{got} channels, but num_features is {wanted}"]
 
 
 def crash_lines(trace: Trace) -> list[str]:
@@ -337,33 +365,24 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
     assert trace.crash is not None
     call = failing_call(trace)
     layer = trace.layers.get(call.name) if call is not None and call.name else None
-    received = call.input if call is not None else None
-    if layer is not None and isinstance(received, tuple):
-        assert call is not None
-        h = layer.hparams
-        name = f"{layer.name} (call {call.index + 1})" if call.index else layer.name
-        if layer.kind == "linear" and received and received[-1] != h["in_features"]:
-            source = flatten_source(trace, call)
-            got = product_text(source) if source is not None else f"{received[-1]} features"
-            return layer.name, f"{name}: receives {got}, in_features {h['in_features']}"
-        if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
-            axis = len(received) - h["dims"] - 1
-            if axis >= 0 and received[axis] != h["in_channels"]:
-                return layer.name, (f"{name}: receives {received[axis]} channels, "
-                                    f"in_channels {h['in_channels']}")
-        if layer.kind in ("conv", "pool") and h["padding"] not in ("same", "valid"):
-            for i, (axis_name, size) in enumerate(zip(spatial_names(h["dims"]),
-                                                      _spatial(layer, received) or ())):
-                span = h["dilation"][i] * (h["kernel_size"][i] - 1) + 1
-                if size + 2 * h["padding"][i] < span:
-                    padded = f" + 2*{h['padding'][i]}" if h["padding"][i] else ""
-                    return layer.name, f"{name}: {axis_name}: input {size}{padded} < F={span}"
+    if call is None or layer is None or not isinstance(call.input, tuple):
+        done = [c for c in trace.calls if c.finished and c.name]
+        after = (f" after {done[-1].name} (output {format_shapes(done[-1].output)})" if done
+                 else " before any layer ran")
+        return "", f"raised in forward code{after}: {trace.crash.exception}"
+    name = f"{layer.name} (call {call.index + 1})" if call.index else layer.name
+    cause = _cause(trace)
+    if cause is None:
         return layer.name, (f"{name} ({layer.type_name}) raised on input "
-                            f"{format_shapes(received)}: {trace.crash.exception}")
-    done = [c for c in trace.calls if c.finished and c.name]
-    after = (f" after {done[-1].name} (output {format_shapes(done[-1].output)})" if done
-             else " before any layer ran")
-    return "", f"raised in forward code{after}: {trace.crash.exception}"
+                            f"{format_shapes(call.input)}: {trace.crash.exception}")
+    if cause.what == "in_features":
+        source = flatten_source(trace, call)
+        got = product_text(source) if source is not None else f"{cause.got} features"
+        return layer.name, f"{name}: receives {got}, in_features {cause.wanted}"
+    if cause.what == "window":
+        padded = f" + 2*{cause.padding}" if cause.padding else ""
+        return layer.name, f"{name}: {cause.axis}: input {cause.got}{padded} < F={cause.wanted}"
+    return layer.name, f"{name}: receives {cause.got} channels, {cause.what} {cause.wanted}"
 
 
 def rejections(points: list[tuple[tuple[tuple[str, int], ...], Trace]],
