@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -153,15 +154,10 @@ class SpecItem(pytest.Item):
         if spec.scan is not None:
             return self._scan(probe, spec)
         wants_table = self.config.get_verbosity() > 0
-        try:
+        with self._probing(probe):
             trace = probe.probe(spec, self.config.rootpath,
                                 summary=wants_table or spec.mult_adds is not None,
                                 **self.config.stash[SETTINGS])
-        except probe.DeviceUnavailable as reason:
-            raise _skip_at_spec(str(reason)) from None
-        except SpecError as error:
-            self.cnncheck_result = error_result(error)
-            raise
         if trace.fallback:
             message = f"ran on the CPU because {trace.fallback}"
             self.add_report_section("call", "cnncheck", message)
@@ -183,16 +179,22 @@ class SpecItem(pytest.Item):
         if findings:
             raise SpecMismatch(spec, trace, findings)
 
-    def _scan(self, probe: Any, spec: Spec) -> None:
-        """`expect.accepts`: every size of the sweep through one model, then the set that ran."""
-        assert spec.scan is not None
+    @contextmanager
+    def _probing(self, probe: Any) -> Iterator[None]:
+        """A device that isn't here skips the item; a spec error is its result."""
         try:
-            traces = probe.scan(spec, self.config.rootpath, **self.config.stash[SETTINGS])
+            yield
         except probe.DeviceUnavailable as reason:
             raise _skip_at_spec(str(reason)) from None
         except SpecError as error:
             self.cnncheck_result = error_result(error)
             raise
+
+    def _scan(self, probe: Any, spec: Spec) -> None:
+        """`expect.accepts`: every size of the sweep through one model, then the set that ran."""
+        assert spec.scan is not None
+        with self._probing(probe):
+            traces = probe.scan(spec, self.config.rootpath, **self.config.stash[SETTINGS])
         fallbacks = [trace for trace in traces if trace.fallback]
         if fallbacks:
             self.add_report_section("call", "cnncheck", f"{len(fallbacks)} size(s) ran on the "
