@@ -412,6 +412,53 @@ def test_train_mode_runs_the_training_graph(pytester: pytest.Pytester) -> None:
     run(pytester, spec)[0].assert_outcomes(passed=2)
 
 
+def test_the_mode_reaches_every_module_and_a_models_own_train_has_the_last_word(
+        pytester: pytest.Pytester) -> None:
+    # Every submodule sees the spec's mode; a class with its own train() (a frozen
+    # backbone kept in eval) is obeyed, as model.train() would be.
+    pytester.makepyfile(modes="""
+        from torch import nn
+
+        class Branch(nn.Module):
+            def forward(self, x):
+                return x[:, :2] if self.training else x
+
+        def nested():
+            return nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.ReLU(), Branch()))
+
+        class FrozenBackbone(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.backbone = nn.Sequential(nn.Linear(4, 4), Branch())
+                self.head = Branch()
+
+            def train(self, mode=True):
+                super().train(mode)
+                self.backbone.eval()
+                return self
+
+            def forward(self, x):
+                return self.head(self.backbone(x))
+    """)
+    spec = """
+        nested_eval:
+          model: modes.py:nested
+          input_size: [1, 4]
+          expect: {output: [1, 4]}
+        nested_train:
+          model: modes.py:nested
+          input_size: [1, 4]
+          mode: train
+          expect: {output: [1, 2], layers: {'1.1': {input: [1, 4], output: [1, 2]}}}
+        frozen_train:
+          model: modes.py:FrozenBackbone
+          input_size: [1, 4]
+          mode: train
+          expect: {output: [1, 2], layers: {backbone: {output: [1, 4]}}}
+    """
+    run(pytester, spec)[0].assert_outcomes(passed=3)
+
+
 def test_a_long_layer_table_shows_the_rows_around_the_mismatch(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(deep="""
         from torch import nn

@@ -173,6 +173,32 @@ def test_the_spec_item_leaves_the_users_rng_alone(tutorial: pytest.Pytester) -> 
     assert torch.equal(torch.rand(1), expected)  # ...and left untouched
 
 
+def test_torchs_objects_are_frozen_and_later_garbage_still_collected(tutorial: pytest.Pytester) -> None:
+    # After the first spec item, what is alive (torch's import, mostly) is gc.freeze()d;
+    # the garbage that later tests make is collected as before.
+    write_spec(tutorial, """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+    """)
+    tutorial.makepyfile(test_after="""
+        import gc, weakref
+
+        class Node:
+            pass
+
+        def test_cycles_made_after_a_spec_are_collected():
+            assert gc.get_freeze_count() > 100_000  # torch's objects, frozen by the spec item
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+            ref = weakref.ref(a)
+            del a, b
+            gc.collect()
+            assert ref() is None
+    """)
+    tutorial.runpytest_subprocess().assert_outcomes(passed=2)
+
+
 def test_verbose_runs_attach_torchinfos_summary(tutorial: pytest.Pytester) -> None:
     write_spec(tutorial, """
         lenet:
@@ -202,8 +228,9 @@ def test_a_model_file_inside_a_package_keeps_its_relative_imports(pytester: pyte
 def test_calls_are_recorded_for_scripted_and_patched_modules_and_put_back(
         pytester: pytest.Pytester) -> None:
     # Calls are recorded by wrapping each module's forward on the instance; a module that
-    # refuses that is hooked instead, and a forward the user put on an instance is
-    # wrapped and put back as it was.
+    # refuses that (its own __setattr__, a scripted module, `forward` a property) is
+    # hooked instead, and a forward the user put on an instance is wrapped and put
+    # back as it was.
     pytester.makepyfile(mixed='''
         import torch
         from torch import nn
@@ -216,6 +243,11 @@ def test_calls_are_recorded_for_scripted_and_patched_modules_and_put_back(
                     raise AttributeError("frozen")
                 super().__setattr__(name, value)
 
+        class ViaProperty(nn.Linear):
+            @property
+            def forward(self):
+                return super().forward
+
         class Mixed(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -224,10 +256,11 @@ def test_calls_are_recorded_for_scripted_and_patched_modules_and_put_back(
                 self.patched = nn.Linear(4, 2)
                 self.original = self.patched.forward
                 self.patched.forward = lambda x: self.original(x) * 2
+                self.prop = ViaProperty(2, 2)
                 INSTANCES.append(self)
 
             def forward(self, x):
-                return self.patched(self.scripted(self.frozen(x)))
+                return self.prop(self.patched(self.scripted(self.frozen(x))))
     ''')
     write_spec(pytester, """
         mixed:
@@ -240,6 +273,7 @@ def test_calls_are_recorded_for_scripted_and_patched_modules_and_put_back(
               frozen: {input: [3, 8], output: [3, 8]}
               scripted: {output: [3, 4]}
               patched: {input: [3, 4], output: [3, 2]}
+              prop: {input: [3, 2], output: [3, 2]}
     """)
     pytester.makeconftest("""
         import sys

@@ -119,6 +119,8 @@ CASES = [
          line=3, alone=True),
     Case("yaml-deep", "very deep nesting", "bad: " + "[" * 5000 + "]" * 5000 + "\n",
          "This file is nested too deeply to read.", alone=True),
+    Case("yaml-deep-block", "very deep nesting, block style", "bad:\n  " + "- " * 5000 + "x\n",
+         "This file is nested too deeply to read.", alone=True),
     # -- the spec --------------------------------------------------------------------------
     Case("spec-unknown-top", "an unknown key in a spec", "bad:\n  modle: net.py:Net\n  input_size: [1]\n",
          "Unknown key 'modle' in spec. Did you mean 'model'?", line=2),

@@ -160,6 +160,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
 
     from . import probe  # torch is imported here
 
+    probe.freeze_startup_objects()
+
     try:
         trace = probe.probe(spec, Path.cwd())
     except probe.DeviceUnavailable as reason:
@@ -249,6 +251,8 @@ def _sizes(args: argparse.Namespace) -> int:
     assert spec.scan is not None
 
     from . import probe  # torch is imported here
+
+    probe.freeze_startup_objects()
 
     started = time.perf_counter()
     try:

@@ -146,6 +146,7 @@ class SpecItem(pytest.Item):
             # torch warns at import when the optional NumPy is missing; specs never need it.
             warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
             from . import probe  # torch is imported here, and only here
+        probe.freeze_startup_objects()
 
         workers = getattr(self.config, "workerinput", {}).get("workercount")
         if workers:

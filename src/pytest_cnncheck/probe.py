@@ -13,6 +13,7 @@ summary table users know, and counts mult-adds, after a successful pass.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import inspect
@@ -134,6 +135,21 @@ def _model_error(spec: Spec, doing: str, error: BaseException) -> SpecError:
     return SpecError.at(spec.model_line, f"`model`: {_raised(doing, error)}.")
 
 
+def freeze_startup_objects() -> None:
+    """Once per process, after torch's import: gc.freeze() what is alive by then.
+
+    For our own processes (pytest, the CLI), not the Python API's callers'. torch's
+    import leaves some 200,000 long-lived objects; every full collection for the
+    rest of the process walks them all again, and so does interpreter exit.
+    Freezing moves them out of the collector's sight (refcounting still frees
+    them), which is what gc.freeze() is for: 200 small specs ran 10-20% faster
+    (docs/performance.md).
+    """
+    if not getattr(freeze_startup_objects, "done", False):
+        gc.freeze()
+        freeze_startup_objects.done = True  # type: ignore[attr-defined]
+
+
 def share_cores(workers: int) -> None:
     """Under pytest-xdist, give each worker's torch its share of the cores.
 
@@ -151,15 +167,15 @@ def share_cores(workers: int) -> None:
 
 def resolve_model(spec: Spec, rootdir: Path) -> Callable[..., Any]:
     """The class or factory that `spec.model` names; SpecError at its line if it can't be had."""
-    # Once per name and place in a process: a module is imported once anyway, and
+    # Once per name and spec file in a process: a module is imported once anyway, and
     # finding it again (the file checks of a package) costs more than a small model's run.
-    key = (spec.model, str(spec.path.parent), str(rootdir))
+    key = (spec.model, spec.path, rootdir)
     if key not in _RESOLVED:
         _RESOLVED[key] = _resolve(spec, rootdir)
     return _RESOLVED[key]
 
 
-_RESOLVED: dict[tuple[str, str, str], Callable[..., Any]] = {}
+_RESOLVED: dict[tuple[str, Path, Path], Callable[..., Any]] = {}
 
 
 def _resolve(spec: Spec, rootdir: Path) -> Callable[..., Any]:
@@ -246,17 +262,17 @@ def _package_name(path: Path) -> tuple[str, str] | None:
 
 
 def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
+    names = tuple(spec.kwargs)
     try:
-        signature = _SIGNATURES[factory]
-    except (KeyError, TypeError):
-        try:
-            signature = inspect.signature(factory)
-        except (TypeError, ValueError):
-            return
-        try:
-            _SIGNATURES[factory] = signature
-        except TypeError:  # takes no weak reference: not remembered
-            pass
+        fitted = _FITTED.setdefault(factory, set())
+    except TypeError:  # takes no weak reference: not remembered
+        fitted = set()
+    if names in fitted:  # binding looks at names only, and costs a small model's layer
+        return
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
     try:
         signature.bind(**spec.kwargs)
     except TypeError as error:
@@ -264,9 +280,11 @@ def _check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
         line = spec.kwargs_line or spec.model_line
         raise SpecError.at(line, f"`kwargs` do not fit {spec.model}: {error} "
                                  f"(it takes: {takes}).") from None
+    fitted.add(names)
 
 
-_SIGNATURES: weakref.WeakKeyDictionary[Callable[..., Any], inspect.Signature] = weakref.WeakKeyDictionary()
+# The keyword names that each factory has accepted in this process.
+_FITTED: weakref.WeakKeyDictionary[Callable[..., Any], set[tuple[str, ...]]] = weakref.WeakKeyDictionary()
 
 
 def _raised(doing: str, error: BaseException) -> str:
@@ -288,39 +306,88 @@ def _user_frame(error: BaseException) -> str | None:
 
 
 @contextmanager
-def _isolated() -> Iterator[None]:
-    """What a model may change process-wide, restored after: the next test must not see it."""
+def _isolated() -> Iterator[str]:
+    """What a model may change process-wide, restored after: the next test must not see it.
+
+    Yields the process's default device, which `_placed` compares against.
+    """
     default_dtype = torch.get_default_dtype()
-    default_device = torch.get_default_device() if hasattr(torch, "get_default_device") else None
-    # fork_rng: building a model draws its initial weights from the global RNG;
-    # the user's tests that run after this item must see the RNG as it was.
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        try:
-            torch.default_generator.manual_seed(0)  # the CPU's only: seeding every device costs 1 ms
-            yield
-        finally:
+    default_device = _default_device()
+    # Building a model draws its initial weights from the global RNG; the user's
+    # tests that run after this item must see the RNG as it was. Only the CPU's:
+    # fork_rng's look for accelerators, and seeding every device, cost more.
+    rng = torch.default_generator.get_state()
+    try:
+        torch.default_generator.manual_seed(0)
+        with torch.no_grad():
+            yield default_device
+    finally:
+        torch.default_generator.set_state(rng)
+        if torch.get_default_dtype() != default_dtype:
             torch.set_default_dtype(default_dtype)
-            if default_device is not None and torch.get_default_device() != default_device:
-                # None, not "cpu": setting a device pushes a mode that slows every later op.
-                torch.set_default_device(None if default_device.type == "cpu" else default_device)
+        if _default_device() != default_device:
+            # None, not "cpu": setting a device pushes a mode that slows every later op.
+            torch.set_default_device(None if default_device == "cpu" else default_device)
 
 
-def _placed(device: str) -> Any:
+def _default_device() -> str:
+    # torch.get_default_device() searches the stack of torch-function modes, and
+    # costs as much as a small layer; with no mode at all, it can only be the CPU.
+    if not _function_modes():
+        return "cpu"
+    get = getattr(torch, "get_default_device", None)  # torch 2.3 and later
+    return str(get()) if get is not None else "unknown"
+
+
+_function_modes: Callable[[], int] = getattr(torch._C, "_len_torch_function_stack", lambda: 1)
+
+
+def _placed(device: str, default: str) -> Any:
     # The default device makes factory calls in __init__ and forward land on
-    # `device`; on the CPU it is already so, and the mode costs on every op.
-    current = torch.get_default_device() if hasattr(torch, "get_default_device") else None
-    return nullcontext() if device == str(current) else torch.device(device)
+    # `device`; where it already is the default, the mode would only cost on every op.
+    return nullcontext() if device == default else torch.device(device)
 
 
-def _built(spec: Spec, factory: Callable[..., Any], device: str) -> nn.Module:
-    with meta_build() if device == "meta" else _placed(device):
+def _built(spec: Spec, factory: Callable[..., Any], device: str, default: str) -> nn.Module:
+    with meta_build() if device == "meta" else _placed(device, default):
         model = _build(spec, factory)
-    model.train(spec.mode == "train")
+    _set_mode(model, spec.mode == "train")
     return model
 
 
-def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str) -> list[torch.Tensor]:
-    with _placed(device):
+def _set_mode(model: nn.Module, training: bool) -> None:
+    """model.train(training), without Module.__setattr__ on every module where no
+    class has its own `train` (which must then be the one to run, for all of them)."""
+    modules = list(model.modules())
+    if not all(_plain(type(module)) for module in modules):
+        model.train(training)
+        return
+    for module in modules:
+        module.__dict__["training"] = training
+
+
+def _plain(cls: type) -> bool:
+    """Whether `cls` leaves setting attributes, `train` and `forward` to nn.Module.
+
+    Then `module.x = v` for a name that is no parameter, buffer or submodule ends in
+    the instance's __dict__, and we write there: Module.__setattr__'s checks cost
+    more than a small layer's run. Any other class gets its own methods called.
+    """
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = (
+            cls.__setattr__ is nn.Module.__setattr__ and cls.__delattr__ is nn.Module.__delattr__  # type: ignore[comparison-overlap]
+            and cls.train is nn.Module.train  # type: ignore[attr-defined]
+            and not hasattr(type(inspect.getattr_static(cls, "forward", None)), "__set__"))
+    return plain
+
+
+_PLAIN: dict[type, bool] = {}
+
+
+def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
+            default: str) -> list[torch.Tensor]:
+    with _placed(device, default):
         return [torch.zeros(size, dtype=getattr(torch, dtype)) for size, dtype in zip(sizes, spec.dtypes)]
 
 
@@ -329,25 +396,24 @@ def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str) -> _Run:
         return _run_recorded(model, inputs)
 
 
-def _trace(spec: Spec, device: str, model: nn.Module, run: _Run, layers: Mapping[str, Layer],
-           **more: Any) -> Trace:
-    total, trainable = _count_params(model)
+def _trace(spec: Spec, device: str, run: _Run, layers: _Layers, **more: Any) -> Trace:
+    total, trainable = layers.param_counts()
     return Trace(model=spec.model, device=device, layers=layers, calls=run.calls,
                  output=run.output, params_total=total, params_trainable=trainable,
                  crash=run.crash, **more)
 
 
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
-    with _isolated():
-        model = _built(spec, factory, device)
-        inputs = _inputs(spec, spec.input_sizes, device)
+    with _isolated() as default:
+        model = _built(spec, factory, device, default)
+        inputs = _inputs(spec, spec.input_sizes, device, default)
         run = _run_on(model, inputs, device)
         table: str | None = None
         mult_adds: int | None = None
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
             table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
-        return _trace(spec, device, model, run, _layers(model),
+        return _trace(spec, device, run, _Layers(model),
                       summary=table, mult_adds=mult_adds, notes=notes)
 
 
@@ -386,11 +452,11 @@ def scan(spec: Spec, rootdir: Path, *, default_device: str = "meta",
 def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
              sizes: list[tuple[tuple[int, ...], ...]]) -> list[Trace]:
     try:
-        with _isolated():
-            model = _built(spec, factory, device)
-            runs = [_run_on(model, _inputs(spec, one, device), device) for one in sizes]
-            layers = _layers(model)
-            return [_trace(spec, device, model, run, layers) for run in runs]
+        with _isolated() as default:
+            model = _built(spec, factory, device, default)
+            runs = [_run_on(model, _inputs(spec, one, device, default), device) for one in sizes]
+            layers = _Layers(model)
+            return [_trace(spec, device, run, layers) for run in runs]
     except _BuildFailed as failure:
         raise failure.at(spec) from None
 
@@ -414,53 +480,70 @@ class _Run:
 
 
 def _run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
-    names = {id(module): name for name, module in model.named_modules()}
-    records: list[dict[str, Any]] = []
-    open_calls: list[int] = []  # indexes into records of calls that have begun, not ended
+    names: dict[int, str] = {}
+    modules: list[nn.Module] = []
+    for name, module in model.named_modules():
+        names[id(module)] = name
+        modules.append(module)
+    # One list per call, in the order the calls began: Call's fields, filled in as it ends.
+    records: list[list[Any]] = []
+    open_calls: list[list[Any]] = []  # calls that have begun and not ended, innermost last
     counts: dict[str, int] = {}
 
-    def before(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        name = names[id(module)]
-        # Keyword arguments count as inputs after the positional ones (self.attn(query=x)).
-        inputs = tuple(_shapes(a) for a in args) + tuple(
-            _shapes(v) for v in kwargs.values() if isinstance(v, torch.Tensor))
-        records.append({"name": name, "index": counts.get(name, 0), "depth": len(open_calls),
-                        "inputs": inputs, "output": None, "finished": False})
-        counts[name] = counts.get(name, 0) + 1
-        open_calls.append(len(records) - 1)
+    def begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        if len(args) == 1 and not kwargs:  # most calls: one tensor in
+            shapes: tuple[ShapeTree, ...] = (_shapes(args[0]),)
+        else:  # keyword arguments count as inputs after the positional ones (self.attn(query=x))
+            shapes = tuple([_shapes(a) for a in args] + [
+                _shapes(v) for v in kwargs.values() if isinstance(v, torch.Tensor)])
+        index = counts.get(name, 0)
+        counts[name] = index + 1
+        record = [name, index, len(open_calls), shapes, None, False]
+        records.append(record)
+        open_calls.append(record)
+        return record
 
-    def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        name = names[id(module)]
-        # Pop to this module's own call: a child whose exception the parent
-        # caught stays open (unfinished) without confusing the rest.
+    def end(record: list[Any], output: Any) -> None:
+        # Pop to this call: a child whose exception the parent caught stays
+        # open (unfinished) without confusing the rest.
         while open_calls:
-            record = records[open_calls.pop()]
-            if record["name"] == name:
-                record["output"] = _shapes(output)
-                record["finished"] = True
+            if open_calls.pop() is record:
+                record[4] = _shapes(output)
+                record[5] = True
                 break
 
     def recording(module: nn.Module, real: Callable[..., Any]) -> Callable[..., Any]:
+        name = names[id(module)]
+
         def forward(*args: Any, **kwargs: Any) -> Any:
-            before(module, args, kwargs)
+            record = begin(name, args, kwargs)
             output = real(*args, **kwargs)
-            after(module, args, output)
+            end(record, output)
             return output
         return forward
 
+    # For a module that refuses the wrapper: hooks, each module's begun calls a stack.
+    hooked: dict[int, list[list[Any]]] = {}
+
+    def before(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        hooked[id(module)].append(begin(names[id(module)], args, kwargs))
+
+    def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        end(hooked[id(module)].pop(), output)
+
     # Each module's `forward` is wrapped on the instance rather than hooked: a module
     # with hooks sends every call down torch's slow hooked path, which cost more than
-    # the rest of a small model's run. A module whose __setattr__ refuses it gets
-    # the two hooks instead.
-    wrapped: list[tuple[nn.Module, bool, Any]] = []
+    # the rest of a small model's run.
+    wrapped: list[tuple[nn.Module, Any]] = []
     handles = []
     try:
-        for module in {id(m): m for m in model.modules()}.values():
+        for module in modules:
             own = vars(module).get("forward")
             try:
-                module.forward = recording(module, module.forward)
-                wrapped.append((module, own is not None, own))
+                _set_forward(module, recording(module, module.forward))
+                wrapped.append((module, own))
             except Exception:
+                hooked[id(module)] = []
                 handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
                 handles.append(module.register_forward_hook(after))
         output: ShapeTree | None = None
@@ -470,15 +553,24 @@ def _run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> _Run:
         except Exception as error:
             crash = Crash(f"{type(error).__name__}: {_first_line(error)}", _user_frame(error))
     finally:
-        for module, had_own, own in reversed(wrapped):
-            if had_own:
-                module.forward = own
-            else:
-                del module.forward
+        for module, own in reversed(wrapped):
+            _set_forward(module, own)
         for handle in handles:
             handle.remove()
-    calls = tuple(Call(**record) for record in records)
-    return _Run(calls, output, crash)
+    return _Run(tuple(Call(*record) for record in records), output, crash)
+
+
+def _set_forward(module: nn.Module, forward: Any) -> None:
+    """Put `forward` on the instance (None: take ours off again)."""
+    if _plain(type(module)):
+        if forward is not None:
+            module.__dict__["forward"] = forward
+        else:
+            module.__dict__.pop("forward", None)
+    elif forward is not None:
+        module.forward = forward
+    else:
+        del module.forward
 
 
 def _shapes(value: Any, depth: int = 0) -> ShapeTree:
@@ -494,15 +586,6 @@ def _shapes(value: Any, depth: int = 0) -> ShapeTree:
 # -- what the model is made of ------------------------------------------------------
 
 
-def _count_params(model: nn.Module) -> tuple[int, int]:
-    total = trainable = 0
-    for parameter in model.parameters():  # parameters() yields a shared tensor once
-        count = _numel(parameter)
-        total += count
-        trainable += count if parameter.requires_grad else 0
-    return total, trainable
-
-
 # Parameter's metaclass makes isinstance(p, UninitializedParameter) slow on every
 # parameter; the mixin it is built from is a plain class.
 _UNINITIALIZED: type = nn.parameter.UninitializedTensorMixin  # type: ignore[attr-defined]
@@ -512,10 +595,6 @@ def _numel(parameter: torch.Tensor) -> int:
     if isinstance(parameter, _UNINITIALIZED):
         return 0  # a lazy module the forward pass never reached
     return parameter.numel()
-
-
-def _layers(model: nn.Module) -> Mapping[str, Layer]:
-    return _Layers(model)
 
 
 class _Layers(Mapping[str, Layer]):
@@ -557,6 +636,19 @@ class _Layers(Mapping[str, Layer]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
+
+    def param_counts(self) -> tuple[int, int]:
+        """(all, trainable) parameters of the model, a tensor shared between layers once."""
+        total = trainable = 0
+        seen: set[int] = set()
+        for module in self._modules.values():
+            for parameter in module._parameters.values():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    count = _numel(parameter)
+                    total += count
+                    trainable += count if parameter.requires_grad else 0
+        return total, trainable
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -29,9 +29,13 @@ class Layer:
     leaf: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
-    """One call of one module, in the order the calls began."""
+    """One call of one module, in the order the calls began.
+
+    Not frozen like the rest, though nothing changes it: a forward pass makes one
+    per module call, and a frozen dataclass costs four times as much to make.
+    """
 
     name: str
     index: int  # this module's n-th call, from 0
