@@ -49,11 +49,12 @@ def wall(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> float
 
 def alternate(commands: dict[str, list[str]], cwd: Path, repeat: int,
               env: dict[str, dict[str, str]] | None = None) -> dict[str, float]:
-    """Median wall time of each command, run in turns so that drift hits all alike."""
+    """Median wall time of each command, run in turns so that drift hits all alike, the
+    order reversed every other round (the first of a round ran faster by a few %)."""
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(repeat):
-        for name, args in commands.items():
-            times[name].append(wall(args, cwd, (env or {}).get(name)))
+    for round_ in range(repeat):
+        for name in list(commands)[::-1 if round_ % 2 else 1]:
+            times[name].append(wall(commands[name], cwd, (env or {}).get(name)))
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -83,11 +83,47 @@ def test_any_mapping_of_specs(document: dict[str, object]) -> None:
                           st.text(alphabet="[]{}:,-&*<!|>'\"#\t\n _0123456789abc%@", max_size=6)),
                 min_size=1, max_size=6))
 def test_mutations_of_a_valid_spec(edits: list[tuple[int, int, str]]) -> None:
-    text = LENET
+    assert_only_spec_errors(edited(LENET, edits))
+
+
+def edited(text: str, edits: list[tuple[int, int, str]]) -> str:
     for position, deleted, inserted in edits:
         position = min(position, len(text))
         text = text[:position] + inserted + text[position + deleted:]
-    assert_only_spec_errors(text)
+    return text
+
+
+def read_with(loader: type, text: str) -> object:
+    """What yamlsource builds from `text` with one parser: the data with every line and
+    span and the keys written twice, or "not valid"."""
+    from pytest_cnncheck.yamlsource import LineList, LineMap, YamlError, _load
+
+    def snapshot(value: object) -> object:
+        if isinstance(value, LineMap):
+            return ("map", value.line, [(repr(k), value.key_line(k), value.value_line(k),
+                                         value.value_spans.get(k), snapshot(v)) for k, v in value.items()])
+        if isinstance(value, LineList):
+            return ("list", value.line, value.item_lines, value.item_spans, [snapshot(v) for v in value])
+        return repr(value)
+
+    try:
+        data, duplicates = _load(text, loader)
+    except YamlError:
+        return "not valid"
+    return snapshot(data), [(error.line, str(error)) for error in duplicates]
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@given(st.one_of(documents.map(lambda d: yaml.safe_dump(d, default_flow_style=None)),
+                 st.lists(st.tuples(st.integers(0, len(LENET)), st.integers(0, 8),
+                                    st.text(alphabet="[]{}:,-&*<!|>'\"#\t\n _0123456789abc%@", max_size=6)),
+                          min_size=1, max_size=6).map(lambda edits: edited(LENET, edits))))
+def test_libyaml_builds_what_the_pure_python_parser_builds(text: str) -> None:
+    # Specs are read with libyaml where it is there: where both parsers read a text,
+    # the data, every line and span, and the keys written twice must be the same.
+    fast, slow = read_with(yaml.CSafeLoader, text), read_with(yaml.SafeLoader, text)
+    if "not valid" not in (fast, slow):
+        assert fast == slow
 
 
 @pytest.fixture(scope="module")

@@ -117,9 +117,9 @@ CASES = [
     Case("yaml-python-name", "a Python name tag", spec("input_size: !!python/name:os.getcwd\n"),
          "uses the tag 'tag:yaml.org,2002:python/name:os.getcwd', which cnncheck does not load",
          line=3, alone=True),
-    Case("yaml-deep", "very deep nesting", "bad: " + "[" * 5000 + "]" * 5000 + "\n",
+    Case("yaml-deep", "very deep nesting", "bad: " + "[" * 100_000 + "]" * 100_000 + "\n",
          "This file is nested too deeply to read.", alone=True),
-    Case("yaml-deep-block", "very deep nesting, block style", "bad:\n  " + "- " * 5000 + "x\n",
+    Case("yaml-deep-block", "very deep nesting, block style", "bad:\n  " + "- " * 100_000 + "x\n",
          "This file is nested too deeply to read.", alone=True),
     # -- the spec --------------------------------------------------------------------------
     Case("spec-unknown-top", "an unknown key in a spec", "bad:\n  modle: net.py:Net\n  input_size: [1]\n",

@@ -27,6 +27,10 @@ __all__ = ["LineList", "LineMap", "Span", "YamlError", "from_python", "load"]
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
+# libyaml's parser, where PyYAML has it (its wheels do): it composes the same nodes
+# with the same marks four times faster, which is most of collecting a spec file.
+_LIBYAML: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
 
 class YamlError(Exception):
     """Text that is not a YAML document we can read; `line` is 1-based."""
@@ -98,8 +102,40 @@ def from_python(value: Any, depth: int = 0) -> Any:
 
 def load(text: str) -> tuple[Any, list[YamlError]]:
     """The single YAML document in `text`, built with lines (None for an empty text),
-    and the keys written twice, as errors that the caller attributes."""
-    loader = yaml.SafeLoader(text)
+    and the keys written twice, as errors that the caller attributes.
+
+    libyaml decides whether a text is YAML where it is there; where it says no, the
+    pure-Python parser is asked for the words, which name what it found ("found
+    character '\\t'", "but got ':'") where libyaml's often don't.
+    """
+    if _LIBYAML is None or _nesting_bound(text) > 500:
+        return _load(text, yaml.SafeLoader)
+    try:
+        return _load(text, _LIBYAML)
+    except YamlError as refused:
+        try:
+            _load(text, yaml.SafeLoader)
+        except YamlError as worded:
+            raise worded from None
+        raise refused from None
+
+
+def _nesting_bound(text: str) -> int:
+    """How deep `text` could nest, at most.
+
+    libyaml composes nested collections by recursion in C, and a text nested some
+    25,000 deep overflows the C stack (a crash, where the pure-Python parser raises
+    RecursionError); a thread's stack may be much smaller. Flow collections can't
+    nest deeper than there are `[` and `{`; a nested block collection starts right of
+    its parent (a sequence under a key: level with it), so block nesting stays under
+    twice the longest line.
+    """
+    longest = max(map(len, text.splitlines()), default=0)
+    return text.count("[") + text.count("{") + 2 * longest + 2
+
+
+def _load(text: str, loader_class: type[yaml.SafeLoader]) -> tuple[Any, list[YamlError]]:
+    loader = loader_class(text)
     try:
         try:
             node = loader.get_single_node()
