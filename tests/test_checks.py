@@ -415,7 +415,7 @@ def test_train_mode_runs_the_training_graph(pytester: pytest.Pytester) -> None:
 def test_the_mode_reaches_every_module_and_a_models_own_train_has_the_last_word(
         pytester: pytest.Pytester) -> None:
     # Every submodule sees the spec's mode; a class with its own train() (a frozen
-    # backbone kept in eval) is obeyed, as model.train() would be.
+    # backbone kept in eval) or a `training` property is obeyed, as model.train() would be.
     pytester.makepyfile(modes="""
         from torch import nn
 
@@ -439,6 +439,18 @@ def test_the_mode_reaches_every_module_and_a_models_own_train_has_the_last_word(
 
             def forward(self, x):
                 return self.head(self.backbone(x))
+
+        class FlagProperty(Branch):
+            @property
+            def training(self):
+                return self._mode
+
+            @training.setter
+            def training(self, value):
+                self.__dict__["_mode"] = value
+
+        def with_property():
+            return nn.Sequential(nn.Linear(4, 4), FlagProperty())
     """)
     spec = """
         nested_eval:
@@ -455,8 +467,12 @@ def test_the_mode_reaches_every_module_and_a_models_own_train_has_the_last_word(
           input_size: [1, 4]
           mode: train
           expect: {output: [1, 2], layers: {backbone: {output: [1, 4]}}}
+        property_eval:
+          model: modes.py:with_property
+          input_size: [1, 4]
+          expect: {output: [1, 4]}
     """
-    run(pytester, spec)[0].assert_outcomes(passed=3)
+    run(pytester, spec)[0].assert_outcomes(passed=4)
 
 
 def test_a_long_layer_table_shows_the_rows_around_the_mismatch(pytester: pytest.Pytester) -> None:

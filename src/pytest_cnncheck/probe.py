@@ -369,18 +369,20 @@ def _set_mode(model: nn.Module, training: bool) -> None:
 
 
 def _plain(cls: type) -> bool:
-    """Whether `cls` leaves setting attributes, `train` and `forward` to nn.Module.
+    """Whether `cls` leaves setting attributes, `train`, `training` and `forward` to nn.Module.
 
-    Then `module.x = v` for a name that is no parameter, buffer or submodule ends in
-    the instance's __dict__, and we write there: Module.__setattr__'s checks cost
-    more than a small layer's run. Any other class gets its own methods called.
+    Then `module.forward = f` and `module.training = b` end in the instance's
+    __dict__, and we write there: Module.__setattr__'s checks cost more than a small
+    layer's run. Any other class (its own __setattr__ or train(), a property) gets
+    its own methods called.
     """
     plain = _PLAIN.get(cls)
     if plain is None:
         plain = _PLAIN[cls] = (
             cls.__setattr__ is nn.Module.__setattr__ and cls.__delattr__ is nn.Module.__delattr__  # type: ignore[comparison-overlap]
             and cls.train is nn.Module.train  # type: ignore[attr-defined]
-            and not hasattr(type(inspect.getattr_static(cls, "forward", None)), "__set__"))
+            and not any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__")
+                        for name in ("forward", "training")))
     return plain
 
 
