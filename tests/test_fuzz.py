@@ -79,9 +79,13 @@ def test_any_mapping_of_specs(document: dict[str, object]) -> None:
     assert_only_spec_errors(yaml.safe_dump(document, default_flow_style=None))
 
 
-@given(st.lists(st.tuples(st.integers(0, len(LENET)), st.integers(0, 8),
-                          st.text(alphabet="[]{}:,-&*<!|>'\"#\t\n _0123456789abc%@", max_size=6)),
-                min_size=1, max_size=6))
+# Edits of a text: at a position, delete some characters and insert YAML's punctuation.
+text_edits = st.lists(st.tuples(st.integers(0, len(LENET)), st.integers(0, 8),
+                                st.text(alphabet="[]{}:,-&*<!|>'\"#\t\n _0123456789abc%@", max_size=6)),
+                      min_size=1, max_size=6)
+
+
+@given(text_edits)
 def test_mutations_of_a_valid_spec(edits: list[tuple[int, int, str]]) -> None:
     assert_only_spec_errors(edited(LENET, edits))
 
@@ -115,9 +119,7 @@ def read_with(loader: type, text: str) -> object:
 
 @pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
 @given(st.one_of(documents.map(lambda d: yaml.safe_dump(d, default_flow_style=None)),
-                 st.lists(st.tuples(st.integers(0, len(LENET)), st.integers(0, 8),
-                                    st.text(alphabet="[]{}:,-&*<!|>'\"#\t\n _0123456789abc%@", max_size=6)),
-                          min_size=1, max_size=6).map(lambda edits: edited(LENET, edits))))
+                 text_edits.map(lambda edits: edited(LENET, edits))))
 def test_libyaml_builds_what_the_pure_python_parser_builds(text: str) -> None:
     # Specs are read with libyaml where it is there: where both parsers read a text,
     # the data, every line and span, and the keys written twice must be the same.
