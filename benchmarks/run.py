@@ -73,6 +73,9 @@ MODELS = {
 }
 
 
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
 def section_unused() -> None:
     print("\n## 1. No cost when unused\n")
     with tempfile.TemporaryDirectory() as folder:
@@ -82,7 +85,7 @@ def section_unused() -> None:
                 "def test_a():\n    assert 1\n\ndef test_b():\n    assert 2\n")
         path.joinpath("test_torch.py").write_text(
             "import sys\n\ndef test_no_torch():\n    assert 'torch' not in sys.modules\n")
-        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        base = PYTEST
         # The fastest of 21: what the plugin adds is milliseconds, and the machine's
         # noise on a 2-second run is a tenth of it either way.
         times = alternate({"with": base, "without": [*base, "-p", "no:cnncheck"]}, path, repeat=21,
@@ -242,10 +245,19 @@ ONLY_OURS = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 PLUGINS = ["-p", "pytest_cnncheck.plugin", "-p", "xdist.plugin"]
 
 
+def _spread(base: list[str], folder: Path, repeat: int) -> dict[str, float]:
+    """`-n 0`, `-n 2` (the plugin's default threads) and `-n 2` with every core to each
+    worker's torch, on the spec files in `folder`."""
+    return alternate({"n0": [*base, "-n", "0"], "n2": [*base, "-n", "2"],
+                      "n2-all-threads": [*base, "-n", "2"]}, folder, repeat,
+                     env={"n0": ONLY_OURS, "n2": ONLY_OURS,
+                          "n2-all-threads": {**ONLY_OURS, "OMP_NUM_THREADS": str(os.cpu_count())}})
+
+
 def section_xdist() -> None:
     print("\n## 5. Scale out: 200 spec files\n")
-    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLUGINS]
-    without = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin"]
+    base = [*PYTEST, *PLUGINS]
+    without = [*PYTEST, "-p", "xdist.plugin"]
     with tempfile.TemporaryDirectory() as name, tempfile.TemporaryDirectory() as one:
         folder = Path(name)
         _spec_tree(folder, 200)
@@ -253,10 +265,7 @@ def section_xdist() -> None:
         collect = alternate({"collect": [*base, "--collect-only"],
                              "startup": [*without, "--collect-only"]}, folder, 5,
                             env={"collect": ONLY_OURS, "startup": ONLY_OURS})
-        runs = alternate({"n0": [*base, "-n", "0"], "n2": [*base, "-n", "2"],
-                          "n2-all-threads": [*base, "-n", "2"]}, folder, 5,
-                         env={"n0": ONLY_OURS, "n2": ONLY_OURS,
-                              "n2-all-threads": {**ONLY_OURS, "OMP_NUM_THREADS": str(os.cpu_count())}})
+        runs = _spread(base, folder, 5)
         fixed = alternate({"one": [*base, "-n", "0"]}, Path(one), 5, env={"one": ONLY_OURS})["one"]
     # Every process pays `fixed` (interpreter, pytest, torch's import, one spec); the
     # rest is the work that workers can share. Even split perfectly and for free, -n 2
@@ -278,10 +287,7 @@ def section_xdist() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         _spec_tree(folder, 60, cpu=True)
-        runs = alternate({"n0": [*base, "-n", "0"], "n2": [*base, "-n", "2"],
-                          "n2-all-threads": [*base, "-n", "2"]}, folder, 2,
-                         env={"n0": ONLY_OURS, "n2": ONLY_OURS,
-                              "n2-all-threads": {**ONLY_OURS, "OMP_NUM_THREADS": str(os.cpu_count())}})
+        runs = _spread(base, folder, 2)
     print("\n| 60 ResNet-18-shaped spec files on `device: cpu`, batch 4 at 128x128 | wall |")
     print("| --- | --- |")
     print(f"| `-n 0` | {runs['n0']:.2f} s |")
