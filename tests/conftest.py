@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["pytester"]
+
+# Property tests. The README's test command runs the "ci" profile: the same cases every
+# run (derandomized) and no example database, so a run never depends on one before it.
+# The random campaign is a separate command: CNNCHECK_FUZZ=campaign (docs/reliability.md).
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("campaign", max_examples=5_000, deadline=None, database=None,
+                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("CNNCHECK_FUZZ", "ci"))
 
 
 def _load_torch_before_pytester_snapshots() -> None:

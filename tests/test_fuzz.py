@@ -2,27 +2,21 @@
 
 Random YAML documents, random text mutations of valid specs, and random ways of
 writing valid specs. In CI each property tries a few hundred cases; a longer
-campaign runs with `CNNCHECK_FUZZ=campaign` (see docs/reliability.md).
+campaign runs with `CNNCHECK_FUZZ=campaign` (see docs/reliability.md); both profiles
+are set in conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_cnncheck.checks import check
 from pytest_cnncheck.spec import Spec, SpecError, parse_text
-
-settings.register_profile("ci", max_examples=150, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("campaign", max_examples=5_000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("CNNCHECK_FUZZ", "ci"))
 
 PATH = Path("fuzz.cnncheck.yaml")
 
@@ -224,3 +218,14 @@ def test_a_swept_expression_is_python_integer_arithmetic_or_refused(values: list
         return
     expected = eval(text.replace("/", "//").replace("////", "//"), {"__builtins__": {}}, names)  # noqa: S307
     assert value == expected
+
+
+def test_the_test_command_is_deterministic() -> None:
+    # The README's test command must pass every time: the same cases on every run, and no
+    # example database whose saved failure would fail every run after it.
+    if settings.get_current_profile_name() == "ci":
+        assert settings.default.derandomize
+        assert settings.default.database is None
+    else:  # the campaign: random cases, and still nothing saved between runs
+        assert not settings.default.derandomize
+        assert settings.default.database is None

@@ -54,7 +54,9 @@ def test_markdown_report_has_a_row_per_spec_and_the_mismatches(tutorial: pytest.
                     "- `arch.cnncheck.yaml:10` **expect.output**: expected `[1, 11]`, actual `[1, 10]`",
                     "- `arch.cnncheck.yaml:11` **expect.layers.conv2.output**: expected "
                     "`[1, 16, 12, 12]`, actual `[1, 16, 10, 10]`",
-                    "  - H: (14 - 5 + 2*0) / 1 + 1 = 10")
+                    "  - `conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0) on input "
+                    "[1, 6, 14, 14]:`",
+                    "    - `H: (14 - 5 + 2*0) / 1 + 1 = 10`")  # nested under the line it belongs to
     assert "cnncheck report: reports/cnncheck.md (5 specs)" in result.stdout.str()
 
 
@@ -67,7 +69,7 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert parallel_run.stdout.str().count("cnncheck: 5 spec items") == 1
     serial = json.loads((tutorial.path / "serial.json").read_text())
     parallel = json.loads((tutorial.path / "parallel.json").read_text())
-    assert serial["version"] == 1
+    assert serial["version"] == 2
     assert serial["specs"] == parallel["specs"]
     assert (tutorial.path / "serial.md").read_text() == (tutorial.path / "parallel.md").read_text()
     specs = {spec["name"]: spec for spec in serial["specs"]}
@@ -75,13 +77,70 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert specs["right"]["output"] == [1, 10] and specs["right"]["params"]["total"] == 62006
     assert specs["right"]["device"] == "meta" and specs["right"]["findings"] == []
     wrong = specs["wrong"]["findings"]
+    # Values for machines, text for people.
     assert [(f["key"], f["line"], f["expected"], f["actual"]) for f in wrong] == [
-        ("expect.output", 10, "[1, 11]", "[1, 10]"),
-        ("expect.layers.conv2.output", 11, "[1, 16, 12, 12]", "[1, 16, 10, 10]")]
+        ("expect.output", 10, [1, 11], [1, 10]),
+        ("expect.layers.conv2.output", 11, [1, 16, 12, 12], [1, 16, 10, 10])]
+    assert [(f["expected_text"], f["actual_text"]) for f in wrong] == [
+        ("[1, 11]", "[1, 10]"), ("[1, 16, 12, 12]", "[1, 16, 10, 10]")]
     assert "  H: (14 - 5 + 2*0) / 1 + 1 = 10" in wrong[1]["details"]
     assert specs["typo"]["error"][0]["line"] == 15
     assert specs["sizes"]["accepted"] == [{"H": 32}, {"H": 33}, {"H": 34}, {"H": 35}]
     assert specs["sizes"]["tried"] == 7
+
+
+def test_json_findings_carry_numbers_and_shapes(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        numbers:
+          model: net.py:Net
+          input_size: [2, 3, 32, 32]
+          expect:
+            output: [_, 11]
+            params: {total: 62007, trainable: 62006}
+            layers:
+              fc1: {params: 100, type: Conv2d, input: [2, 16*6*6]}
+            flatten: {fc1: 16*6*6}
+        """)
+    tutorial.runpytest("--cnncheck-report", "r.json").assert_outcomes(failed=1)
+    findings = {f["key"]: f for f in json.loads((tutorial.path / "r.json").read_text())
+                ["specs"][0]["findings"]}
+    assert {key: (f["expected"], f["actual"]) for key, f in findings.items()} == {
+        "expect.output": ([None, 11], [2, 10]),
+        "expect.params.total": (62007, 62006),
+        "expect.layers.fc1.type": ("Conv2d", "Linear"),
+        "expect.layers.fc1.params": (100, 48120),
+        "expect.layers.fc1.input": ([2, 576], [2, 400]),
+        "expect.flatten.fc1": (576, 400)}
+    assert findings["expect.params.total"]["expected_text"] == "62,007"
+    assert findings["expect.flatten.fc1"]["expected_text"] == "16*6*6 = 576"
+
+
+def test_markdown_never_cuts_an_explanation_and_escapes_names(tutorial: pytest.Pytester) -> None:
+    layers = "".join(f"        self.c{i} = nn.Conv2d(4, 4, 1)\n" for i in range(12))
+    tutorial.makepyfile(deep=f"""
+from torch import nn
+
+
+class Deep(nn.Module):
+    def __init__(self):
+        super().__init__()
+{layers}
+    def forward(self, x):
+        for i in range(12):
+            x = getattr(self, f"c{{i}}")(x)
+        return x
+""")
+    write_spec(tutorial, """
+        "a`b":
+          model: deep.py:Deep
+          input_size: [1, 4, 8, 8]
+          expect: {params: 1}
+        """)
+    tutorial.runpytest("--cnncheck-report", "r.md").assert_outcomes(failed=1)
+    text = (tutorial.path / "r.md").read_text()
+    assert "``arch.cnncheck.yaml::a`b``" in text  # a backtick in the name can't end the span
+    assert_in_order(text, "**expect.params**: expected `1`, actual `240`", "  - `made up of:`",
+                    *(f"    - `c{i}: 4 * (1*1*4 + 1) = 20`" for i in range(12)))
 
 
 def test_verbose_prints_the_facts_of_each_spec_and_the_header(tutorial: pytest.Pytester) -> None:

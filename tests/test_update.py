@@ -38,8 +38,8 @@ def test_only_the_wrong_values_change(tutorial: pytest.Pytester) -> None:
     result = tutorial.runpytest("--cnncheck-update")
     result.assert_outcomes(passed=1)
     assert_in_order(result.stdout.str(), "cnncheck updates",
-                    "arch.cnncheck.yaml:10: expect.params.total: 61,706 -> 62,006",
-                    "arch.cnncheck.yaml:13: expect.layers.conv2.output: [1, 16, 12, 10] -> "
+                    "arch.cnncheck.yaml:10: lenet: expect.params.total: 61,706 -> 62,006",
+                    "arch.cnncheck.yaml:13: lenet: expect.layers.conv2.output: [1, 16, 12, 10] -> "
                     "[1, 16, 10, 10]")
     expected = (SPEC.replace("total: 61706", "total: 62006")
                 .replace("[1, 16, 12, 10]", "[1, 16, 10, 10]"))
@@ -109,6 +109,54 @@ def test_spec_errors_and_crashes_are_never_fixed(tutorial: pytest.Pytester) -> N
     result.assert_outcomes(failed=3)
     assert tutorial.path.joinpath("arch.cnncheck.yaml").read_text() == text
     assert "cnncheck updates" not in result.stdout.str()
+
+
+def test_nothing_of_a_crashing_model_is_written(tutorial: pytest.Pytester) -> None:
+    # The Linear sized for the wrong input makes the forward pass raise; its build still
+    # has parameter counts, and they are the broken model's: none may become the spec.
+    text = textwrap.dedent("""\
+        crash:
+          model: net.py:Net
+          kwargs: {fc1_in: 576}
+          input_size: [1, 3, 32, 32]
+          expect:
+            output: [1, 10]
+            params: {total: 62006, trainable: 62006}
+            layers:
+              fc1: {params: 48120, output: [1, 120]}
+              conv1: {output: [1, 6, 30, 30]}
+    """)
+    spec_file(tutorial, text)
+    for extra in ((), ("-n", "2")):
+        result = tutorial.runpytest_subprocess("--cnncheck-update", *extra)
+        result.assert_outcomes(failed=1)
+        out = result.stdout.str()
+        assert "not updated: the forward pass raised, so none of its numbers are written" in out
+        assert "cnncheck updates" not in out
+        assert tutorial.path.joinpath("arch.cnncheck.yaml").read_text() == text
+
+
+def test_every_rewrite_is_listed_with_its_spec(tutorial: pytest.Pytester) -> None:
+    # Two specs of one file change the same key: both are written, and both are listed.
+    text = textwrap.dedent("""\
+        one:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {params: 1}
+        two:
+          model: net.py:Net
+          input_size: [2, 3, 32, 32]
+          expect: {params: 2}
+    """)
+    for extra in ((), ("-n", "2")):
+        spec_file(tutorial, text)
+        result = tutorial.runpytest_subprocess("--cnncheck-update", *extra)
+        result.assert_outcomes(passed=2)
+        assert_in_order(result.stdout.str(), "cnncheck updates",
+                        "arch.cnncheck.yaml:4: one: expect.params: 1 -> 62,006",
+                        "arch.cnncheck.yaml:8: two: expect.params: 2 -> 62,006")
+        assert tutorial.path.joinpath("arch.cnncheck.yaml").read_text() == text.replace(
+            "params: 1}", "params: 62006}").replace("params: 2}", "params: 62006}")
 
 
 def test_rule_violations_still_fail_while_values_are_fixed(pytester: pytest.Pytester) -> None:

@@ -14,7 +14,7 @@ from . import explain
 from .sizes import describe as describe_sizes
 from .sizes import label
 from .spec import LayerSpec, Number, Shape, Shapes, Spec, did_you_mean
-from .trace import Call, Layer, Trace, format_shapes
+from .trace import Call, Layer, Trace, format_shapes, shapes_json
 from .yamlsource import Span
 
 __all__ = ["Edit", "Finding", "check", "check_scan", "first_against"]
@@ -33,13 +33,17 @@ class Finding:
     key: str  # the spec's key path: expect.layers.conv2.output
     line: int  # where the spec wrote it
     message: str | None = None  # a sentence, where the finding is not expected-vs-actual
-    expected: str | None = None
+    expected: str | None = None  # as a person reads it: "16*5*5 = 400", "62,006"
     actual: str | None = None
     details: tuple[str, ...] = ()  # the arithmetic
     layers: tuple[str, ...] = ()  # rows to mark in the layer table
     # The edits that make the spec state the actual value; None where an update can't:
     # no value to rewrite (a crash, a rule), or one shared with other specs by an anchor.
     edits: tuple[Edit, ...] | None = None
+    # The same two as a machine reads them (the JSON report): numbers, shapes as lists
+    # (None in an expected shape: any size), names as strings.
+    expected_value: Any = None
+    actual_value: Any = None
 
 
 def _edits(*pairs: tuple[Span | None, str]) -> tuple[Edit, ...] | None:
@@ -90,6 +94,8 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
             findings.append(Finding("expect.output", spec.output.line,
                                     expected=_expected(spec.output),
                                     actual=format_shapes(trace.output),
+                                    expected_value=spec.output.as_json(),
+                                    actual_value=shapes_json(trace.output),
                                     details=tuple(_dimension_lines("output", spec.output,
                                                                    trace.output)),
                                     edits=_shape_edits(spec.output, trace.output)))
@@ -166,6 +172,7 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
             frozen = trace.params_total - trace.params_trainable
             details.insert(0, f"{frozen:,} of {trace.params_total:,} parameters have requires_grad=False")
         findings.append(Finding(name, line, expected=_counted(number), actual=f"{actual:,}",
+                                expected_value=number.value, actual_value=actual,
                                 details=tuple(details), edits=_number_edits(number, actual)))
     return findings
 
@@ -179,7 +186,8 @@ def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
     if trace.mult_adds == number.value:
         return []
     return [Finding("expect.mult_adds", line, expected=_counted(number),
-                    actual=f"{trace.mult_adds:,}", details=("as torchinfo counts them",),
+                    actual=f"{trace.mult_adds:,}", expected_value=number.value,
+                    actual_value=trace.mult_adds, details=("as torchinfo counts them",),
                     edits=_number_edits(number, trace.mult_adds))]
 
 
@@ -199,6 +207,7 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         wanted, line = layer_spec.type
         if wanted not in (layer.type_name, layer.type_path):
             findings.append(Finding(f"{key}.type", line, expected=wanted, actual=layer.type_name,
+                                    expected_value=wanted, actual_value=layer.type_name,
                                     layers=mark,
                                     edits=_edits((layer_spec.type_span, layer.type_name))))
     if layer_spec.params is not None:
@@ -209,7 +218,8 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
             else:
                 details = ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, layer.name)]
             findings.append(Finding(f"{key}.params", line, expected=_counted(number),
-                                    actual=f"{layer.params:,}", details=tuple(details), layers=mark,
+                                    actual=f"{layer.params:,}", expected_value=number.value,
+                                    actual_value=layer.params, details=tuple(details), layers=mark,
                                     edits=_number_edits(number, layer.params)))
     wants_shapes = layer_spec.output or layer_spec.input or layer_spec.calls
     if not wants_shapes:
@@ -225,6 +235,7 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         if len(layer_spec.calls) != len(calls):
             findings.append(Finding(f"{key}.calls", layer_spec.calls_line,
                                     expected=f"{len(layer_spec.calls)} call(s)",
+                                    expected_value=len(layer_spec.calls), actual_value=len(calls),
                                     actual=f"{len(calls)} call(s): "
                                            + ", ".join(format_shapes(c.output) for c in calls),
                                     layers=mark))
@@ -252,12 +263,13 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
             details = _dimension_lines(f"{layer.name}.input", input, actual)
             details += explain.flatten_lines(trace, call) if layer.kind == "linear" else []
             findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
-                                    actual=format_shapes(actual), details=tuple(details), layers=mark,
+                                    actual=format_shapes(actual), expected_value=input.as_json(),
+                                    actual_value=shapes_json(actual), details=tuple(details), layers=mark,
                                     edits=_shape_edits(input, actual)))
     if output is not None:
         if not call.finished:
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
-                                    message=f"{layer.name} raised before it produced an output.",
+                                    expected_value=output.as_json(), message=f"{layer.name} raised before it produced an output.",
                                     layers=mark))
         elif not output.matches(call.output):
             details = _dimension_lines(f"{layer.name}.output", output, call.output)
@@ -266,7 +278,9 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                 details.append(f"{explain.describe(layer)} on input {format_shapes(call.input)}:")
                 details.extend(f"  {line}" for line in arithmetic)
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
-                                    actual=format_shapes(call.output), details=tuple(details),
+                                    actual=format_shapes(call.output),
+                                    expected_value=output.as_json(),
+                                    actual_value=shapes_json(call.output), details=tuple(details),
                                     layers=mark, edits=_shape_edits(output, call.output)))
     return findings
 
@@ -293,7 +307,8 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
     details = explain.flatten_lines(trace, calls[0])
     if layer.hparams["in_features"] != actual:
         details.append(f"and {name} has in_features={layer.hparams['in_features']}")
-    return [Finding(key, line, expected=_counted(features),
+    return [Finding(key, line, expected=_counted(features), expected_value=features.value,
+                    actual_value=actual if isinstance(actual, int) else shapes_json(received),
                     actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
                     details=tuple(details), layers=(name,),
                     edits=_number_edits(features, actual) if isinstance(actual, int) else None)]
@@ -362,6 +377,8 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
               for call in [explain.failing_call(trace)] if call is not None and call.name}
     return [Finding("expect.accepts", scan.line,
                     expected="; ".join(f"{name}: {sizes}" for name, sizes in scan.accepts),
+                    expected_value={name: str(sizes) for name, sizes in scan.accepts},
+                    actual_value=[dict(b) for b in ran],
                     actual=actual, details=tuple(details), layers=tuple(broken))]
 
 

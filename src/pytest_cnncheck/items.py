@@ -168,17 +168,27 @@ class SpecItem(pytest.Item):
         if trace.summary and wants_table:
             self.add_report_section("call", "torchinfo summary", trace.summary)
         findings = check(spec, trace)
-        if findings and self.config.getoption("cnncheck_update") and spec.bindings:
-            self.add_report_section("call", "cnncheck update", "not updated: the values of a "
-                                    "swept spec hold for every size; write them with the sweep's names")
-        elif findings and self.config.getoption("cnncheck_update"):
-            self.changes = changes_for(self.parsed, findings)
-            findings = [finding for finding in findings if finding.edits is None]
-            self.add_report_section("call", "cnncheck update", "\n".join(
-                text for _, _, text in summary_lines(self.changes)))
+        if findings and self.config.getoption("cnncheck_update"):
+            findings = self._update(spec, trace, findings)
         self.cnncheck_result = spec_result(spec, [trace], findings)
         if findings:
             raise SpecMismatch(spec, trace, findings)
+
+    def _update(self, spec: Spec, trace: Trace, findings: list[Finding]) -> list[Finding]:
+        """`--cnncheck-update`: ask for the edits that make the spec state what the model
+        does, and keep the findings no edit settles. A model whose forward pass raised
+        did not do anything worth stating: nothing of its spec is written."""
+        refusal = ("the forward pass raised, so none of its numbers are written"
+                   if trace.crash is not None else
+                   "the values of a swept spec hold for every size; write them with the "
+                   "sweep's names" if spec.bindings else None)
+        if refusal is not None:
+            self.add_report_section("call", "cnncheck update", f"not updated: {refusal}")
+            return findings
+        self.changes = changes_for(self.parsed, spec.name, findings)
+        self.add_report_section("call", "cnncheck update", "\n".join(
+            text for _, _, text in summary_lines(self.changes)))
+        return [finding for finding in findings if finding.edits is None]
 
     @contextmanager
     def _probing(self, probe: Any) -> Iterator[None]:

@@ -10,18 +10,19 @@ the run as Markdown (`.md`, for a pull request or `$GITHUB_STEP_SUMMARY`) or JSO
 from __future__ import annotations
 
 import json
+import re
 from importlib import metadata
 from typing import Any, Iterable, Sequence
 
 from .checks import Finding
 from .spec import Spec, SpecError
-from .trace import Trace, format_shapes
+from .trace import Trace, format_shapes, shapes_json
 
 __all__ = ["REPORT_VERSION", "error_result", "json_report", "markdown_report", "spec_result",
            "versions"]
 
 # Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: a finding's expected and actual are values; their text beside them
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "device": trace.device,
         "fallback": next((t.fallback for t in traces if t.fallback), None),
         "input": [list(size) for size in spec.input_sizes] if spec.scan is None else None,
-        "output": _json_shapes(trace.output) if ran and spec.scan is None else None,
+        "output": shapes_json(trace.output) if ran and spec.scan is None else None,
         "params": {"total": trace.params_total, "trainable": trace.params_trainable},
         "sizes": dict(spec.bindings) if spec.scan is None else None,
         "findings": [_finding(finding) for finding in findings],
@@ -52,18 +53,9 @@ def error_result(error: SpecError) -> dict[str, Any]:
 
 def _finding(finding: Finding) -> dict[str, Any]:
     return {"key": finding.key, "line": finding.line, "message": finding.message,
-            "expected": finding.expected, "actual": finding.actual,
+            "expected": finding.expected_value, "actual": finding.actual_value,
+            "expected_text": finding.expected, "actual_text": finding.actual,
             "details": list(finding.details)}
-
-
-def _json_shapes(tree: Any) -> Any:
-    if isinstance(tree, tuple):
-        return list(tree)
-    if isinstance(tree, list):
-        return [_json_shapes(item) for item in tree]
-    if isinstance(tree, dict):
-        return {key: _json_shapes(item) for key, item in tree.items()}
-    return tree
 
 
 def versions() -> dict[str, str]:
@@ -158,23 +150,42 @@ def markdown_report(rows: Iterable[dict[str, Any]]) -> str:
         count = len(row["findings"])
         mismatches = ("spec error" if row.get("error") else
                       f"{count} mismatch{'es' if count != 1 else ''}" if count else "")
-        out.append(f"| {_ICONS.get(row['status'], row['status'])} | `{_cell(row['id'])}` | "
+        out.append(f"| {_ICONS.get(row['status'], row['status'])} | {_code(row['id'], cell=True)} | "
                    f"{_cell(output)} | {params} | {mismatches} |")
     failed = [row for row in rows if row["status"] == "failed"]
     for row in failed:
-        out += ["", f"### `{_cell(row['id'])}`", ""]
+        out += ["", f"### {_code(row['id'])}", ""]
         for problem in row.get("error") or ():
-            out.append(f"- `{row['file']}:{problem['line']}`: {problem['message']}")
+            out.append(f"- {_code(row['file'] + ':' + str(problem['line']))}: {_text(problem['message'])}")
         for finding in row["findings"]:
-            where = f"`{row['file']}:{finding['line']}` " if finding["line"] else ""
-            if finding["expected"] is not None and finding["actual"] is not None:
-                out.append(f"- {where}**{finding['key']}**: expected `{finding['expected']}`, "
-                           f"actual `{finding['actual']}`")
+            where = f"{_code(row['file'] + ':' + str(finding['line']))} " if finding["line"] else ""
+            if finding["expected_text"] is not None and finding["actual_text"] is not None:
+                out.append(f"- {where}**{_text(finding['key'])}**: expected "
+                           f"{_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}")
             else:
-                out.append(f"- {where}**{finding['key']}**: {finding['message']}")
-            out.extend(f"  - {detail.strip()}" for detail in finding["details"][:6])
+                out.append(f"- {where}**{_text(finding['key'])}**: {_text(finding['message'] or '')}")
+            # Every line of the explanation, never cut: the line that explains the bug may be
+            # the last. A detail indented under another is a bullet nested under it.
+            for detail in finding["details"]:
+                depth = (len(detail) - len(detail.lstrip(" "))) // 2
+                out.append(f"{'  ' * (depth + 1)}- {_code(detail.strip())}")
     return "\n".join(out) + "\n"
 
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str, cell: bool = False) -> str:
+    """`text` as a Markdown code span that any backticks inside cannot end (`cell`: in a
+    table row, where a `|` must be escaped even there)."""
+    text = _cell(text) if cell else str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _text(text: str) -> str:
+    """Plain text in Markdown: what would start markup or HTML is escaped, code spans kept."""
+    return re.sub(r"([\\*_<>\[\]|])", r"\\\1", str(text)).replace("\n", " ")

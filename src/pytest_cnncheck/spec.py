@@ -100,6 +100,10 @@ class Shape:
     def values(self) -> str:
         return "[" + ", ".join("_" if d is None else str(d.value) for d in self.dims) + "]"
 
+    def as_json(self) -> list[int | None]:
+        """The sizes as a list, None for a wildcard `_`."""
+        return [None if d is None else d.value for d in self.dims]
+
 
 @dataclass(frozen=True)
 class Shapes:
@@ -128,6 +132,11 @@ class Shapes:
         if not self.many:
             return self.shapes[0].values()
         return "[" + ", ".join(s.values() for s in self.shapes) + "]"
+
+    def as_json(self) -> list[Any]:
+        if not self.many:
+            return self.shapes[0].as_json()
+        return [s.as_json() for s in self.shapes]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
-__all__ = ["Call", "Crash", "Layer", "ShapeTree", "Trace", "format_shapes"]
+__all__ = ["Call", "Crash", "Layer", "ShapeTree", "Trace", "format_shapes", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
 
@@ -92,3 +92,14 @@ def format_shapes(tree: Any) -> str:
     if tree is None:
         return "(none)"
     return f"<{tree}, not a tensor>"
+
+
+def shapes_json(tree: Any) -> Any:
+    """A shape tree as JSON: shapes as lists of ints, tuples of them as lists."""
+    if isinstance(tree, tuple):
+        return list(tree)
+    if isinstance(tree, list):
+        return [shapes_json(item) for item in tree]
+    if isinstance(tree, dict):
+        return {key: shapes_json(item) for key, item in tree.items()}
+    return tree

@@ -28,6 +28,7 @@ __all__ = ["Change", "apply_changes", "changes_for", "summary_lines", "write_ato
 class Change:
     path: str
     line: int
+    spec: str  # the spec's name: two specs of a file have keys of the same name
     key: str
     start: int
     end: int
@@ -44,25 +45,28 @@ class Change:
         return cls(**data)
 
 
-def changes_for(parsed: FileSpecs, findings: Iterable[Finding]) -> list[Change]:
-    """The text changes that make the spec state what the model does."""
+def changes_for(parsed: FileSpecs, spec: str, findings: Iterable[Finding]) -> list[Change]:
+    """The text changes that make spec `spec` of `parsed` state what the model does."""
     changes = []
     for finding in findings:
         for edit in finding.edits or ():
             start, end = edit.span.start, edit.span.end
             changes.append(Change(
-                path=str(parsed.path), line=parsed.text.count("\n", 0, start) + 1, key=finding.key,
+                path=str(parsed.path), line=parsed.text.count("\n", 0, start) + 1, spec=spec,
+                key=finding.key,
                 start=start, end=end, old=parsed.text[start:end], new=edit.new,
                 was=finding.expected or "", now=finding.actual or ""))
     return changes
 
 
 def summary_lines(changes: list[Change]) -> list[tuple[str, int, str]]:
-    """(path, line, "key: was -> now") once per rewritten key, in file order."""
-    seen: dict[tuple[str, str], tuple[str, int, str]] = {}
+    """(path, line, "spec: key: was -> now") once per rewritten key of each spec, in file
+    order: a shape whose two dimensions change is one line, two specs' keys are two."""
+    seen: dict[tuple[str, str, str], tuple[str, int, str]] = {}
     for change in sorted(changes, key=lambda c: (c.path, c.start)):
-        seen.setdefault((change.path, change.key),
-                        (change.path, change.line, f"{change.key}: {change.was} -> {change.now}"))
+        seen.setdefault((change.path, change.spec, change.key),
+                        (change.path, change.line,
+                         f"{change.spec}: {change.key}: {change.was} -> {change.now}"))
     return list(seen.values())
 
 

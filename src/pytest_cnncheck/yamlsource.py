@@ -189,8 +189,22 @@ class _Builder:
             # and the next line's indentation, which are not part of the value.
             while end > start and self.text[end - 1] in " \t\r\n":
                 end -= 1
+            if start == end:
+                # An empty value (`params: }`) sits right after its `:`. libyaml marks
+                # it where the next token starts, the pure-Python parser right after
+                # the `:`; one rule, whichever parser ran.
+                while start > 0 and self.text[start - 1] in " \t\r\n":
+                    start -= 1
+                end = start
             self.spans[id(node)] = Span(start, end)
         return self.spans[id(node)]
+
+    def line(self, node: Node) -> int:
+        """The 1-based line of `node`; an empty value's is that of its `:` (see span)."""
+        span = self.span(node)
+        if span.start == span.end:
+            return self.text.count("\n", 0, span.start) + 1
+        return _line(node)
 
     def mark_shared(self) -> None:
         """Mark the span of every node under an aliased node: its text serves several places."""
@@ -230,7 +244,7 @@ class _Builder:
             self.built[id(node)] = items
             for child in node.value:
                 items.append(self.build(child))
-                items.item_lines.append(_line(child))
+                items.item_lines.append(self.line(child))
                 items.item_spans.append(self.span(child))
             return items
         if isinstance(node, MappingNode):
@@ -255,7 +269,7 @@ class _Builder:
                     continue
                 mapping[key] = self.build(value_node)
                 mapping.key_lines[key] = _line(key_node)
-                mapping.value_lines[key] = _line(value_node)
+                mapping.value_lines[key] = self.line(value_node)
                 mapping.value_spans[key] = self.span(value_node)
             # Explicit keys win over merged ones; of several merged maps the first wins.
             for source in merged:

@@ -1,0 +1,88 @@
+"""What a new user copies runs as written: the README's quickstart and the CI example.
+
+The CI example's `run:` lines are executed in a fresh virtual environment, as a runner
+would, with only what this machine can reach swapped in: torch from the package index
+this machine has rather than download.pytorch.org, and this checkout for the package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from quickstart import commands  # noqa: E402
+
+
+def test_the_quickstart_is_two_commands_that_make_and_use_a_virtual_environment() -> None:
+    # CI (.ci/run) runs these lines verbatim; here: that they stay what the README promises.
+    first, second = commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    for command in (first, second):
+        assert command.startswith("python3 -m venv .venv && ")
+        # A fresh Debian or Ubuntu has no `python`, and pip refuses the system Python.
+        assert " python " not in f" {command} " and "pip install" not in command.replace(
+            ".venv/bin/python -m pip install", "")
+        assert "torch==2.13.0" in command  # the CPU build on disk, not a CUDA download
+    assert first.endswith(".venv/bin/python -m pytest examples/")
+    assert second.endswith(".venv/bin/python -m pytest") and '".[test]"' in second
+    assert "scripts/quickstart.py" in (ROOT / ".ci" / "run").read_text()
+
+
+PROJECT_MODEL = textwrap.dedent("""\
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(8, 10)
+
+        def forward(self, x):
+            return self.fc(self.pool(self.conv(x)).flatten(1))
+""")
+
+
+def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -> None:
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions.yml").read_text())
+    steps = workflow["jobs"]["specs"]["steps"]
+    runs = [step["run"] for step in steps if "run" in step]
+    # A user's project: a package with a model and a spec beside it.
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "user-project"\nversion = "0"\n\n'
+        '[tool.setuptools]\npackages = ["models"]\n')
+    (project / "models" / "__init__.py").write_text("")
+    (project / "models" / "net.py").write_text(PROJECT_MODEL)
+    (project / "models" / "net.cnncheck.yaml").write_text(
+        "net:\n  model: net.py:Net\n  input_size: [2, 3, 32, 32]\n"
+        "  expect: {output: [2, 10], params: 314}\n")
+    # The runner: a fresh virtual environment first on PATH, so `python` is its Python.
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    env = {**os.environ, "PATH": f"{tmp_path / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    env.pop("PYTHONPATH", None)
+    for run in runs:
+        command = (run.replace("torch --index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0")
+                   .replace("pytest-cnncheck", str(ROOT)))
+        done = subprocess.run(["bash", "-ec", command], cwd=project, env=env, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## cnncheck: 1 of 1 specs passed" in summary
+    assert "| ✅ passed | `models/net.cnncheck.yaml::net` | [2, 10] | 314 |" in summary
+    assert (project / "cnncheck.json").is_file()
+    # The cache that setup-python keeps is keyed on a file the project has.
+    setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["cache"] == "pip"
+    assert (project / setup["with"]["cache-dependency-path"]).is_file()
