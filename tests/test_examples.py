@@ -49,7 +49,8 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     # files and specs that are wrong themselves
                     "not_yaml.cnncheck.yaml:5: This file is not valid YAML",
                     # sizes
-                    "H=W=36..40: fc1: receives 16*6*6 = 576, in_features 400 (at H=36, W=36)",
+                    "H=W=36..39: fc1: receives 16*6*6 = 576, in_features 400",
+                    "H=W=40: fc1: receives 16*7*7 = 784, in_features 400",
                     "conv2.output[2]: expected H//2 - 2 = 15 (H=34), actual 11",
                     "spec_errors.cnncheck.yaml:7: Unknown key 'ouput' in `expect`. Did you mean 'output'?",
                     "contains a function call, which is not allowed",

@@ -199,13 +199,13 @@ def test_torchs_objects_are_frozen_and_later_garbage_still_collected(tutorial: p
     tutorial.runpytest_subprocess().assert_outcomes(passed=2)
 
 
-def test_verbose_runs_attach_torchinfos_summary(tutorial: pytest.Pytester) -> None:
+def test_very_verbose_runs_attach_torchinfos_summary(tutorial: pytest.Pytester) -> None:
     write_spec(tutorial, """
         lenet:
           model: net.py:Net
           input_size: [1, 3, 32, 32]
     """)
-    result = tutorial.runpytest("-v")
+    result = tutorial.runpytest("-vv")
     result.assert_outcomes(passed=1)
     assert_in_order(result.stdout.str(), "arch.cnncheck.yaml::lenet PASSED",
                     "    Layer (type:depth-idx)", "    Total params: 62,006")

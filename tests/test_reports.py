@@ -149,9 +149,29 @@ def test_verbose_prints_the_facts_of_each_spec_and_the_header(tutorial: pytest.P
     assert_in_order(out, "cnncheck: 2 spec items; torch ", ", torchinfo ",
                     "arch.cnncheck.yaml::right PASSED",
                     "    output [1, 10], params 62,006, on meta",
-                    "Layer (type:depth-idx)",  # torchinfo's table under a passing item
                     "arch.cnncheck.yaml::wrong FAILED",
                     "    output [1, 10], params 62,006, on meta")
+    assert "Layer (type:depth-idx)" not in out  # -v: no second forward pass for a table
+
+
+def test_very_verbose_adds_torchinfo_table_under_every_spec(tutorial: pytest.Pytester,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchinfo
+
+    calls = []
+    real = torchinfo.summary
+    monkeypatch.setattr(torchinfo, "summary", lambda *a, **k: calls.append(1) or real(*a, **k))
+    write_spec(tutorial, SPECS)
+    tutorial.runpytest("-v", "-k", "right or wrong")
+    assert calls == []  # -v never runs torchinfo
+    out = tutorial.runpytest("-vv", "-k", "right or wrong").stdout.str()
+    assert_in_order(out, "arch.cnncheck.yaml::right PASSED",
+                    "    output [1, 10], params 62,006, on meta",
+                    "Layer (type:depth-idx)", "    Total mult-adds (M): 0.66",
+                    "arch.cnncheck.yaml::wrong FAILED",
+                    "    output [1, 10], params 62,006, on meta",
+                    "Layer (type:depth-idx)", "    Total mult-adds (M): 0.66")
+    assert "Units." not in out
 
 
 def test_no_header_line_without_specs(pytester: pytest.Pytester) -> None:

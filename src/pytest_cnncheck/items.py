@@ -154,7 +154,8 @@ class SpecItem(pytest.Item):
         spec = self.entry
         if spec.scan is not None:
             return self._scan(probe, spec)
-        wants_table = self.config.get_verbosity() > 0
+        # torchinfo's table costs a second, hooked forward pass: -vv asks for it, -v not.
+        wants_table = self.config.get_verbosity() > 1
         with self._probing(probe):
             trace = probe.probe(spec, self.config.rootpath,
                                 summary=wants_table or spec.mult_adds is not None,

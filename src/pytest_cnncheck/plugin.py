@@ -100,9 +100,9 @@ def _header(specs: int) -> str | None:
 
 class VerboseFacts:
     """`-v`: a line of facts under each spec item's line (output shape, parameters,
-    device), and torchinfo's summary table under a passing one.
+    device); `-vv`: torchinfo's summary table under it too, passing or failing.
 
-    (A failing item shows the table among its report sections, beneath the explanation.)
+    The facts come from the one recorded forward pass; the table costs torchinfo's own.
     """
 
     def __init__(self, config: pytest.Config) -> None:
@@ -118,11 +118,11 @@ class VerboseFacts:
 
         facts = facts_line(result)
         tables = [text for title, text in report.sections if "torchinfo summary" in title]
-        if facts or (tables and report.passed):
+        if facts or tables:
             terminal.ensure_newline()
         if facts:
             terminal.write_line(f"    {facts}")
-        if tables and report.passed:
+        if tables:
             for line in tables[0].splitlines():
                 terminal.write_line(f"    {line}")
 

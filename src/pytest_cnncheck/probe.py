@@ -791,6 +791,18 @@ def _hparams(module: nn.Module, kind: str) -> dict[str, Any]:
 # -- torchinfo: the table users know, and mult-adds ---------------------------------
 
 
+def _plain_units(table: str) -> str:
+    """`Total mult-adds (M): 43.39`, as torchinfo prints it where its enum formats as its
+    value: on Python 3.11 and later an Enum mixed with str formats as `Units.MEGABYTES`."""
+    import re
+
+    from torchinfo.enums import Units
+
+    return re.sub(r"\(Units\.(\w+)\)",
+                  lambda m: f"({Units[m.group(1)].value})" if m.group(1) in Units.__members__
+                  else m.group(0), table)
+
+
 def _torchinfo(model: nn.Module, inputs: list[torch.Tensor], device: str,
                mode: str) -> tuple[str | None, int | None, tuple[str, ...]]:
     try:
@@ -800,7 +812,7 @@ def _torchinfo(model: nn.Module, inputs: list[torch.Tensor], device: str,
     try:
         stats = torchinfo.summary(model, input_data=list(inputs), device=device, verbose=0,
                                   mode=mode, depth=4)
-        return str(stats), int(stats.total_mult_adds), ()
+        return _plain_units(str(stats)), int(stats.total_mult_adds), ()
     except Exception as error:
         return None, None, (f"torchinfo could not summarise the model: {type(error).__name__}: "
                             f"{_first_line(error)}",)
