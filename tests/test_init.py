@@ -116,3 +116,42 @@ def test_python_dash_m_runs_the_same_command(tutorial: pytest.Pytester) -> None:
                           "--input-size", "1,3,32,32", "--name", "lenet", "--layers", "none")
     assert result.ret == 0
     assert result.stdout.lines[4:7] == ["lenet:", "  model: net.py:Net", "  input_size: [1, 3, 32, 32]"]
+
+
+def test_init_writes_the_model_path_relative_to_where_the_spec_lands(
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    (pytester.path / "models").mkdir()
+    (pytester.path / "models" / "lenet.py").write_text((EXAMPLES / "lenet.py").read_text())
+    monkeypatch.chdir(pytester.path)
+    # -o into folders that do not exist yet: made, and the path is relative to the spec.
+    assert main(["init", "models/lenet.py:Net", "--input-size", "1,3,32,32",
+                 "-o", "specs/deep/lenet.cnncheck.yaml"]) == 0
+    text = (pytester.path / "specs" / "deep" / "lenet.cnncheck.yaml").read_text()
+    assert "  model: ../../models/lenet.py:Net\n" in text
+    assert "wrote specs/deep/lenet.cnncheck.yaml" in capsys.readouterr().err
+    pytester.runpytest("specs").assert_outcomes(passed=1)
+    # Printed: relative to the current folder, and stderr says so.
+    assert main(["init", "models/lenet.py:Net", "--input-size", "1,3,32,32"]) == 0
+    printed = capsys.readouterr()
+    assert "  model: models/lenet.py:Net\n" in printed.out
+    assert ("`model: models/lenet.py:Net` is relative to the current folder: save the spec "
+            "here, or write it with -o FILE") in printed.err
+
+
+def test_the_command_never_ends_in_a_traceback(tutorial: pytest.Pytester,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytest_cnncheck.cli
+
+    monkeypatch.chdir(tutorial.path)
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise KeyError("conv9")
+
+    monkeypatch.setattr(pytest_cnncheck.cli, "spec_text", broken)
+    assert main(["init", "net.py:Net", "--input-size", "1,3,32,32"]) == 3
+    err = capsys.readouterr().err
+    assert "cnncheck init: internal error: KeyError: 'conv9'" in err
+    assert "This is a bug in pytest-cnncheck, not in your model or spec. Please report it" in err
+    assert "Traceback" not in err

@@ -81,7 +81,8 @@ def assert_fails_alone(result: pytest.RunResult, out: str) -> None:
       model: net.py:Net
       input_size: [1, 3, 32, 32]
       device: gpu
-    """, 5, "`device` must be one of meta, cpu, cuda, not the text 'gpu'. Did you mean 'cpu'?"),
+    """, 5, "`device` must be one of meta, cpu, cuda, not the text 'gpu'. Did you mean 'cuda'? "
+            "torch calls a GPU 'cuda'"),
     ("""
     broken:
       model: net.py:Net
@@ -135,6 +136,55 @@ def test_several_mistakes_in_one_spec_are_all_reported(tutorial: pytest.Pytester
     """)
     assert_fails_alone(result, out)
     assert_in_order(out, ":10: `mode` must be one of eval, train", ":12: Unknown key 'ouput'")
+
+
+NEAR_MISSES = {
+    "device: GPU": "not the text 'GPU'. Did you mean 'cuda'? torch calls a GPU 'cuda'",
+    "device: cuda:0": "not the text 'cuda:0'. Did you mean 'cuda'? A spec names no device index: "
+                      "cuda runs on the current one; pick it with CUDA_VISIBLE_DEVICES=0.",
+    "device: CPU": "not the text 'CPU'. Did you mean 'cpu'? Device names are lowercase.",
+    "device: mps": "torch's mps device is not one cnncheck runs specs on: shapes are the same on "
+                   "every device, so leave `device` out (meta, no memory) or write cpu.",
+    "device: auto": "Leave `device` out for the default: meta, falling back to the CPU",
+    "dtype: fp16": "the text 'fp16' is not a dtype cnncheck knows. torch calls it 'float16'.",
+    "dtype: bf16": "the text 'bf16' is not a dtype cnncheck knows. torch calls it 'bfloat16'.",
+    "dtype: [float, fp16]": "the text 'fp16' is not a dtype cnncheck knows. torch calls it 'float16'.",
+    "dtype: 16-mixed": "`dtype` is the dummy input's dtype, not a training precision: mixed "
+                       "precision (autocast) keeps float32 inputs.",
+    "dtype: Float32": "Did you mean 'float32'? dtype names are lowercase.",
+}
+
+
+def test_a_kwargs_value_the_model_cannot_build_with_is_blamed_on_its_key(
+        tutorial: pytest.Pytester) -> None:
+    result, out = run(tutorial, GOOD + """
+    broken:
+      model: net.py:Net
+      kwargs:
+        fc1_in: 400
+        num_classes: "ten"
+      input_size: [1, 3, 32, 32]
+    """)
+    assert_fails_alone(result, out)
+    assert_in_order(out, "arch.cnncheck.yaml:11: `kwargs.num_classes`: net.py:Net could not be "
+                         "built with num_classes='ten': net.py:14: self.fc3 = nn.Linear(84, "
+                         "num_classes) raised TypeError: ",
+                    "Is 'ten' the kind of value num_classes takes?",
+                    '  11 |     num_classes: "ten"')
+
+
+def test_near_misses_of_device_and_dtype_say_what_to_write(tutorial: pytest.Pytester) -> None:
+    specs = "".join(f"""
+    miss{n}:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      {line}
+    """ for n, line in enumerate(NEAR_MISSES))
+    result, out = run(tutorial, GOOD + specs)
+    result.assert_outcomes(passed=1, failed=len(NEAR_MISSES))
+    for n, sentence in enumerate(NEAR_MISSES.values()):
+        assert f"arch.cnncheck.yaml:{10 + 5 * n}: " in out
+        assert sentence in out, sentence
 
 
 @pytest.mark.parametrize(("model", "sentence"), [

@@ -89,8 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Exit statuses: 0 done; 1 the model could not be checked (its sentences on stderr) or,
+# for `sizes`, no size ran; 2 a wrong option; 3 a fault of cnncheck's own.
+INTERNAL_ERROR = 3
+BUG_REPORTS = "https://github.com/pytest-cnncheck/pytest-cnncheck/issues"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _command(args, argv)
+    except Exception as error:  # never a traceback: a sentence, and where to report it
+        print(f"cnncheck {args.command}: internal error: {type(error).__name__}: "
+              f"{str(error).splitlines()[0] if str(error) else '(no message)'}", file=sys.stderr)
+        print(f"This is a bug in pytest-cnncheck, not in your model or spec. Please report it at "
+              f"{BUG_REPORTS} with the command line above and this message "
+              f"(exit status {INTERNAL_ERROR}).", file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     try:
         if args.command == "sizes":
             return _sizes(args)
@@ -149,7 +167,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(f"{args.output} exists; pass --force to overwrite it")
     spec_dir = out_path.parent if out_path else Path.cwd()
     model = args.model
-    if target.endswith(".py") or "/" in target or os.sep in target:
+    model_file = target.endswith(".py") or "/" in target or os.sep in target
+    if model_file:
         # The spec names a model file relative to the spec file itself.
         model = f"{Path(os.path.relpath(Path(target).resolve(), spec_dir)).as_posix()}:{attr}"
     spec = Spec(
@@ -184,10 +203,20 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
     _self_check(spec, trace, text)
     if out_path is None:
         sys.stdout.write(text)
+        if model_file:
+            # Printed, the spec can't know where it will be saved: a spec's paths are
+            # relative to the spec file, and this one is relative to the current folder.
+            print(f"cnncheck init: `model: {model}` is relative to the current folder: save the "
+                  "spec here, or write it with -o FILE to have the path relative to FILE.",
+                  file=sys.stderr)
     else:
         from .update import write_atomically
 
-        write_atomically(out_path, text.encode("utf-8"), exclusive=not args.force)
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(out_path, text.encode("utf-8"), exclusive=not args.force)
+        except OSError as error:
+            raise UsageError(f"{args.output} could not be written: {error.strerror or error}") from None
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -201,7 +230,10 @@ def _self_check(spec: Spec, trace: object, text: str) -> None:
     problems = [parsed.error] if parsed.error else [e for e in entries if isinstance(e, SpecError)]
     findings = [f for e in entries if isinstance(e, Spec) for f in check(e, trace)]  # type: ignore[arg-type]
     if problems or findings:
-        raise AssertionError(f"cnncheck init wrote a spec that does not pass: {problems or findings}\n{text}")
+        first = (problems[0].problems[0][1] if problems else
+                 f"{findings[0].key}: {findings[0].message or findings[0].expected}")
+        raise RuntimeError(f"the spec init wrote does not pass against the model it came "
+                           f"from ({first})")
 
 
 def _sizes(args: argparse.Namespace) -> int:

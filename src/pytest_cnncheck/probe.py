@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import math
 import os
+import re
 import sys
 import weakref
 from contextlib import contextmanager, nullcontext
@@ -49,13 +50,25 @@ class DeviceUnavailable(Exception):
 
 
 class _BuildFailed(Exception):
-    def __init__(self, sentence: str) -> None:
+    def __init__(self, sentence: str, error: BaseException | None = None) -> None:
         super().__init__(sentence)
         self.sentence = sentence
+        self.error = error
 
     def at(self, spec: Spec) -> SpecError:
-        """The spec error, at the `model` line, for a model that could not be built."""
-        return SpecError.at(spec.model_line, f"`model`: {self.sentence}.")
+        """The spec error for a model that could not be built: at the `kwargs` key that the
+        failing line of the model uses (a value of the wrong type or size, most often),
+        else at the `model` line."""
+        where = _user_frame(self.error) if self.error is not None else None
+        code = where.split(": ", 1)[1] if where and ": " in where else ""
+        used = [key for key in spec.kwargs if re.search(rf"\b{re.escape(key)}\b", code)]
+        if not used or self.error is None:
+            return SpecError.at(spec.model_line, f"`model`: {self.sentence}.")
+        key = used[0]
+        return SpecError.at(spec.kwargs_lines.get(key, spec.kwargs_line or spec.model_line), (
+            f"`kwargs.{key}`: {spec.model} could not be built with {key}={spec.kwargs[key]!r}: "
+            f"{where} raised {type(self.error).__name__}: {_first_line(self.error)}. "
+            f"Is {spec.kwargs[key]!r} the kind of value {key} takes?"))
 
 
 def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: str = "meta",
@@ -469,7 +482,7 @@ def _build(spec: Spec, factory: Callable[..., Any]) -> nn.Module:
     try:
         model = factory(**spec.kwargs)
     except Exception as error:
-        raise _BuildFailed(_raised(f"building {spec.model}", error)) from None
+        raise _BuildFailed(_raised(f"building {spec.model}", error), error) from None
     if not isinstance(model, nn.Module):
         raise SpecError.at(spec.model_line, f"`model`: {spec.model} returned {type(model).__name__}, "
                                             "not an nn.Module.")

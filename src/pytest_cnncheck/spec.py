@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from .expr import ExpressionError, evaluate, names_in
 from .sizes import SizeSet, SizeSetError, label, parse_sizes
@@ -200,6 +200,7 @@ class Spec:
     input_line: int
     kwargs: dict[str, Any] = field(default_factory=dict)
     kwargs_line: int = 0
+    kwargs_lines: dict[str, int] = field(default_factory=dict, compare=False)  # each key's line
     dtypes: tuple[str, ...] = ("float32",)
     dtype_line: int = 0
     device: str | None = None  # None: meta, falling back to the CPU
@@ -361,6 +362,50 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
+def _device_hint(word: str) -> str | None:
+    """What people type for a device, and what to write instead: ` Did you mean 'cuda'? ...`."""
+    text = word.strip().lower()
+    if text in DEVICES:
+        return f" Did you mean {text!r}? Device names are lowercase."
+    if text in ("gpu", "nvidia", "rocm", "hip", "amd") or text.startswith(("gpu:", "gpu0")):
+        return (" Did you mean 'cuda'? torch calls a GPU 'cuda' (NVIDIA's, and AMD's under "
+                "ROCm builds).")
+    base, colon, index = text.partition(":")
+    if colon and base in DEVICES:
+        return (f" Did you mean {base!r}? A spec names no device index: {base} runs on the current "
+                f"one; pick it with CUDA_VISIBLE_DEVICES={index or 0}." if base == "cuda" else
+                f" Did you mean {base!r}? A spec names no device index.")
+    if text in ("mps", "xpu", "tpu", "xla", "hpu", "npu", "vulkan", "opengl"):
+        return (f" torch's {text} device is not one cnncheck runs specs on: shapes are the same on "
+                "every device, so leave `device` out (meta, no memory) or write cpu.")
+    if text in ("auto", "default", "any", "none"):
+        return " Leave `device` out for the default: meta, falling back to the CPU where needed."
+    return None
+
+
+# Names of dtypes from other tools (NumPy, Lightning, mixed-precision configs) and the
+# names torch gives them.
+_DTYPE_ALIASES = {
+    "fp32": "float32", "f32": "float32", "single": "float32", "float32_t": "float32",
+    "fp16": "float16", "f16": "float16", "bf16": "bfloat16", "brain_float16": "bfloat16",
+    "fp64": "float64", "f64": "float64", "i64": "int64", "i32": "int32", "i16": "int16",
+    "i8": "int8", "u8": "uint8", "boolean": "bool",
+}
+
+
+def _dtype_hint(word: str) -> str | None:
+    text = word.strip().lower().removeprefix("np.").removeprefix("numpy.")
+    if text in DTYPES:
+        return f" Did you mean {text!r}? dtype names are lowercase."
+    if text in _DTYPE_ALIASES:
+        return f" torch calls it {_DTYPE_ALIASES[text]!r}."
+    if "mixed" in text or text in ("amp", "autocast", "16", "32", "64"):
+        return (" `dtype` is the dummy input's dtype, not a training precision: mixed precision "
+                "(autocast) keeps float32 inputs. Leave `dtype` out for float32, or write float16 "
+                "or bfloat16 for half-precision inputs.")
+    return None
+
+
 class _Validator:
     """Turns one spec's LineMap into a Spec, collecting every problem."""
 
@@ -396,6 +441,8 @@ class _Validator:
             else:
                 fields["kwargs"] = kwargs
                 fields["kwargs_line"] = body.value_line("kwargs")
+                if isinstance(kwargs, LineMap):
+                    fields["kwargs_lines"] = {key: kwargs.key_line(key) for key in kwargs}
         input_sizes: tuple[tuple[int, ...], ...] = ()
         if "input_size" not in body:
             self.problem(self.line, "The spec has no `input_size` (the dummy input's shape, "
@@ -410,7 +457,7 @@ class _Validator:
         elif input_sizes:
             fields["dtypes"] = ("float32",) * len(input_sizes)
         if "device" in body:
-            device = self.choice(body, "device", DEVICES)
+            device = self.choice(body, "device", DEVICES, _device_hint)
             if device:
                 fields["device"] = device
                 fields["device_line"] = body.value_line("device")
@@ -521,10 +568,11 @@ class _Validator:
                              f"Unknown key {key!r} in {where}.{hint} "
                              f"Known keys: {', '.join(allowed)}.")
 
-    def choice(self, body: LineMap, key: str, allowed: tuple[str, ...]) -> str | None:
+    def choice(self, body: LineMap, key: str, allowed: tuple[str, ...],
+               hint_for: Callable[[str], str | None] = lambda _: None) -> str | None:
         value = body[key]
         if value not in allowed or not isinstance(value, str):
-            hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
+            hint = (hint_for(value) or did_you_mean(value, allowed)) if isinstance(value, str) else ""
             self.problem(body.value_line(key),
                          f"`{key}` must be one of {', '.join(allowed)}, not {_kind(value)}.{hint}")
             return None
@@ -616,7 +664,7 @@ class _Validator:
         for name in names:
             text = name.removeprefix("torch.") if isinstance(name, str) else name
             if text not in DTYPES or not isinstance(text, str):
-                hint = did_you_mean(text, DTYPES) if isinstance(text, str) else ""
+                hint = (_dtype_hint(text) or did_you_mean(text, DTYPES)) if isinstance(text, str) else ""
                 self.problem(line, f"`dtype`: {_kind(name)} is not a dtype cnncheck knows.{hint} "
                                    f"Known: {', '.join(DTYPES)}.")
                 return None
