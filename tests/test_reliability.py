@@ -81,9 +81,8 @@ ALIAS_BOMB = "".join(
 CASES = [
     # -- YAML ----------------------------------------------------------------------------
     Case("yaml-syntax", "YAML syntax error (an unclosed bracket)",
-         spec("input_size: [1, 3, 32, 32\nexpect: {}\n"), "This file is not valid YAML: while "
-         "parsing a flow sequence (begun on line 3), expected ',' or ']', but got ':'",
-         line=4, alone=True),
+         spec("input_size: [1, 3, 32, 32\nexpect: {}\n"), "This file is not valid YAML: the `[` "
+         "opened on line 3 is never closed: a `]` is missing.", line=3, alone=True),
     Case("yaml-tab", "tab indentation", "bad:\n\tmodel: net.py:Net\n",
          "This file is not valid YAML: while scanning for the next token, found character '\\t' "
          "that cannot start any token", line=2, alone=True),
@@ -175,7 +174,7 @@ CASES = [
     Case("spec-dtype", "an unknown dtype", spec("input_size: [1, 3, 32, 32]\ndtype: float23\n"),
          "`dtype`: the text 'float23' is not a dtype cnncheck knows. Did you mean 'float32'?", line=4),
     Case("spec-device", "an unknown device", spec("input_size: [1, 3, 32, 32]\ndevice: gpu\n"),
-         "`device` must be one of meta, cpu, cuda, not the text 'gpu'. Did you mean 'cpu'?", line=4),
+         "`device` must be one of meta, cpu, cuda, not the text 'gpu'. Did you mean 'cuda'? torch calls a GPU 'cuda' (NVIDIA's, and AMD's under ROCm builds).", line=4),
     Case("spec-wrong-rank", "an expected shape of the wrong rank",
          spec("input_size: [1, 3, 32, 32]\nexpect: {output: [1, 10, 1]}\n"),
          "expected: [1, 10, 1]\n  actual:   [1, 10]", line=4),

@@ -267,8 +267,22 @@ def test_a_file_that_is_not_yaml_is_one_failed_item(tutorial: pytest.Pytester) -
     assert_fails_alone(result, out)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # not interrupted
     assert_in_order(out, "broken.cnncheck.yaml::<file> FAILED",
-                    "broken.cnncheck.yaml:4: This file is not valid YAML: while parsing a flow "
-                    "sequence (begun on line 3), expected ',' or ']', but got ':'")
+                    # the line to edit first, then where the parser noticed, each with its text
+                    "broken.cnncheck.yaml:3: This file is not valid YAML: the `[` opened on line "
+                    "3 is never closed: a `]` is missing.",
+                    "   3 |   input_size: [1, 3, 32, 32",
+                    "broken.cnncheck.yaml:4: ...so the parser gave up on line 4: expected ',' or "
+                    "']', but got ':'.",
+                    "   4 |   expect: {}")
+
+
+def test_an_unclosed_quote_names_the_line_that_opened_it(tutorial: pytest.Pytester) -> None:
+    tutorial.path.joinpath("broken.cnncheck.yaml").write_text(
+        'lenet:\n  model: "net.py:Net\n  input_size: [1, 3, 32, 32]\n')
+    out = tutorial.runpytest().stdout.str()
+    assert_in_order(out, 'broken.cnncheck.yaml:2: This file is not valid YAML: the `"` opened on '
+                         'line 2 is never closed: a `"` is missing.',
+                    '   2 |   model: "net.py:Net')
 
 
 @pytest.mark.parametrize(("text", "sentence"), [

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Union
 
 from .expr import ExpressionError, evaluate, names_in
 from .sizes import SizeSet, SizeSetError, label, parse_sizes
-from .yamlsource import LineMap, Span, YamlError, load
+from .yamlsource import LineMap, Span, YamlError, closing, load
 
 __all__ = [
     "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
@@ -262,6 +262,14 @@ def parse_text(path: Path, text: str) -> FileSpecs:
     try:
         data, duplicates = load(text)
     except YamlError as error:
+        if error.opened is not None:
+            # The line to edit is the one that opened the bracket, not the one where the
+            # parser noticed: say both.
+            start, char, found = error.opened
+            return FileSpecs(path, lines, (), SpecError([
+                (start, f"This file is not valid YAML: the `{char}` opened on line {start} is never "
+                        f"closed: a `{closing(char)}` is missing."),
+                (error.line, f"...so the parser gave up on line {error.line}: {found}.")]), text)
         return FileSpecs(path, lines, (), SpecError.at(error.line, f"This file {error.message}."), text)
     if data is None:
         return FileSpecs(path, lines, (), SpecError.at(

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["LineList", "LineMap", "Span", "YamlError", "from_python", "load"]
+__all__ = ["LineList", "LineMap", "Span", "YamlError", "closing", "from_python", "load"]
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -35,10 +35,13 @@ _LIBYAML: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 class YamlError(Exception):
     """Text that is not a YAML document we can read; `line` is 1-based."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, opened: tuple[int, str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        # A bracket or quote that was never closed: (its line, the character, what the
+        # parser found on the later line where it gave up). The opening line is the one to edit.
+        self.opened = opened
 
 
 @dataclass
@@ -142,7 +145,7 @@ def _load(text: str, loader_class: type[yaml.SafeLoader]) -> tuple[Any, list[Yam
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line = mark.line + 1 if mark else 1
-            raise YamlError(f"is not valid YAML: {_plain(error)}", line) from None
+            raise YamlError(f"is not valid YAML: {_plain(error)}", line, _unclosed(error, text)) from None
         except yaml.YAMLError as error:
             raise YamlError(f"is not valid YAML: {error}", 1) from None
         except RecursionError:
@@ -158,6 +161,27 @@ def _load(text: str, loader_class: type[yaml.SafeLoader]) -> tuple[Any, list[Yam
             raise YamlError("is nested too deeply to read", node.start_mark.line + 1) from None
     finally:
         loader.dispose()
+
+
+_CLOSING = {"[": "]", "{": "}", '"': '"', "'": "'"}
+
+
+def _unclosed(error: yaml.MarkedYAMLError, text: str) -> tuple[int, str, str] | None:
+    """(line, character) of the `[`, `{` or quote that `error` began in and that is still
+    open on a later line, where the parser gave up; None for any other error."""
+    context, problem = error.context_mark, error.problem_mark
+    if not (context and problem and error.context and context.line < problem.line):
+        return None
+    if not error.context.startswith(("while parsing a flow", "while scanning a quoted")):
+        return None
+    index = context.index
+    char = text[index] if 0 <= index < len(text) else ""
+    return (context.line + 1, char, error.problem or "") if char in _CLOSING else None
+
+
+def closing(char: str) -> str:
+    """The character that closes `char`: `]` for `[`."""
+    return _CLOSING[char]
 
 
 def _plain(error: yaml.MarkedYAMLError) -> str:
