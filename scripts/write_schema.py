@@ -42,9 +42,20 @@ def definitions() -> dict[str, object]:
                           {"$ref": "#/$defs/expression"}]},
         "shape": {"description": "A shape, batch first: [1, 16, 5, 5].",
                   "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/dim"}},
-        "shapes": {"description": "One shape, or a list of shapes (several inputs, a tuple output).",
+        "shapes": {"description": "One shape, or a tree of them: a list (several inputs, a tuple "
+                                  "output; nested for an LSTM's [output, [h_n, c_n]]) or a "
+                                  "mapping (a dict output), `_` for any one element.",
                    "anyOf": [{"$ref": "#/$defs/shape"},
-                             {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/shape"}}]},
+                             {"type": "array", "minItems": 1,
+                              "items": {"anyOf": [{"$ref": "#/$defs/shape_tree"}, {"const": "_"}]},
+                              "contains": {"$ref": "#/$defs/shape_tree"}},
+                             {"type": "object", "minProperties": 1,
+                              "additionalProperties": {"anyOf": [{"$ref": "#/$defs/shapes"},
+                                                                 {"const": "_"}]}}]},
+        "shape_tree": {"description": "A shape, or a list or mapping of them.",
+                       "anyOf": [{"$ref": "#/$defs/shapes"},
+                                 {"type": "array", "minItems": 1,
+                                  "items": {"anyOf": [{"$ref": "#/$defs/shape_tree"}, {"const": "_"}]}}]},
         "input_dim": {"anyOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/expression"}]},
         "input_shape": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input_dim"}},
         "sizes": {"description": "Sizes: 32, '32..35', '32..512 step 32', '32..' (open, for "

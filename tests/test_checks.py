@@ -496,3 +496,45 @@ def test_a_long_layer_table_shows_the_rows_around_the_mismatch(pytester: pytest.
                     "  0      Linear  [1, 8]  72", "  ... 115 more row(s)", "  118    Linear",
                     "! 120    Linear  [1, 8]  72", "  122    Linear", "  ... 76 more row(s)",
                     "  199    Linear  [1, 8]  72", "total params: 14,400")
+
+
+RECURRENT = '''
+from torch import nn
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 20, batch_first=True)
+        self.gru = nn.GRU(20, 6, num_layers=2, bidirectional=True)
+        self.head = nn.Linear(12, 3)
+
+    def forward(self, x):
+        y, (h, c) = self.lstm(x)
+        z, _ = self.gru(y)
+        return {"tags": self.head(z), "state": (h, c)}
+'''
+
+
+def test_nested_and_dict_outputs_are_stated_checked_and_updated(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(tagger=RECURRENT)
+    text = """\
+tagger:
+  model: tagger.py:Tagger
+  input_size: [2, 5, 8]
+  expect:
+    output: {tags: [2, 5, 3], state: [[1, 2, 20], _]}
+    layers:
+      lstm: {output: [[2, 5, 20], [[1, 2, 20], [1, 2, 21]]]}
+      gru: {output: [[2, 5, 12], _]}
+"""
+    pytester.path.joinpath("arch.cnncheck.yaml").write_text(text)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    assert_in_order(result.stdout.str(), "arch.cnncheck.yaml:7: expect.layers.lstm.output",
+                    "expected: [[2, 5, 20], [[1, 2, 20], [1, 2, 21]]]",
+                    "actual:   [[2, 5, 20], [[1, 2, 20], [1, 2, 20]]]")
+    # The update rewrites the one wrong dimension, deep inside the nesting.
+    pytester.runpytest("--cnncheck-update").assert_outcomes(passed=1)
+    assert pytester.path.joinpath("arch.cnncheck.yaml").read_text() == text.replace(
+        "[1, 2, 21]", "[1, 2, 20]")

@@ -47,7 +47,8 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     # channels
                     "receives [1, 6, 16, 16]: 6 channels, but in_channels is 8",
                     # files and specs that are wrong themselves
-                    "not_yaml.cnncheck.yaml:5: This file is not valid YAML",
+                    "not_yaml.cnncheck.yaml:4: This file is not valid YAML: the `[` opened on line 4 is "
+                    "never closed: a `]` is missing.",
                     # sizes
                     "H=W=36..39: fc1: receives 16*6*6 = 576, in_features 400",
                     "H=W=40: fc1: receives 16*7*7 = 784, in_features 400",

@@ -155,3 +155,17 @@ def test_the_command_never_ends_in_a_traceback(tutorial: pytest.Pytester,
     assert "cnncheck init: internal error: KeyError: 'conv9'" in err
     assert "This is a bug in pytest-cnncheck, not in your model or spec. Please report it" in err
     assert "Traceback" not in err
+
+
+def test_init_states_nested_outputs_of_recurrent_layers(pytester: pytest.Pytester) -> None:
+    from test_checks import RECURRENT
+
+    pytester.makepyfile(tagger=RECURRENT)
+    out = pytester.path / "tagger.cnncheck.yaml"
+    assert main(["init", str(pytester.path / "tagger.py") + ":Tagger", "--input-size", "2,5,8",
+                 "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "    output: {tags: [2, 5, 3], state: [[1, 2, 20], [1, 2, 20]]}\n" in text
+    assert "      lstm: {output: [[2, 5, 20], [[1, 2, 20], [1, 2, 20]]], params: 2400}\n" in text
+    assert "      gru: {output: [[2, 5, 12], [4, 5, 6]], params: 1728}\n" in text
+    pytester.runpytest().assert_outcomes(passed=1)

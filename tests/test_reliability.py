@@ -108,8 +108,8 @@ CASES = [
          "spec files over 1 MiB are not read", alone=True),
     Case("yaml-alias-bomb", "an alias bomb (9**24 items if expanded)",
          ALIAS_BOMB + "bad:\n  model: net.py:Net\n  input_size: *l24\n",
-         "`input_size[0][0]` must be an integer or an arithmetic expression such as '16*5*5', "
-         "not a list.", line=22, alone=True),  # where the offending value is written
+         "`input_size` must be a shape or a list of shapes, one per input (not nested, nor a "
+         "mapping).", line=24, alone=True),  # refused from its top levels, never expanded
     Case("yaml-python-tag", "a Python object tag", "bad: !!python/object/apply:os.system ['touch pwned']\n",
          "uses the tag 'tag:yaml.org,2002:python/object/apply:os.system', which cnncheck does not "
          "load (specs hold plain data only)", alone=True),

@@ -44,6 +44,13 @@ VALID = {
   input_size: [[1, 3, 8, 8], [1, 4]]
   dtype: [float32, torch.int64]
   expect: {output: [[1, 10], [1, 4]], params: 0}""",
+    "nested and dict outputs": """model: net.py:Rnn
+  input_size: [2, 5, 8]
+  expect:
+    output: [[2, 5, 12], {h: [1, 2, 20], c: _}]
+    layers:
+      lstm: {output: [[2, 5, 20], [[1, 2, 20], [1, 2, 20]]]}
+      gru: {output: [[2, 5, 12], _]}""",
     "rules off": GOOD + "\n  rules: {pooling: false}",
     "sweep": """model: net.py:Net
   input_size: [B, 3, H, W]
@@ -82,6 +89,8 @@ INVALID = {
                          "must list one entry per call"),
     "flatten zero": (GOOD + "\n  expect: {flatten: {fc1: 0}}", "must be positive"),
     "mixed shapes": (GOOD + "\n  expect: {output: [[1, 10], 4]}", "mixes dimensions and shapes"),
+    "empty dict output": (GOOD + "\n  expect: {output: {}}", "is an empty mapping"),
+    "nested input": ("model: net.py:Net\n  input_size: [[1, 3], [[1, 4]]]", "not nested"),
     "pooling bad pair": (GOOD + "\n  rules: {pooling: [[2, 2, 2]]}", "`rules.pooling` must be"),
     "pooling zero": (GOOD + "\n  rules: {pooling: [[0, 2]]}", "`rules.pooling` must be"),
     "exact_division text": (GOOD + "\n  rules: {exact_division: yes please}", "must be true or false"),

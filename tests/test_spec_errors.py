@@ -323,7 +323,8 @@ def test_an_alias_bomb_is_not_expanded(tutorial: pytest.Pytester) -> None:
     """.replace("\n    ", "\n"))
     result = tutorial.runpytest()
     result.assert_outcomes(failed=1)
-    assert "`input_size[0][0]` must be an integer" in result.stdout.str()
+    assert "`input_size` must be a shape or a list of shapes, one per input (not nested" in \
+        result.stdout.str()
 
 
 def test_merge_keys_anchors_and_overrides(tutorial: pytest.Pytester) -> None:

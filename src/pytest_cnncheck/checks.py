@@ -13,9 +13,9 @@ from typing import Any
 from . import explain
 from .sizes import describe as describe_sizes
 from .sizes import label
-from .spec import LayerSpec, Number, Shape, Shapes, Spec, did_you_mean
+from .spec import LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
 from .trace import Call, Layer, Trace, format_shapes, shapes_json
-from .yamlsource import Span
+from .yamlsource import Span, yaml_key
 
 __all__ = ["Edit", "Finding", "check", "check_scan", "first_against"]
 
@@ -58,17 +58,28 @@ def _number_edits(number: Number, actual: int) -> tuple[Edit, ...] | None:
 
 def _shape_edits(shapes: Shapes, actual: Any) -> tuple[Edit, ...] | None:
     """Rewrite only the dimensions that are wrong, so expressions that hold stay as written."""
-    if not shapes.many:
-        return _one_shape_edits(shapes.shapes[0], actual)
-    if isinstance(actual, list) and len(actual) == len(shapes.shapes):
-        edits: list[Edit] = []
-        for shape, one in zip(shapes.shapes, actual):
-            found = _one_shape_edits(shape, one)
-            if found is None:
-                return None
-            edits.extend(found)
-        return tuple(edits)
-    return _whole_shape_edit(shapes.span, actual)
+    return _node_edits(shapes.root, actual, shapes.span)
+
+
+def _node_edits(node: ShapeNode | None, actual: Any, span: Span | None) -> tuple[Edit, ...] | None:
+    if node is None:  # `_`: anything goes
+        return ()
+    if isinstance(node, Shape):
+        return _one_shape_edits(node, actual)
+    if isinstance(node, ShapeSeq) and isinstance(actual, list) and len(actual) == len(node.items):
+        pairs = list(zip(node.items, actual))
+    elif isinstance(node, ShapeMap) and isinstance(actual, dict) and \
+            list(actual) == [key for key, _ in node.items]:
+        pairs = [(item, actual[key]) for key, item in node.items]
+    else:
+        return _whole_shape_edit(node.span or span, actual)
+    edits: list[Edit] = []
+    for item, one in pairs:
+        found = _node_edits(item, one, None)
+        if found is None:
+            return None
+        edits.extend(found)
+    return tuple(edits)
 
 
 def _one_shape_edits(shape: Shape, actual: Any) -> tuple[Edit, ...] | None:
@@ -79,10 +90,27 @@ def _one_shape_edits(shape: Shape, actual: Any) -> tuple[Edit, ...] | None:
 
 
 def _whole_shape_edit(span: Span | None, actual: Any) -> tuple[Edit, ...] | None:
-    def is_shapes(tree: Any) -> bool:
-        return isinstance(tree, tuple) or (isinstance(tree, list) and all(map(is_shapes, tree)))
+    return _edits((span, flow_shapes(actual))) if span is not None and is_shape_tree(actual) else None
 
-    return _edits((span, format_shapes(actual))) if is_shapes(actual) and actual else None
+
+def is_shape_tree(tree: Any) -> bool:
+    """Whether a spec can state `tree` as it is: shapes, and lists and dicts of them."""
+    if isinstance(tree, tuple):
+        return bool(tree)
+    if isinstance(tree, list):
+        return bool(tree) and all(map(is_shape_tree, tree))
+    if isinstance(tree, dict):
+        return bool(tree) and all(map(is_shape_tree, tree.values()))
+    return False
+
+
+def flow_shapes(tree: Any) -> str:
+    """A shape tree as YAML flow text: `[[1, 5, 20], [[1, 1, 20], [1, 1, 20]]]`, `{out: [1, 10]}`."""
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{yaml_key(key)}: {flow_shapes(item)}" for key, item in tree.items()) + "}"
+    if isinstance(tree, list):
+        return "[" + ", ".join(flow_shapes(item) for item in tree) + "]"
+    return format_shapes(tree)
 
 
 def check(spec: Spec, trace: Trace) -> list[Finding]:
@@ -122,18 +150,23 @@ def _expected(shapes: Shapes) -> str:
 def _dimension_lines(label: str, shapes: Shapes, actual: Any) -> list[str]:
     """`down4.output[2]: expected H//16 = 6 (H=96), actual 5`: each wrong dimension that
     a sweep's names wrote, with the names' values, so the size that broke is plain."""
-    if shapes.many:
-        if not isinstance(actual, list) or len(actual) != len(shapes.shapes):
-            return []
-        pairs = [(f"{label}[{i}]", shape, one) for i, (shape, one) in enumerate(zip(shapes.shapes, actual))]
-    else:
-        pairs = [(label, shapes.shapes[0], actual)]
     lines: list[str] = []
-    for where, shape, one in pairs:
-        if isinstance(one, tuple) and len(one) == len(shape.dims):
-            lines.extend(f"{where}[{i}]: expected {dim}, actual {value}"
-                         for i, (dim, value) in enumerate(zip(shape.dims, one))
-                         if dim is not None and dim.names and dim.value != value)
+
+    def visit(where: str, node: ShapeNode | None, one: Any) -> None:
+        if isinstance(node, Shape):
+            if isinstance(one, tuple) and len(one) == len(node.dims):
+                lines.extend(f"{where}[{i}]: expected {dim}, actual {value}"
+                             for i, (dim, value) in enumerate(zip(node.dims, one))
+                             if dim is not None and dim.names and dim.value != value)
+        elif isinstance(node, ShapeSeq) and isinstance(one, list) and len(one) == len(node.items):
+            for i, (item, value) in enumerate(zip(node.items, one)):
+                visit(f"{where}[{i}]", item, value)
+        elif isinstance(node, ShapeMap) and isinstance(one, dict):
+            for key, item in node.items:
+                if key in one:
+                    visit(f"{where}.{key}", item, one[key])
+
+    visit(label, shapes.root, actual)
     return lines
 
 

@@ -476,7 +476,7 @@ class _Grid:
         rects: list[tuple[Any, list[Bindings]]] = []
         shape: list[tuple[Any, tuple[int, ...], int, int]] = []  # (key, other axes, first, last) per rect
 
-        def extent(sizes: list[Bindings]) -> tuple[Any, tuple[int, ...], int, int]:
+        def extent(sizes: list[Bindings]) -> tuple[tuple[int, ...], int, int, int]:
             first, last = at[sizes[0]], at[sizes[-1]]
             return first[:-2], first[-2], first[-1], last[-1]
 

@@ -12,29 +12,14 @@ from typing import Any
 import yaml
 
 from . import explain
+from .checks import flow_shapes, is_shape_tree
 from .spec import DEFAULT_POOLING, Spec
 from .trace import Trace, format_shapes
+from .yamlsource import yaml_key
 
 __all__ = ["LAYER_CHOICES", "spec_text"]
 
 LAYER_CHOICES = ("leaf", "all", "none")
-
-
-def yaml_key(name: str) -> str:
-    """`conv1` as it is; `"0"`, `"0.1"`, `"yes"` quoted, as YAML would read them as non-text."""
-    try:
-        plain = yaml.safe_load(f"{name}: 0")
-    except yaml.YAMLError:
-        plain = None
-    if isinstance(plain, dict) and list(plain) == [name] and name.strip() == name and name:
-        return name
-    return json.dumps(name)
-
-
-def _is_shapes(tree: Any) -> bool:
-    if isinstance(tree, tuple):
-        return True
-    return isinstance(tree, list) and bool(tree) and all(_is_shapes(t) for t in tree)
 
 
 def _flow(value: Any) -> str:
@@ -59,8 +44,8 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     if spec.mode != "eval":
         out.append(f"  mode: {spec.mode}")
     out.append("  expect:")
-    if _is_shapes(trace.output):
-        out.append(f"    output: {format_shapes(trace.output)}")
+    if is_shape_tree(trace.output):
+        out.append(f"    output: {flow_shapes(trace.output)}")
     out.append(f"    params: {{total: {trace.params_total}, trainable: {trace.params_trainable}}}")
     out.extend(_layer_lines(trace, layers))
     out.extend(_flatten_lines(trace))
@@ -79,18 +64,18 @@ def _layer_lines(trace: Trace, which: str) -> list[str]:
         if not name or (which == "leaf" and not layer.leaf):
             continue
         calls = trace.calls_of(name)
-        outputs = [c.output for c in calls if c.finished and _is_shapes(c.output)]
+        outputs = [c.output for c in calls if c.finished and is_shape_tree(c.output)]
         if not calls or len(outputs) != len(calls):
             continue  # never called, or an output that is no shape: nothing to state
         params = f", params: {layer.params}" if layer.params else ""
         if len(calls) == 1:
-            lines.append(f"      {yaml_key(name)}: {{output: {format_shapes(outputs[0])}{params}}}")
+            lines.append(f"      {yaml_key(name)}: {{output: {flow_shapes(outputs[0])}{params}}}")
             continue
         lines.append(f"      {yaml_key(name)}:")
         if layer.params:
             lines.append(f"        params: {layer.params}")
         lines.append("        calls:")
-        lines.extend(f"          - {{output: {format_shapes(output)}}}" for output in outputs)
+        lines.extend(f"          - {{output: {flow_shapes(output)}}}" for output in outputs)
     return ["    layers:", *lines] if lines else []
 
 

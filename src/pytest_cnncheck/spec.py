@@ -22,7 +22,7 @@ from .yamlsource import LineMap, Span, YamlError, closing, load
 
 __all__ = [
     "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
-    "Scan", "Shape", "Shapes", "Spec", "SpecError", "items_of", "parse_file", "parse_text",
+    "Scan", "Shape", "ShapeMap", "ShapeNode", "ShapeSeq", "Shapes", "Spec", "SpecError", "items_of", "parse_file", "parse_text",
     "DEFAULT_POOLING",
 ]
 
@@ -106,37 +106,90 @@ class Shape:
 
 
 @dataclass(frozen=True)
-class Shapes:
-    """One shape, or a list of shapes (`many`) for several inputs or tuple outputs."""
+class ShapeSeq:
+    """A tuple or list of outputs, each a shape or itself a tuple, list or dict; None: any."""
 
-    shapes: tuple[Shape, ...]
-    many: bool
+    items: tuple[ShapeNode | None, ...]
     line: int
     span: Span | None = field(default=None, compare=False, repr=False)
 
+
+@dataclass(frozen=True)
+class ShapeMap:
+    """A dict of outputs by key."""
+
+    items: tuple[tuple[str, ShapeNode | None], ...]
+    line: int
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+ShapeNode = Union[Shape, ShapeSeq, ShapeMap]
+
+
+def node_matches(node: ShapeNode | None, actual: Any) -> bool:
+    """Whether what the model gave (a trace's shape tree) is what `node` states."""
+    if node is None:
+        return True
+    if isinstance(node, Shape):
+        return node.matches(actual)
+    if isinstance(node, ShapeSeq):
+        return (isinstance(actual, list) and len(actual) == len(node.items)
+                and all(node_matches(n, a) for n, a in zip(node.items, actual)))
+    return (isinstance(actual, dict) and list(actual) == [key for key, _ in node.items]
+            and all(node_matches(n, actual[key]) for key, n in node.items))
+
+
+def node_text(node: ShapeNode | None, values: bool = False) -> str:
+    """As written (`[B, 16*5*5]`), or with the values (`[1, 400]`)."""
+    if node is None:
+        return "_"
+    if isinstance(node, Shape):
+        return node.values() if values else str(node)
+    if isinstance(node, ShapeSeq):
+        return "[" + ", ".join(node_text(n, values) for n in node.items) + "]"
+    return "{" + ", ".join(f"{key}: {node_text(n, values)}" for key, n in node.items) + "}"
+
+
+def node_json(node: ShapeNode | None) -> Any:
+    if node is None:
+        return None
+    if isinstance(node, Shape):
+        return node.as_json()
+    if isinstance(node, ShapeSeq):
+        return [node_json(n) for n in node.items]
+    return {key: node_json(n) for key, n in node.items}
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What a spec states for an output or input: one shape, or a tree of them (a tuple
+    output, several inputs, an LSTM's `(output, (h_n, c_n))`, a dict of heads)."""
+
+    root: ShapeNode
+    line: int
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def many(self) -> bool:
+        """A sequence at the top: several inputs, or a tuple output."""
+        return isinstance(self.root, ShapeSeq)
+
+    @property
+    def shapes(self) -> tuple[ShapeNode | None, ...]:
+        """The top level's items: the one shape, or each element of the sequence."""
+        return self.root.items if isinstance(self.root, ShapeSeq) else (self.root,)
+
     def matches(self, actual: Any) -> bool:
-        if not self.many:
-            return self.shapes[0].matches(actual)
-        return (
-            isinstance(actual, list)
-            and len(actual) == len(self.shapes)
-            and all(s.matches(a) for s, a in zip(self.shapes, actual))
-        )
+        return node_matches(self.root, actual)
 
     def __str__(self) -> str:
-        if not self.many:
-            return str(self.shapes[0])
-        return "[" + ", ".join(str(s) for s in self.shapes) + "]"
+        return node_text(self.root)
 
     def values(self) -> str:
-        if not self.many:
-            return self.shapes[0].values()
-        return "[" + ", ".join(s.values() for s in self.shapes) + "]"
+        return node_text(self.root, values=True)
 
-    def as_json(self) -> list[Any]:
-        if not self.many:
-            return self.shapes[0].as_json()
-        return [s.as_json() for s in self.shapes]
+    def as_json(self) -> Any:
+        return node_json(self.root)
 
 
 @dataclass(frozen=True)
@@ -633,32 +686,69 @@ class _Validator:
         return Shape(tuple(dims), line, span)
 
     def shapes(self, value: Any, line: int, key: str, span: Span | None = None) -> Shapes | None:
-        """One shape, or a list of shapes (for several inputs or a tuple output)."""
-        if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
+        """One shape, or a tree of them: a list of shapes (several inputs, a tuple output),
+        nested lists (an LSTM's `[output, [h_n, c_n]]`), a mapping (a dict of outputs)."""
+        node = self.node(value, line, key, span)
+        return Shapes(node, line, span) if node is not None else None
+
+    def node(self, value: Any, line: int, key: str, span: Span | None, depth: int = 0) -> ShapeNode | None:
+        if depth > 8:
+            self.problem(line, f"`{key}` nests deeper than the outputs cnncheck records (8 levels).")
+            return None
+        if isinstance(value, dict):
+            items: list[tuple[str, ShapeNode | None]] = []
+            for name, item in value.items():
+                at = value.value_line(name) if isinstance(value, LineMap) else line
+                where = value.value_spans.get(name) if isinstance(value, LineMap) else None
+                if item == "_":
+                    items.append((str(name), None))
+                    continue
+                node = self.node(item, at, f"{key}.{name}", where, depth + 1)
+                if node is None:
+                    return None
+                items.append((str(name), node))
+            if not items:
+                self.problem(line, f"`{key}` is an empty mapping: state at least one output's shape.")
+                return None
+            return ShapeMap(tuple(items), line, span)
+        structured = [isinstance(item, (list, dict)) for item in value] if isinstance(value, list) else []
+        if any(structured):
+            if not all(is_tree or item == "_" for is_tree, item in zip(structured, value)):
+                self.problem(line, f"`{key}` mixes dimensions and shapes: write one shape "
+                                   "[1, 10] or a list of shapes [[1, 10], [1, 4]] (`_` for any one).")
+                return None
             item_lines = getattr(value, "item_lines", [line] * len(value))
             item_spans = getattr(value, "item_spans", [None] * len(value))
-            shapes = []
+            nodes: list[ShapeNode | None] = []
             for index, (item, item_line, item_span) in enumerate(zip(value, item_lines, item_spans)):
-                shape = self.shape(item, item_line, f"{key}[{index}]", item_span)
-                if shape is None:
+                if item == "_":
+                    nodes.append(None)
+                    continue
+                node = self.node(item, item_line, f"{key}[{index}]", item_span, depth + 1)
+                if node is None:
                     return None
-                shapes.append(shape)
-            return Shapes(tuple(shapes), True, line, span)
-        if isinstance(value, list) and any(isinstance(item, list) for item in value):
-            self.problem(line, f"`{key}` mixes dimensions and shapes: write one shape "
-                               "[1, 10] or a list of shapes [[1, 10], [1, 4]].")
-            return None
-        shape = self.shape(value, line, key, span)
-        return Shapes((shape,), False, line, span) if shape else None
+                nodes.append(node)
+            return ShapeSeq(tuple(nodes), line, span)
+        return self.shape(value, line, key, span)
 
     # -- the spec's own keys -------------------------------------------------------
 
     def input_sizes(self, value: Any, line: int) -> tuple[tuple[int, ...], ...]:
+        if isinstance(value, dict) or isinstance(value, list) and any(
+                isinstance(item, dict) or isinstance(item, list) and any(
+                    isinstance(dim, (list, dict)) for dim in item) for item in value):
+            self.problem(line, "`input_size` must be a shape or a list of shapes, one per input "
+                               "(not nested, nor a mapping).")
+            return ()
         shapes = self.shapes(value, line, "input_size")
         if shapes is None:
             return ()
         sizes = []
         for shape in shapes.shapes:
+            if not isinstance(shape, Shape):
+                self.problem(line, "`input_size` must be a shape or a list of shapes, one per input "
+                                   "(not nested, nor a mapping).")
+                return ()
             if any(d is None for d in shape.dims):
                 self.problem(shape.line, "`input_size` must give every dimension; `_` is for "
                                          "expectations only.")

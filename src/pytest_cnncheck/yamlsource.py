@@ -20,10 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import json
+
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["LineList", "LineMap", "Span", "YamlError", "closing", "from_python", "load"]
+__all__ = ["LineList", "LineMap", "Span", "YamlError", "closing", "from_python", "load", "yaml_key"]
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -322,3 +324,14 @@ class _Builder:
         return YamlError(
             f"uses the tag {node.tag!r}, which cnncheck does not load "
             "(specs hold plain data only)", _line(node))
+
+
+def yaml_key(name: str) -> str:
+    """`conv1` as it is; `"0"`, `"0.1"`, `"yes"` quoted, as YAML would read them as non-text."""
+    try:
+        plain = yaml.safe_load(f"{name}: 0")
+    except yaml.YAMLError:
+        plain = None
+    if isinstance(plain, dict) and list(plain) == [name] and name.strip() == name and name:
+        return name
+    return json.dumps(name)
