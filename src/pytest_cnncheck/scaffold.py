@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from . import explain
 from .checks import flow_shapes, is_shape_tree
 from .spec import DEFAULT_POOLING, Spec

@@ -1,0 +1,165 @@
+"""One recorded forward pass: every module call in order, with the shapes that went in and
+came out, and where the pass raised, if it did.
+
+Each module's `forward` is wrapped on the instance for the pass and put back after;
+nothing of the model is changed beyond it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .frames import first_line, user_frame_of
+from .trace import Call, Crash, ShapeTree
+
+__all__ = ["Run", "named_modules", "plain", "run_recorded"]
+
+
+@dataclass
+class Run:
+    calls: tuple[Call, ...]
+    output: ShapeTree | None
+    crash: Crash | None
+
+
+def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
+    modules = named_modules(model)
+    names = {id(module): name for name, module in modules.items()}
+    # One list per call, in the order the calls began: Call's fields, filled in as it ends.
+    records: list[list[Any]] = []
+    open_calls: list[list[Any]] = []  # calls that have begun and not ended, innermost last
+    counts: dict[str, int] = {}
+
+    def begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        if len(args) == 1 and not kwargs:  # most calls: one tensor in
+            shapes: tuple[ShapeTree, ...] = (_shapes(args[0]),)
+        else:  # keyword arguments count as inputs after the positional ones (self.attn(query=x))
+            shapes = tuple([_shapes(a) for a in args] + [
+                _shapes(v) for v in kwargs.values() if isinstance(v, torch.Tensor)])
+        index = counts.get(name, 0)
+        counts[name] = index + 1
+        record = [name, index, len(open_calls), shapes, None, False]
+        records.append(record)
+        open_calls.append(record)
+        return record
+
+    def end(record: list[Any], output: Any) -> None:
+        # Pop to this call: a child whose exception the parent caught stays
+        # open (unfinished) without confusing the rest.
+        while open_calls:
+            if open_calls.pop() is record:
+                record[4] = _shapes(output)
+                record[5] = True
+                break
+
+    def recording(module: nn.Module, real: Callable[..., Any]) -> Callable[..., Any]:
+        name = names[id(module)]
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            record = begin(name, args, kwargs)
+            output = real(*args, **kwargs)
+            end(record, output)
+            return output
+        return forward
+
+    # For a module that refuses the wrapper: hooks, each module's begun calls a stack.
+    hooked: dict[int, list[list[Any]]] = {}
+
+    def before(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        hooked[id(module)].append(begin(names[id(module)], args, kwargs))
+
+    def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        end(hooked[id(module)].pop(), output)
+
+    # Each module's `forward` is wrapped on the instance rather than hooked: a module
+    # with hooks sends every call down torch's slow hooked path, which cost more than
+    # the rest of a small model's run.
+    wrapped: list[tuple[nn.Module, Any]] = []
+    handles = []
+    try:
+        for module in modules.values():
+            own = vars(module).get("forward")
+            try:
+                _set_forward(module, recording(module, module.forward))
+                wrapped.append((module, own))
+            except Exception:
+                hooked[id(module)] = []
+                handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
+                handles.append(module.register_forward_hook(after))
+        output: ShapeTree | None = None
+        crash = None
+        try:
+            output = _shapes(model(*inputs))
+        except Exception as error:
+            crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error))
+    finally:
+        for module, own in reversed(wrapped):
+            _set_forward(module, own)
+        for handle in handles:
+            handle.remove()
+    return Run(tuple(Call(*record) for record in records), output, crash)
+
+
+def named_modules(model: nn.Module) -> dict[str, nn.Module]:
+    """dict(model.named_modules()), without its generator per level (a third of the cost)."""
+    found: dict[str, nn.Module] = {}
+    seen: set[int] = set()
+
+    def visit(module: nn.Module, prefix: str) -> None:
+        seen.add(id(module))
+        found[prefix] = module
+        for name, child in module._modules.items():
+            if child is not None and id(child) not in seen:
+                visit(child, f"{prefix}.{name}" if prefix else name)
+
+    visit(model, "")
+    return found
+
+
+def _set_forward(module: nn.Module, forward: Any) -> None:
+    """Put `forward` on the instance (None: take ours off again)."""
+    if plain(type(module)):
+        if forward is not None:
+            module.__dict__["forward"] = forward
+        else:
+            module.__dict__.pop("forward", None)
+    elif forward is not None:
+        module.forward = forward
+    else:
+        del module.forward
+
+
+def _shapes(value: Any, depth: int = 0) -> ShapeTree:
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    if depth < 8 and isinstance(value, (tuple, list)):
+        return [_shapes(item, depth + 1) for item in value]
+    if depth < 8 and isinstance(value, dict):
+        return {str(key): _shapes(item, depth + 1) for key, item in value.items()}
+    return type(value).__name__
+
+
+def plain(cls: type) -> bool:
+    """Whether `cls` leaves setting attributes, `train`, `training` and `forward` to nn.Module.
+
+    Then `module.forward = f` and `module.training = b` end in the instance's
+    __dict__, and we write there: Module.__setattr__'s checks cost more than a small
+    layer's run. Any other class (its own __setattr__ or train(), a property) gets
+    its own methods called.
+    """
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = (
+            cls.__setattr__ is nn.Module.__setattr__ and cls.__delattr__ is nn.Module.__delattr__  # type: ignore[comparison-overlap]
+            and cls.train is nn.Module.train  # type: ignore[attr-defined]
+            and not any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__")
+                        for name in ("forward", "training")))
+    return plain
+
+
+_PLAIN: dict[type, bool] = {}
