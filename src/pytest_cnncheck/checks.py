@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import explain
+from . import explain, fixes
 from .sizes import describe as describe_sizes
 from .sizes import label
 from .spec import LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
@@ -35,8 +35,9 @@ class Finding:
     message: str | None = None  # a sentence, where the finding is not expected-vs-actual
     expected: str | None = None  # as a person reads it: "16*5*5 = 400", "62,006"
     actual: str | None = None
-    details: tuple[str, ...] = ()  # the arithmetic
-    layers: tuple[str, ...] = ()  # rows to mark in the layer table
+    details: tuple[str, ...] = ()  # the cause, with the arithmetic
+    layers: tuple[str, ...] = ()  # rows to mark in the layer table; the report says where each is made
+    fix: tuple[str, ...] = ()  # what to change, checked with the same arithmetic; or why nothing fits
     # The edits that make the spec state the actual value; None where an update can't:
     # no value to rewrite (a crash, a rule), or one shared with other specs by an anchor.
     edits: tuple[Edit, ...] | None = None
@@ -308,14 +309,55 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
             details = _dimension_lines(f"{layer.name}.output", output, call.output)
             arithmetic = explain.size_arithmetic(layer, call)
             if arithmetic:
-                details.append(f"{explain.describe(layer)} on input {format_shapes(call.input)}:")
+                details.append(f"{explain.describe(layer)}{_which_call(call, trace)} on input "
+                               f"{format_shapes(call.input)}:")
                 details.extend(f"  {line}" for line in arithmetic)
+            fix = _layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) else []
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
                                     actual=format_shapes(call.output),
                                     expected_value=output.as_json(),
                                     actual_value=shapes_json(call.output), details=tuple(details),
-                                    layers=mark, edits=_shape_edits(output, call.output)))
+                                    layers=mark, edits=_shape_edits(output, call.output), fix=tuple(fix)))
     return findings
+
+
+def _which_call(call: Call, trace: Trace) -> str:
+    """` (call 2)` for a module called more than once: a finding names the call it is about."""
+    return f" (call {call.index + 1})" if call.index or len(trace.calls_of(call.name)) > 1 else ""
+
+
+def _layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> list[str]:
+    """What to change in `layer` so that this call gives `expected`: the arguments that set
+    the wrong dimensions, each fix checked with the layer's own arithmetic."""
+    actual = call.output
+    if not isinstance(actual, tuple) or len(actual) != len(expected.dims):
+        return []
+    wrong = [i for i, (dim, value) in enumerate(zip(expected.dims, actual))
+             if dim is not None and dim.value != value]
+    lines: list[str] = []
+    channel = len(actual) - 1 if layer.kind == "linear" else 1
+    if channel in wrong and layer.kind in ("linear", "conv", "conv_transpose"):
+        dim = expected.dims[channel]
+        assert dim is not None
+        fix = fixes.channel_fix(layer, dim.value)
+        if fix is not None:
+            lines.append(f"fix: {fix.change} in {layer.name}: {fix.code}")
+        wrong.remove(channel)
+    dims = layer.hparams.get("dims", 0)
+    spatial = {i - (len(actual) - dims): expected.dims[i].value for i in wrong  # type: ignore[union-attr]
+               if layer.kind in ("conv", "conv_transpose", "pool") and i >= len(actual) - dims}
+    if spatial:
+        found = fixes.size_fixes(layer, call, spatial, explain.spatial_names(dims))
+        if found:
+            first, *others = found
+            lines.append(f"fix: {first.change} in {layer.name}: {first.code}")
+            lines.extend(f"  {line}" for line in first.arithmetic)
+            lines.extend(f"or: {fix.change}: {fix.code}" for fix in others)
+        else:
+            lines.append(f"no change of one argument of {layer.name} gives "
+                         f"{', '.join(f'{explain.spatial_names(dims)[a]}={v}' for a, v in spatial.items())} "
+                         f"from input {format_shapes(call.input)}: the layers before it set what reaches it")
+    return lines
 
 
 def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Finding]:

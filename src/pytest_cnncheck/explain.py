@@ -12,7 +12,9 @@ and hyperparameters, never from torch's error text (which differs by device).
 
 from __future__ import annotations
 
+import linecache
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,10 +23,24 @@ from .sizes import label
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "crash_brief", "crash_cause", "crash_kind", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "crash_brief", "crash_cause", "crash_kind", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
+
+
+def defined_at(layer: Layer) -> str | None:
+    """`models/net.py:14: self.fc1 = nn.Linear(16 * 6 * 6, 120)`: the line that made the
+    layer, which is the line to edit (None where it was made outside the user's code)."""
+    if layer.defined is None:
+        return None
+    path, line = layer.defined
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:  # another drive
+        shown = path
+    code = linecache.getline(path, line).strip()
+    return f"{shown}:{line}: {code}" if code else f"{shown}:{line}"
 
 
 def spatial_names(dims: int) -> tuple[str, ...]:
@@ -87,17 +103,20 @@ def size_arithmetic(layer: Layer, call: Call) -> list[str]:
             continue
         p = 0 if h["padding"] == "valid" else h["padding"][i]
         if layer.kind == "conv_transpose":
-            op = h["output_padding"][i]
-            result = (size - 1) * s - 2 * p + d * (f - 1) + op + 1
-            extra = f" + {op}" if op else ""
-            kernel = f"{f}" if d == 1 else f"{d}*({f}-1) + 1"
-            lines.append(f"{name}: ({size} - 1)*{s} - 2*{p} + {kernel}{extra} = {result}")
+            lines.append(f"{name}: {transposed_line(size, f, s, p, d, h['output_padding'][i])}")
             continue
-        lines.append(f"{name}: {_fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
+        lines.append(f"{name}: {fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
     return lines
 
 
-def _fraction_line(size: int, f: int, s: int, p: int, d: int, ceil_mode: bool) -> str:
+def transposed_line(size: int, f: int, s: int, p: int, d: int, op: int) -> str:
+    """`(16 - 1)*2 - 2*1 + 1*(3 - 1) + 0 + 1 = 31`: every term of a transposed conv's size,
+    output_padding (the usual fix) among them."""
+    result = (size - 1) * s - 2 * p + d * (f - 1) + op + 1
+    return f"({size} - 1)*{s} - 2*{p} + {d}*({f} - 1) + {op} + 1 = {result}"
+
+
+def fraction_line(size: int, f: int, s: int, p: int, d: int, ceil_mode: bool) -> str:
     span = d * (f - 1) + 1  # the window's real extent once dilated
     numerator = size - span + 2 * p
     text = f"({size} - {span} + 2*{p}) / {s} + 1"
@@ -132,7 +151,7 @@ def division_remainders(layer: Layer, call: Call) -> list[str]:
         f, s, p, d = h["kernel_size"][i], h["stride"][i], h["padding"][i], h["dilation"][i]
         numerator = size - (d * (f - 1) + 1) + 2 * p
         if numerator >= 0 and numerator % s:
-            lines.append(f"{name}: {_fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
+            lines.append(f"{name}: {fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
     return lines
 
 

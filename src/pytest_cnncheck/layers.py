@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping
 import torch
 from torch import nn
 
-from .record import named_modules
+from .record import Sites, named_modules
 from .trace import Layer
 
 __all__ = ["Layers"]
@@ -36,8 +36,9 @@ class Layers(Mapping[str, Layer]):
     more than the rest together.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, sites: Sites | None = None) -> None:
         self._modules = named_modules(model)
+        self._sites = sites or {}
         self._made: dict[str, Layer] = {}
         # The parameters under each module, gathered bottom-up once per subtree; as
         # sets, so that a parameter shared inside a subtree (or a submodule shared by
@@ -60,6 +61,7 @@ class Layers(Mapping[str, Layer]):
                 params=sum(self._sizes[i] for i in self._gather(module)),
                 own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
                 leaf=not any(child is not None for child in module._modules.values()),
+                defined=self._sites.get(id(module)),
             )
         return layer
 

@@ -32,7 +32,7 @@ from torch import nn
 from . import explain
 from .fastmeta import formula_shapes, meta_build
 from .layers import Layers
-from .record import Run, named_modules, plain, run_recorded
+from .record import Run, Sites, definition_sites, named_modules, plain, run_recorded
 from .frames import first_line, raised, user_frame_of
 from .resolve import check_kwargs, resolve_model
 from .spec import Spec, SpecError
@@ -216,11 +216,13 @@ def _placed(device: str, default: str) -> Any:
     return nullcontext() if device == default else torch.device(device)
 
 
-def _built(spec: Spec, factory: Callable[..., Any], device: str, default: str) -> nn.Module:
-    with meta_build() if device == "meta" else _placed(device, default):
+def _built(spec: Spec, factory: Callable[..., Any], device: str,
+           default: str) -> tuple[nn.Module, Sites]:
+    """The model, on `device`, in the spec's mode; and where each of its modules was made."""
+    with meta_build() if device == "meta" else _placed(device, default), definition_sites() as sites:
         model = _build(spec, factory)
     _set_mode(model, spec.mode == "train")
-    return model
+    return model, sites
 
 
 def _set_mode(model: nn.Module, training: bool) -> None:
@@ -254,7 +256,7 @@ def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Tr
 
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
     with _isolated() as default:
-        model = _built(spec, factory, device, default)
+        model, sites = _built(spec, factory, device, default)
         inputs = _inputs(spec, spec.input_sizes, device, default)
         run = _run_on(model, inputs, device)
         table: str | None = None
@@ -262,7 +264,7 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
             table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
-        return _trace(spec, device, run, Layers(model),
+        return _trace(spec, device, run, Layers(model, sites),
                       summary=table, mult_adds=mult_adds, notes=notes)
 
 
@@ -302,9 +304,9 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
              sizes: list[tuple[tuple[int, ...], ...]]) -> list[Trace]:
     try:
         with _isolated() as default:
-            model = _built(spec, factory, device, default)
+            model, sites = _built(spec, factory, device, default)
             runs = [_run_on(model, _inputs(spec, one, device, default), device) for one in sizes]
-            layers = Layers(model)
+            layers = Layers(model, sites)
             return [_trace(spec, device, run, layers) for run in runs]
     except _BuildFailed as failure:
         raise failure.at(spec) from None

@@ -8,16 +8,53 @@ nothing of the model is changed beyond it.
 from __future__ import annotations
 
 import inspect
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
 
-from .frames import first_line, user_frame_of
+from .frames import TORCH_DIR, first_line, user_frame_of
 from .trace import Call, Crash, ShapeTree
 
-__all__ = ["Run", "named_modules", "plain", "run_recorded"]
+__all__ = ["Run", "Sites", "definition_sites", "named_modules", "plain", "run_recorded"]
+
+Sites = dict[int, tuple[str, int]]  # id(module) -> (file, line) of the code that built it
+_OWN_DIR = str(Path(__file__).parent)
+
+
+@contextmanager
+def definition_sites() -> Iterator[Sites]:
+    """While the model is built: where each module was made, the line a user edits to
+    change it (`self.fc1 = nn.Linear(16 * 6 * 6, 120)`, one element of an
+    `nn.Sequential(...)`, the line of a helper that makes blocks).
+
+    nn.Module.__init__ runs once for every module made; from there the first frame
+    outside torch that is not the module's own __init__ (a user's block calling
+    super().__init__()) is the line that made it. A few microseconds a module.
+    """
+    sites: Sites = {}
+    real = nn.Module.__init__
+
+    def init(module: nn.Module, *args: Any, **kwargs: Any) -> None:
+        real(module, *args, **kwargs)
+        frame = sys._getframe(1)
+        while frame is not None:
+            code = frame.f_code
+            if not code.co_filename.startswith((TORCH_DIR, _OWN_DIR, "<")) and not (
+                    code.co_name == "__init__" and frame.f_locals.get("self") is module):
+                sites[id(module)] = (code.co_filename, frame.f_lineno)
+                return
+            frame = frame.f_back  # type: ignore[assignment]
+
+    nn.Module.__init__ = init  # type: ignore[method-assign, assignment]
+    try:
+        yield sites
+    finally:
+        nn.Module.__init__ = real  # type: ignore[method-assign]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Sequence
 
 from .checks import Finding
+from .explain import defined_at
 from .sizes import label
 from .spec import Spec, SpecError
 from .trace import Trace, format_shapes
@@ -70,6 +71,8 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         elif finding.expected is not None:
             out.append((f"  expected: {finding.expected}", GREEN))
         out.extend((f"  {detail}", PLAIN) for detail in finding.details)
+        out.extend((f"  {line}", PLAIN) for line in definition_lines(trace, finding))
+        out.extend((f"  {line}", PLAIN) for line in finding.fix)
     marked = {name for finding in findings for name in finding.layers}
     out.append(("", PLAIN))
     if spec.scan is not None:
@@ -77,6 +80,18 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
                     f"{input_text(spec)}:", PLAIN))
     out.extend(layer_table(trace, marked))
     return out
+
+
+def definition_lines(trace: Trace, finding: Finding) -> list[str]:
+    """`fc1 is made at models/net.py:14: self.fc1 = nn.Linear(16 * 6 * 6, 120)`: the line to
+    edit, for each layer the finding names."""
+    lines = []
+    for name in finding.layers:
+        layer = trace.layers.get(name)
+        where = defined_at(layer) if layer is not None else None
+        if where is not None:
+            lines.append(f"{name} is made at {where}")
+    return lines
 
 
 def layer_table(trace: Trace, marked: set[str] | frozenset[str] = frozenset()) -> list[Line]:

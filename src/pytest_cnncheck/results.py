@@ -10,6 +10,7 @@ the run as Markdown (`.md`, for a pull request or `$GITHUB_STEP_SUMMARY`) or JSO
 from __future__ import annotations
 
 import json
+import os
 import re
 from importlib import metadata
 from typing import Any, Iterable, Sequence
@@ -36,7 +37,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "output": shapes_json(trace.output) if ran and spec.scan is None else None,
         "params": {"total": trace.params_total, "trainable": trace.params_trainable},
         "sizes": dict(spec.bindings) if spec.scan is None else None,
-        "findings": [_finding(finding) for finding in findings],
+        "findings": [_finding(finding, trace) for finding in findings],
     }
     if spec.scan is not None:
         result["accepted"] = [dict(bindings) for (bindings, _), one in zip(spec.scan.points, traces)
@@ -51,11 +52,20 @@ def error_result(error: SpecError) -> dict[str, Any]:
             "findings": []}
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
     return {"key": finding.key, "line": finding.line, "message": finding.message,
             "expected": finding.expected_value, "actual": finding.actual_value,
             "expected_text": finding.expected, "actual_text": finding.actual,
-            "details": list(finding.details)}
+            "details": list(finding.details), "fix": list(finding.fix),
+            "layers": [_made_at(name, trace) for name in finding.layers]}
+
+
+def _made_at(name: str, trace: Trace) -> dict[str, Any]:
+    """A layer a finding names, and the file and line that made it (the line to edit)."""
+    layer = trace.layers.get(name)
+    if layer is None or layer.defined is None:
+        return {"name": name, "file": None, "line": None}
+    return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1]}
 
 
 def versions() -> dict[str, str]:
@@ -169,6 +179,14 @@ def markdown_report(rows: Iterable[dict[str, Any]]) -> str:
             for detail in finding["details"]:
                 depth = (len(detail) - len(detail.lstrip(" "))) // 2
                 out.append(f"{'  ' * (depth + 1)}- {_code(detail.strip())}")
+            for layer in finding.get("layers", ()):
+                if layer["file"]:
+                    where = f"{layer['file']}:{layer['line']}"
+                    out.append(f"  - {_code(layer['name'])} is made at {_code(where)}")
+            for line in finding.get("fix", ()):
+                depth = (len(line) - len(line.lstrip(" "))) // 2
+                out.append(f"{'  ' * (depth + 1)}- {'**fix**: ' if line.startswith('fix:') else ''}"
+                           f"{_code(line.strip().removeprefix('fix: '))}")
     return "\n".join(out) + "\n"
 
 

@@ -27,6 +27,7 @@ class Layer:
     params: int  # every parameter under this module, shared ones once
     own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
     leaf: bool
+    defined: tuple[str, int] | None = None  # (file, line) of the code that made it
 
 
 @dataclass
