@@ -97,12 +97,17 @@ def test_a_linear_that_does_not_fit_the_flatten_is_explained(tutorial: pytest.Py
     result, out = run(tutorial, spec)
     result.assert_outcomes(failed=1)
     assert_in_order(out, "arch.cnncheck.yaml:5: forward",
-                    "The forward pass on input [1, 3, 32, 32] raised RuntimeError",
+                    # the cause in the model's terms first, torch's words last
+                    "The forward pass on input [1, 3, 32, 32] failed in fc1: receives "
+                    "16*5*5 = 400, in_features 576",
                     "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]: "
                     "400 features, but in_features is 576",
                     "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
-                    "in_features would have to be 400: nn.Linear(16*5*5, 120)",
                     "at net.py:20: x = F.relu(self.fc1(x))",
+                    "torch on meta said: RuntimeError: ",
+                    # the line to edit, then the fix
+                    "fc1 is made at net.py:12: self.fc1 = nn.Linear(fc1_in, 120)",
+                    "fix: in_features=400 in fc1: nn.Linear(16*5*5, 120)",
                     "! fc1", "(raised here)")
     assert "1 mismatch in" in out  # fc2 was never reached: not a second finding
 

@@ -33,7 +33,7 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     # the classic flatten mismatch, explained from shapes
                     "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]",
                     "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
-                    "in_features would have to be 400: nn.Linear(16*5*5, 120)",
+                    "fix: in_features=400 in fc1: nn.Linear(16*5*5, 120)",
                     # hand-computed numbers, each with its arithmetic
                     "conv1: 6 * (5*5*3 + 1) = 456",
                     "H: (14 - 5 + 2*0) / 1 + 1 = 10",

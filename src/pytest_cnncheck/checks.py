@@ -38,6 +38,9 @@ class Finding:
     details: tuple[str, ...] = ()  # the cause, with the arithmetic
     layers: tuple[str, ...] = ()  # rows to mark in the layer table; the report says where each is made
     fix: tuple[str, ...] = ()  # what to change, checked with the same arithmetic; or why nothing fits
+    # Where this finding only follows from another (a crash before the layer ran, a total
+    # that a crash's fix puts right): which, and why. Shown folded under that one.
+    follows: str | None = None
     # The edits that make the spec state the actual value; None where an update can't:
     # no value to rewrite (a crash, a rule), or one shared with other specs by an anchor.
     edits: tuple[Edit, ...] | None = None
@@ -120,13 +123,16 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
         findings.append(_crash(spec, trace))
     if spec.output is not None and trace.crash is None:
         if not spec.output.matches(trace.output):
+            setters = _output_setters(spec.output, trace)
             findings.append(Finding("expect.output", spec.output.line,
+                                    layers=tuple(dict.fromkeys(s.layer.name for s in setters)),
+                                    fix=tuple(line for s in setters for line in s.fix),
                                     expected=_expected(spec.output),
                                     actual=format_shapes(trace.output),
                                     expected_value=spec.output.as_json(),
                                     actual_value=shapes_json(trace.output),
-                                    details=tuple(_dimension_lines("output", spec.output,
-                                                                   trace.output)),
+                                    details=tuple(_dimension_lines("output", spec.output, trace.output)
+                                                  + [s.cause for s in setters]),
                                     edits=_shape_edits(spec.output, trace.output)))
     if spec.params is not None:
         findings.extend(_params(spec, trace))
@@ -140,7 +146,53 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
         findings.extend(_pooling_rule(spec, trace))
     if spec.exact_division:
         findings.extend(_exact_division_rule(spec, trace))
-    return findings
+    return _folded(findings, trace)
+
+
+def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
+    """Root causes first; a finding that only follows from one says so and from which.
+
+    After a crash: a layer that raised before its output, or was not reached for a later
+    call, follows from it; so does a parameter count that the crash's fix puts right.
+    `params.trainable` that differs exactly as `params.total` does, with nothing frozen,
+    follows from the total.
+    """
+    crash = next((f for f in findings if f.key == "forward"), None)
+    cause = explain.crash_reason(trace)
+    delta = _fix_delta(cause) if cause is not None else None
+    out = []
+    for finding in findings:
+        why = None
+        if crash is not None and finding is not crash:
+            if finding.key.endswith(".output") and finding.actual is None or \
+                    finding.key.endswith(".calls"):
+                why = f"follows from the crash at line {crash.line}: the layer did not get to run"
+            elif cause is not None and delta is not None and finding.expected_value is not None \
+                    and isinstance(finding.actual_value, int) and finding.key.endswith(
+                        ("expect.params", ".total", ".trainable", f"layers.{cause.layer.name}.params")) \
+                    and finding.actual_value + delta == finding.expected_value:
+                why = (f"follows from the crash at line {crash.line}: its fix changes "
+                       f"{cause.layer.name}'s parameters by {delta:+,}, which makes this "
+                       f"{finding.expected_value:,} as expected")
+        if finding.key == "expect.params.trainable" and why is None and \
+                trace.params_total == trace.params_trainable:
+            total = next((f for f in findings if f.key == "expect.params.total"), None)
+            if total is not None and total.expected_value == finding.expected_value:
+                why = f"the same count as params.total at line {total.line}: no parameter is frozen"
+        out.append(replace(finding, follows=why, fix=() if why else finding.fix) if why else finding)
+    return sorted(out, key=lambda f: f.follows is not None)  # root causes first, order kept
+
+
+def _fix_delta(cause: explain.Cause) -> int | None:
+    """How many parameters the crash's fix adds to its layer (negative: removes)."""
+    h, change = cause.layer.hparams, cause.got - cause.wanted
+    if cause.what == "in_features":
+        return int(h["out_features"] * change)
+    if cause.what == "in_channels":
+        return int(h["out_channels"] * math.prod(h["kernel_size"]) * change // h["groups"])
+    if cause.what == "num_features":
+        return 2 * change if h.get("affine") else 0
+    return None
 
 
 def _expected(shapes: Shapes) -> str:
@@ -182,12 +234,26 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
     if trace.crash.where:
         details.append(f"at {trace.crash.where}")
     sizes = list(spec.input_sizes) if len(spec.input_sizes) > 1 else spec.input_sizes[0]
-    return Finding(
-        "forward", spec.input_line,
-        message=f"The forward pass on input {format_shapes(sizes)} raised {trace.crash.exception}",
-        details=tuple(details),
-        layers=(call.name,) if call is not None and call.name else (),
-    )
+    explained = explain.crash_cause(trace) is not None
+    if explained and call is not None:
+        # Lead with the cause in the model's terms; torch's own sentence (on meta, words
+        # no user has seen) comes last, for the record.
+        where, why = explain.crash_brief(trace)
+        message = f"The forward pass on input {format_shapes(sizes)} failed in {why}"
+        details.append(f"torch{' on meta' if trace.device == 'meta' else ''} said: {trace.crash.exception}")
+    else:
+        message = f"The forward pass on input {format_shapes(sizes)} raised {trace.crash.exception}"
+    fix = explain.crash_fix(trace)
+    layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
+    cause = explain.crash_reason(trace)
+    if cause is not None and cause.what in ("in_channels", "num_features"):
+        # Or the layer that made the channels: out_channels that fit what comes next.
+        producer = _setter_of(trace, cause.received, 1, cause.wanted)
+        if producer is not None and producer.fix and producer.fix[0].startswith("fix:"):
+            fix.append("or: " + producer.fix[0].removeprefix("fix: "))
+            layers += (producer.layer.name,)
+    return Finding("forward", spec.input_line, message=message, details=tuple(details),
+                   layers=layers, fix=tuple(fix))
 
 
 def _params(spec: Spec, trace: Trace) -> list[Finding]:
@@ -319,6 +385,75 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                                     actual_value=shapes_json(call.output), details=tuple(details),
                                     layers=mark, edits=_shape_edits(output, call.output), fix=tuple(fix)))
     return findings
+
+
+@dataclass(frozen=True)
+class _Setter:
+    """The layer call that set one wrong dimension of an output, and how to change it."""
+
+    layer: Layer
+    cause: str
+    fix: tuple[str, ...]
+
+
+def _output_setters(output: Shapes, trace: Trace) -> list[_Setter]:
+    """For each wrong dimension of the model's output, the layer that produced that number:
+    a classifier head's out_features, a conv's out_channels or output size."""
+    pairs: list[tuple[Shape, Any]] = []
+
+    def leaves(node: ShapeNode | None, actual: Any) -> None:
+        if isinstance(node, Shape):
+            pairs.append((node, actual))
+        elif isinstance(node, ShapeSeq) and isinstance(actual, list) and len(actual) == len(node.items):
+            for item, one in zip(node.items, actual):
+                leaves(item, one)
+        elif isinstance(node, ShapeMap) and isinstance(actual, dict):
+            for key, item in node.items:
+                leaves(item, actual.get(key))
+
+    leaves(output.root, trace.output)
+    setters = []
+    for shape, actual in pairs:
+        if shape.matches(actual) or not isinstance(actual, tuple) or len(actual) != len(shape.dims):
+            continue
+        for axis, (dim, value) in enumerate(zip(shape.dims, actual)):
+            if dim is None or dim.value == value or axis == 0:
+                continue  # the batch is the input's; dimension 0 is explained elsewhere
+            setter = _setter_of(trace, actual, axis, dim.value)
+            if setter is not None:
+                setters.append(setter)
+    return setters
+
+
+def _setter_of(trace: Trace, produced: tuple[int, ...], axis: int, wanted: int) -> _Setter | None:
+    """The last layer call, going back from the one that produced `produced`, that changed
+    dimension `axis` to its value: through activations and other layers that keep it."""
+    leaves = [call for call in trace.calls if call.finished and call.name
+              and trace.layers[call.name].leaf and isinstance(call.output, tuple)]
+    ends = [i for i, call in enumerate(leaves) if call.output == produced]
+    if not ends:
+        return None
+    value = produced[axis]
+    for call in reversed(leaves[:ends[-1] + 1]):
+        out, received = call.output, call.input
+        assert isinstance(out, tuple)
+        if len(out) != len(produced) or out[axis] != value:
+            return None  # the trail went cold: a reshape we did not see
+        layer = trace.layers[call.name]
+        sets_it = not isinstance(received, tuple) or len(received) != len(out) or received[axis] != value
+        if not sets_it:
+            continue
+        name = explain.spatial_names(len(out) - 2)[axis - 2] if axis >= 2 else (
+            "features" if layer.kind == "linear" else "channels")
+        cause = (f"{name} {value} (dimension {axis}) comes from {explain.describe(layer)}"
+                 f"{_which_call(call, trace)}")
+        expected = tuple(wanted if i == axis else v for i, v in enumerate(out))
+        fix = _layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
+        if not fix:
+            fix = [f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
+                   f"{wanted}: change what it is made with, or the spec"]
+        return _Setter(layer, cause, tuple(fix))
+    return None
 
 
 def _which_call(call: Call, trace: Trace) -> str:

@@ -187,11 +187,13 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(str(reason)) from None
     if trace.crash is not None:
         from .checks import check
-        from .report import layer_table
+        from .report import definition_lines, layer_table
 
         crash = check(spec, trace)[0]
         print(f"cnncheck init: {crash.message}", file=sys.stderr)
-        for line in (*(f"  {detail}" for detail in crash.details), "",
+        for line in (*(f"  {detail}" for detail in crash.details),
+                     *(f"  {line}" for line in definition_lines(trace, crash)),
+                     *(f"  {line}" for line in crash.fix), "",
                      *(text for text, _ in layer_table(trace, set(crash.layers)))):
             print(line, file=sys.stderr)
         return 1

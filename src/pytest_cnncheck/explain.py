@@ -23,7 +23,7 @@ from .sizes import label
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "crash_brief", "crash_cause", "crash_kind", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "Cause", "crash_brief", "crash_cause", "crash_fix", "crash_kind", "crash_reason", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -279,7 +279,7 @@ def failing_call(trace: Trace) -> Call | None:
 
 
 @dataclass(frozen=True)
-class _Cause:
+class Cause:
     """Why a layer could not take what reached it, read from the recorded shapes."""
 
     call: Call
@@ -292,7 +292,7 @@ class _Cause:
     padding: int = 0  # a window's padding on that dimension
 
 
-def _cause(trace: Trace) -> _Cause | None:
+def crash_reason(trace: Trace) -> Cause | None:
     """The one place that decides whether the shapes explain a crash, and how."""
     if trace.crash is None:
         return None
@@ -305,49 +305,99 @@ def _cause(trace: Trace) -> _Cause | None:
         return None
     h = layer.hparams
     if layer.kind == "linear" and received and received[-1] != h["in_features"]:
-        return _Cause(call, layer, received, "in_features", received[-1], h["in_features"])
+        return Cause(call, layer, received, "in_features", received[-1], h["in_features"])
     if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
         channel_axis = len(received) - h["dims"] - 1
         if channel_axis >= 0 and received[channel_axis] != h["in_channels"]:
-            return _Cause(call, layer, received, "in_channels", received[channel_axis],
+            return Cause(call, layer, received, "in_channels", received[channel_axis],
                           h["in_channels"])
     if layer.kind in ("conv", "pool") and h["padding"] not in ("same", "valid"):
         sizes = _spatial(layer, received)
         for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes or ())):
             span = h["dilation"][i] * (h["kernel_size"][i] - 1) + 1
             if size + 2 * h["padding"][i] < span:
-                return _Cause(call, layer, received, "window", size, span, name, h["padding"][i])
+                return Cause(call, layer, received, "window", size, span, name, h["padding"][i])
     if layer.kind == "norm" and "num_features" in h and len(received) >= 2:
         if received[1] != h["num_features"]:
-            return _Cause(call, layer, received, "num_features", received[1], h["num_features"])
+            return Cause(call, layer, received, "num_features", received[1], h["num_features"])
     return None
 
 
 def crash_cause(trace: Trace) -> list[str] | None:
     """Lines explaining a crash from the recorded shapes, or None where shapes don't explain it."""
-    cause = _cause(trace)
+    cause = crash_reason(trace)
     if cause is None:
         return None
     layer, got, wanted = cause.layer, cause.got, cause.wanted
-    receives = f"{describe(layer)} receives {format_shapes(cause.received)}: "
+    receives = f"{describe(layer)}{_nth(cause.call, trace)} receives {format_shapes(cause.received)}: "
     if cause.what == "in_features":
         source = flatten_source(trace, cause.call)
         lines = [f"{receives}{got} features, but in_features is {wanted}"]
         if source is not None:
             lines.append(f"flattened: {format_shapes(source)} -> {product_text(source)}")
-            dims = "*".join(str(d) for d in source[1:])
-            lines.append(f"in_features would have to be {got}: "
-                         f"nn.Linear({dims}, {layer.hparams['out_features']})")
-        else:
-            lines.append(f"in_features would have to be {got}")
         return lines
     if cause.what == "in_channels":
-        return [f"{receives}{got} channels, but in_channels is {wanted}",
-                f"in_channels would have to be {got}"]
+        return [f"{receives}{got} channels, but in_channels is {wanted}"]
     if cause.what == "window":
         return [f"{receives}{cause.axis}: input {got} + 2*{cause.padding} < F={wanted}; "
                 "the window does not fit: the input is too small by here"]
     return [f"{receives}{got} channels, but num_features is {wanted}"]
+
+
+def crash_fix(trace: Trace) -> list[str]:
+    """What to change for a crash the shapes explain, each checked: the number the layer
+    would have to take is the number that reached it."""
+    cause = crash_reason(trace)
+    if cause is None:
+        return []
+    layer, got = cause.layer, cause.got
+    h = layer.hparams
+    name = f"nn.{layer.type_name}"
+    if cause.what == "in_features":
+        source = flatten_source(trace, cause.call)
+        features = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
+        if source is not None:
+            assert math.prod(source[1:]) == got  # the product printed is the number that arrived
+        bias = "" if h["bias"] else ", bias=False"
+        return [f"fix: in_features={got} in {layer.name}: {name}({features}, {h['out_features']}{bias})"]
+    if cause.what == "in_channels":
+        if got % h["groups"]:
+            return [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
+        args = [str(got), str(h["out_channels"])] + _conv_arguments(layer)
+        return [f"fix: in_channels={got} in {layer.name}: {name}({', '.join(args)})"]
+    if cause.what == "num_features":
+        return [f"fix: num_features={got} in {layer.name}: {name}({got})"]
+    # The window: the smallest padding that lets it fit, where torch allows one.
+    needed = -(-(cause.wanted - got) // 2)
+    limit = h["kernel_size"][0] // 2 if layer.kind == "pool" else None
+    lines = []
+    if limit is None or needed <= limit:
+        assert got + 2 * needed >= cause.wanted
+        lines.append(f"fix: padding={needed} in {layer.name}: {cause.axis}: {got} + 2*{needed} = "
+                     f"{got + 2 * needed} >= F={cause.wanted}")
+    lines.append("or a larger input: `cnncheck sizes` names the input sizes that run")
+    return lines
+
+
+def _conv_arguments(layer: Layer) -> list[str]:
+    h = layer.hparams
+
+    def one(value: Any) -> str:
+        return str(value[0]) if isinstance(value, tuple) and len(set(value)) == 1 else str(value)
+
+    args = [f"kernel_size={one(h['kernel_size'])}"]
+    args += [f"{key}={one(h[key])}" for key, default in (("stride", "1"), ("padding", "0"),
+                                                         ("dilation", "1")) if one(h[key]) != default]
+    if h["groups"] != 1:
+        args.append(f"groups={h['groups']}")
+    if not h["bias"]:
+        args.append("bias=False")
+    return args
+
+
+def _nth(call: Call, trace: Trace) -> str:
+    """` (call 2)`: which call of a module called more than once."""
+    return f" (call {call.index + 1})" if call.index or len(trace.calls_of(call.name)) > 1 else ""
 
 
 def crash_lines(trace: Trace) -> list[str]:
@@ -390,7 +440,7 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
                  else " before any layer ran")
         return "", f"raised in forward code{after}: {trace.crash.exception}"
     name = f"{layer.name} (call {call.index + 1})" if call.index else layer.name
-    cause = _cause(trace)
+    cause = crash_reason(trace)
     if cause is None:
         return layer.name, (f"{name} ({layer.type_name}) raised on input "
                             f"{format_shapes(call.input)}: {trace.crash.exception}")
@@ -408,7 +458,7 @@ def crash_kind(trace: Trace) -> str:
     """What a crash is, in words true of every size that breaks the same way:
     `fc1: the flattened size is not in_features 400` (crash_brief gives one size's numbers)."""
     assert trace.crash is not None
-    cause = _cause(trace)
+    cause = crash_reason(trace)
     where, why = crash_brief(trace)
     if cause is None:
         kind = trace.crash.exception.partition(":")[0]

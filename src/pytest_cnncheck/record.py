@@ -44,7 +44,9 @@ def definition_sites() -> Iterator[Sites]:
         frame = sys._getframe(1)
         while frame is not None:
             code = frame.f_code
-            if not code.co_filename.startswith((TORCH_DIR, _OWN_DIR, "<")) and not (
+            if code.co_filename.startswith(_OWN_DIR):
+                return  # made by cnncheck itself: the model the spec names
+            if not code.co_filename.startswith((TORCH_DIR, "<")) and not (
                     code.co_name == "__init__" and frame.f_locals.get("self") is module):
                 sites[id(module)] = (code.co_filename, frame.f_lineno)
                 return

@@ -52,7 +52,10 @@ def input_text(spec: Spec) -> str:
 def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str | None,
                   source: Sequence[str]) -> list[Line]:
     """The failure of one spec; `where` is its file (None for a spec given in Python)."""
-    count = f"{len(findings)} mismatch" + ("es" if len(findings) != 1 else "")
+    roots = [finding for finding in findings if finding.follows is None]
+    count = f"{len(roots)} mismatch" + ("es" if len(roots) != 1 else "")
+    if len(roots) != len(findings):
+        count += f" (and {len(findings) - len(roots)} that follow from it)"
     inputs = (f"{len(spec.scan.points)} input sizes" if spec.scan is not None
               else f"input {input_text(spec)}")
     out: list[Line] = [(f"{count} in spec {spec.name!r}: model {spec.model}, {inputs}, "
@@ -63,6 +66,11 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         out.append(("", PLAIN))
         out.append((f"{where}:{finding.line}: {finding.key}" if where else finding.key, BOLD))
         out.extend(_source(source, finding.line))
+        if finding.follows is not None:  # folded: what it says, and the finding it follows from
+            said = (f"expected {finding.expected}, actual {finding.actual}"
+                    if finding.expected is not None and finding.actual is not None else finding.message)
+            out.append((f"  {said} ({finding.follows})", PLAIN))
+            continue
         if finding.message:
             out.append((f"  {finding.message}", RED))
         if finding.expected is not None and finding.actual is not None:

@@ -56,7 +56,7 @@ def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
     return {"key": finding.key, "line": finding.line, "message": finding.message,
             "expected": finding.expected_value, "actual": finding.actual_value,
             "expected_text": finding.expected, "actual_text": finding.actual,
-            "details": list(finding.details), "fix": list(finding.fix),
+            "details": list(finding.details), "fix": list(finding.fix), "follows": finding.follows,
             "layers": [_made_at(name, trace) for name in finding.layers]}
 
 
