@@ -6,6 +6,7 @@ every mismatch is reported, not only the first.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -267,13 +268,20 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
         if wanted is None or wanted[0].value == actual:
             continue
         number, line = wanted
-        details = ["made up of:"] + [f"  {line}" for line in explain.params_breakdown(trace, "")]
+        difference, fix, named = fixes.params_difference(trace, number.value, actual)
+        details = difference + ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, "")]
         if name.endswith("trainable") and trace.params_total != trace.params_trainable:
             frozen = trace.params_total - trace.params_trainable
             details.insert(0, f"{frozen:,} of {trace.params_total:,} parameters have requires_grad=False")
+            if number.value == trace.params_total:
+                fix = [f"fix: the spec counts the frozen ones too: trainable is {actual:,}, or set "
+                       "requires_grad=True where the model freezes them"]
+        if not fix:
+            fix = [f"fix, if the model is right: write {actual:,} (`pytest --cnncheck-update` writes it)"]
         findings.append(Finding(name, line, expected=_counted(number), actual=f"{actual:,}",
                                 expected_value=number.value, actual_value=actual,
-                                details=tuple(details), edits=_number_edits(number, actual)))
+                                details=tuple(details), layers=named, fix=tuple(fix),
+                                edits=_number_edits(number, actual)))
     return findings
 
 
@@ -288,13 +296,19 @@ def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
     return [Finding("expect.mult_adds", line, expected=_counted(number),
                     actual=f"{trace.mult_adds:,}", expected_value=number.value,
                     actual_value=trace.mult_adds, details=("as torchinfo counts them",),
+                    fix=(f"fix, if the model is right: write {trace.mult_adds:,} "
+                         "(`pytest --cnncheck-update` writes it)",),
                     edits=_number_edits(number, trace.mult_adds))]
 
 
 def _unknown_layer(name: str, key: str, line: int, trace: Trace) -> Finding:
-    hint = did_you_mean(name, [n for n in trace.layers if n], n=3)
+    names = [n for n in trace.layers if n]
+    hint = did_you_mean(name, names, n=3)
+    close = difflib.get_close_matches(name, names, n=1)
+    fix = (f"fix: write {close[0]}" if close else
+           f"fix: write one of {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
     return Finding(key, line, message=f"The model has no layer named {name!r}.{hint} "
-                                      "Names are those of model.named_modules().")
+                                      "Names are those of model.named_modules().", fix=(fix,))
 
 
 def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
@@ -308,7 +322,8 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         if wanted not in (layer.type_name, layer.type_path):
             findings.append(Finding(f"{key}.type", line, expected=wanted, actual=layer.type_name,
                                     expected_value=wanted, actual_value=layer.type_name,
-                                    layers=mark,
+                                    layers=mark, fix=(f"fix, if the model is right: write type: "
+                                                      f"{layer.type_name}",),
                                     edits=_edits((layer_spec.type_span, layer.type_name))))
     if layer_spec.params is not None:
         number, line = layer_spec.params
@@ -317,10 +332,15 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                 details = [f"{layer.name}: {explain.params_formula(layer)}"]
             else:
                 details = ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, layer.name)]
+            fix = [f"fix: {found.change} in {layer.name}: {found.code} has {found.arithmetic[0]}"
+                   for found in fixes.params_fixes(layer, number.value)]
+            fix = fix[:1] + [f"or: {line.removeprefix('fix: ')}" for line in fix[1:]] or [
+                f"fix, if the model is right: write {layer.params:,} (`pytest --cnncheck-update` "
+                "writes it)"]
             findings.append(Finding(f"{key}.params", line, expected=_counted(number),
                                     actual=f"{layer.params:,}", expected_value=number.value,
                                     actual_value=layer.params, details=tuple(details), layers=mark,
-                                    edits=_number_edits(number, layer.params)))
+                                    fix=tuple(fix), edits=_number_edits(number, layer.params)))
     wants_shapes = layer_spec.output or layer_spec.input or layer_spec.calls
     if not wants_shapes:
         return findings
@@ -329,7 +349,8 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         if trace.crash is None:
             findings.append(Finding(key, layer_spec.line, message=f"{layer.name} ({layer.type_name}) "
                                     "was never called in the forward pass, so it has no shapes.",
-                                    layers=mark))
+                                    layers=mark, fix=(f"fix: call {layer.name} in forward, or state only "
+                                                      "its params and type (or remove it)",)))
         return findings  # after a crash: not reached, and the crash is already reported
     if layer_spec.calls is not None:
         if len(layer_spec.calls) != len(calls):
@@ -338,7 +359,7 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                                     expected_value=len(layer_spec.calls), actual_value=len(calls),
                                     actual=f"{len(calls)} call(s): "
                                            + ", ".join(format_shapes(c.output) for c in calls),
-                                    layers=mark))
+                                    layers=mark, fix=(_calls_fix(calls),)))
         for call_spec, call in zip(layer_spec.calls, calls):
             findings.extend(_shapes_of_call(call_spec.key, call_spec.output, call_spec.input,
                                             layer, call, trace))
@@ -347,10 +368,17 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         outputs = ", ".join(format_shapes(c.output) for c in calls)
         findings.append(Finding(key, layer_spec.line, message=(
             f"{layer.name} is called {len(calls)} times (outputs {outputs}): list one entry per "
-            "call under `calls`, e.g. calls: [{output: ...}, {output: ...}]."), layers=mark))
+            "call under `calls`."), layers=mark, fix=(_calls_fix(calls),)))
         return findings
     findings.extend(_shapes_of_call(key, layer_spec.output, layer_spec.input, layer, calls[0], trace))
     return findings
+
+
+def _calls_fix(calls: list[Call]) -> str:
+    """`fix: calls: [{output: [1, 6, 14, 14]}, {output: [1, 16, 5, 5]}]`: one entry per call."""
+    entries = ", ".join(f"{{output: {flow_shapes(c.output)}}}" if c.finished and is_shape_tree(c.output)
+                        else "{}" for c in calls)
+    return f"fix, if the model is right: calls: [{entries}]"
 
 
 def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer: Layer,
@@ -362,9 +390,19 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
         if not input.matches(actual):
             details = _dimension_lines(f"{layer.name}.input", input, actual)
             details += explain.flatten_lines(trace, call) if layer.kind == "linear" else []
+            # What reaches a layer is set by the layers before it: name the one that set it.
+            setters = [setter for axis, (dim, value) in enumerate(zip(input.root.dims, actual))
+                       if axis and dim is not None and dim.value != value
+                       for setter in [_setter_of(trace, actual, axis, dim.value)] if setter is not None
+                       ] if isinstance(input.root, Shape) and isinstance(actual, tuple) and \
+                len(actual) == len(input.root.dims) else []
+            details += [setter.cause for setter in setters]
+            fix = [line for setter in setters for line in setter.fix] or [
+                f"fix, if the model is right: write {flow_shapes(actual)}"]
             findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
                                     actual=format_shapes(actual), expected_value=input.as_json(),
-                                    actual_value=shapes_json(actual), details=tuple(details), layers=mark,
+                                    actual_value=shapes_json(actual), details=tuple(details),
+                                    layers=mark + tuple(s.layer.name for s in setters), fix=tuple(fix),
                                     edits=_shape_edits(input, actual)))
     if output is not None:
         if not call.finished:
@@ -517,10 +555,15 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
     details = explain.flatten_lines(trace, calls[0])
     if layer.hparams["in_features"] != actual:
         details.append(f"and {name} has in_features={layer.hparams['in_features']}")
+    source = explain.flatten_source(trace, calls[0])
+    written = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(actual)
+    fix = (f"fix, if the model is right: write {name}: {written} (= {actual:,})",
+           f"for {features.value:,} features the layers before {name} would have to give a shape "
+           "that multiplies out to it: `cnncheck sizes` names the input sizes that run")
     return [Finding(key, line, expected=_counted(features), expected_value=features.value,
                     actual_value=actual if isinstance(actual, int) else shapes_json(received),
                     actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
-                    details=tuple(details), layers=(name,),
+                    details=tuple(details), layers=(name,), fix=fix,
                     edits=_number_edits(features, actual) if isinstance(actual, int) else None)]
 
 
@@ -538,9 +581,10 @@ def _pooling_rule(spec: Spec, trace: Trace) -> list[Finding]:
                if (f, s) not in allowed]
         if bad:
             where = ", ".join(f"{name}: F={f}, S={s}" for name, f, s in bad)
+            fix = fixes.pooling_fix(layer, trace.calls_of(layer.name), spec.pooling)
             findings.append(Finding("rules.pooling", spec.pooling_line, message=(
                 f"{explain.describe(layer)} pools with {where}; allowed: {allowed_text} "
-                "(larger windows discard too much)."), layers=(layer.name,)))
+                "(larger windows discard too much)."), layers=(layer.name,), fix=tuple(fix)))
     return findings
 
 
@@ -556,7 +600,10 @@ def _exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
             findings.append(Finding("rules.exact_division", spec.exact_division_line, message=(
                 f"{explain.describe(layer)}{which} on input {format_shapes(call.input)} does not "
                 "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
-                "or padded unevenly."), details=tuple(remainders), layers=(layer.name,)))
+                "or padded unevenly."), details=tuple(remainders), layers=(layer.name,),
+                fix=tuple(fixes.division_fix(layer, call, explain.spatial_names(layer.hparams["dims"])))
+                or (f"no padding or kernel of {layer.name} divides exactly here: the input that "
+                    "reaches it would have to change",)))
     return findings
 
 
@@ -589,7 +636,9 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
                     expected="; ".join(f"{name}: {sizes}" for name, sizes in scan.accepts),
                     expected_value={name: str(sizes) for name, sizes in scan.accepts},
                     actual_value=[dict(b) for b in ran],
-                    actual=actual, details=tuple(details), layers=tuple(broken))]
+                    actual=actual, details=tuple(details), layers=tuple(broken),
+                    fix=(f"fix, if the model is right: accepts: {{{actual.replace(';', ',')}}}",
+                         "else each failing size above says what breaks there"))]
 
 
 def first_against(spec: Spec, traces: list[Trace]) -> tuple[Spec, Trace]:

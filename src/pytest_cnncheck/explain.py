@@ -203,6 +203,12 @@ def flatten_lines(trace: Trace, call: Call) -> list[str]:
 def params_formula(layer: Layer) -> str:
     """`6 * (5*5*3 + 1) = 456` for a conv; the sum of its parameters' sizes otherwise."""
     h = layer.hparams
+    if layer.shared:  # a tied tensor is counted once, where it is first: say so, and skip it here
+        shared = dict(layer.shared)
+        parts = [f"{name} {format_shapes(shape)}" for name, shape in layer.own if name not in shared]
+        counted = sum(math.prod(shape) for name, shape in layer.own if name not in shared)
+        ties = ", ".join(f"{name} is {owner}, counted there" for name, owner in layer.shared)
+        return f"{' + '.join(parts) or 'nothing of its own'} = {counted:,} ({ties})"
     own = sum(math.prod(shape) for _, shape in layer.own)
     formula = None
     if layer.kind == "conv" and h.get("padding") is not None:

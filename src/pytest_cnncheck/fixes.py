@@ -11,13 +11,16 @@ Pure functions over Layer records and recorded shapes: no torch.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .explain import fraction_line, transposed_line
-from .trace import Call, Layer
+from .explain import describe, fraction_line, transposed_line
+from .trace import Call, Layer, Trace, format_shapes
 
-__all__ = ["Fix", "channel_fix", "constructor", "out_size", "size_fixes", "size_line"]
+__all__ = ["Fix", "channel_fix", "constructor", "layer_params", "out_size", "params_difference",
+           "params_fixes", "size_fixes", "size_line"]
 
 # How far a search for a new argument looks: far enough for every usual fix, short
 # enough that a fix found is a change a person would make.
@@ -193,3 +196,216 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
     else:
         args = [f"{key}={value}" for key, value in h.items()]
     return f"{name}({', '.join(args)})"
+
+
+def layer_params(kind: str, h: dict[str, Any]) -> int | None:
+    """The parameters torch gives a layer of `kind` with arguments `h` (None: no formula)."""
+    bias = 1 if h.get("bias") else 0
+    if kind == "conv":
+        return int(h["out_channels"] * (math.prod(h["kernel_size"]) * (h["in_channels"] // h["groups"]) + bias))
+    if kind == "conv_transpose":
+        return int(h["in_channels"] * (h["out_channels"] // h["groups"]) * math.prod(h["kernel_size"])
+                   + bias * h["out_channels"])
+    if kind == "linear":
+        return int(h["out_features"] * (h["in_features"] + bias))
+    return None
+
+
+def params_fixes(layer: Layer, wanted: int, limit: int = 2) -> list[Fix]:
+    """One argument of a conv or Linear changed so that it holds `wanted` parameters: the bias
+    first, then the channel or feature counts, then a square kernel; each counted again."""
+    h = layer.hparams
+    now = layer_params(layer.kind, h)
+    if now is None or now != layer.params or layer.shared:
+        return []
+    tries: list[dict[str, Any]] = [{"bias": not h["bias"]}]
+    if layer.kind == "linear":
+        names = ("out_features", "in_features")
+    else:
+        names = ("out_channels", "in_channels")
+    for name in names:
+        rest = layer_params(layer.kind, {**h, name: 1 * (h.get("groups", 1))})
+        per = (layer_params(layer.kind, {**h, name: 2 * h.get("groups", 1)}) or 0) - (rest or 0)
+        if per > 0 and rest is not None and (wanted - rest) % per == 0 and wanted > rest - per:
+            tries.append({name: h.get("groups", 1) * ((wanted - rest) // per + 1)})
+    if layer.kind != "linear":
+        dims = h["dims"]
+        tries += [{"kernel_size": (k,) * dims} for k in range(1, max(h["kernel_size"]) + _SEARCH)]
+    fixes = []
+    for change in tries:
+        value = next(iter(change.values()))
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            continue
+        count = layer_params(layer.kind, {**h, **change})
+        if count == wanted and count != now:  # counted again with the change
+            shown = {key: (v[0] if isinstance(v, tuple) else v) for key, v in change.items()}
+            text = ", ".join(f"{key}={v}" for key, v in shown.items())
+            fixes.append(Fix(text, constructor(layer, change), (f"{count:,} parameters",)))
+        if len(fixes) >= limit:
+            break
+    return fixes
+
+
+def params_difference(trace: Trace, wanted: int, actual: int) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """What the difference between a stated and a counted total is made of, where a few
+    terms add up to it exactly: (the lines that say so, the fixes, the layers named).
+
+    Tried in order: a tensor shared between layers (counted once, though it appears
+    twice); the biases of convs that a normalization right after makes redundant; one
+    layer's parameters; every bias; one layer's bias or weight.
+    """
+    difference = actual - wanted
+    size = abs(difference)
+    if size == 0:
+        return [], [], ()
+    more = "more" if difference > 0 else "fewer"
+    head = f"the model has {size:,} {more} parameters than stated"
+    layers = [trace.layers[name] for name in trace.layers if name]
+    shared = [(layer, name, owner) for layer in layers for name, owner in layer.shared]
+    shared_size = sum(math.prod(dict(layer.own)[name]) for layer, name, _ in shared)
+    if shared and difference < 0 and shared_size == size:
+        ties = ", ".join(f"{layer.name}.{name} is {owner}" for layer, name, owner in shared)
+        return [f"{head}: {size:,} = the shared tensor(s) {ties}, which count once"], [], tuple(
+            layer.name for layer, _, _ in shared)
+    redundant = _biases_before_norms(trace)
+    if redundant and difference > 0 and sum(b for _, b in redundant) == size:
+        names = [layer.name for layer, _ in redundant]
+        terms = " + ".join(str(b) for _, b in redundant)
+        return ([f"{head}: {terms} = {size:,}, the biases of {', '.join(names)}, which the "
+                 "normalization right after each makes redundant"],
+                [f"fix: bias=False in {layer.name}: {constructor(layer, {'bias': False})}"
+                 for layer, _ in redundant], tuple(names))
+    for layer in layers:
+        if layer.params == size and layer.own:
+            return [f"{head}: {size:,} = all of {layer.name}'s parameters ({describe(layer)})"], [], (
+                layer.name,)
+    biases = [(layer, math.prod(shape)) for layer in layers for name, shape in layer.own if name == "bias"]
+    if biases and sum(b for _, b in biases) == size:
+        return [f"{head}: {size:,} = every bias ({len(biases)} layers)"], [], ()
+    if len(biases) <= 12:  # a few biases left out of a count by hand: which ones add up
+        for count in range(2, len(biases)):
+            for group in itertools.combinations(biases, count):
+                if sum(b for _, b in group) == size:
+                    terms = " + ".join(f"{b:,}" for _, b in group)
+                    return [f"{head}: {terms} = {size:,}, the biases of "
+                            f"{', '.join(layer.name for layer, _ in group)}"], [], ()
+    for layer in layers:
+        for name, shape in layer.own:
+            if math.prod(shape) == size:
+                return [f"{head}: {size:,} = {layer.name}.{name} {format_shapes(shape)}"], [], (layer.name,)
+    return [f"{head}; no layer, bias or shared tensor accounts for exactly {size:,}"], [], ()
+
+
+def _biases_before_norms(trace: Trace) -> list[tuple[Layer, int]]:
+    """Convs with a bias whose output goes straight into a normalization layer."""
+    found: dict[str, tuple[Layer, int]] = {}
+    calls = [call for call in trace.calls if call.finished and call.name]
+    for before, after in zip(calls, calls[1:]):
+        conv, norm = trace.layers[before.name], trace.layers[after.name]
+        if conv.kind in ("conv", "conv_transpose") and conv.hparams.get("bias") and norm.kind == "norm" \
+                and after.input == before.output and not conv.shared:
+            found[conv.name] = (conv, conv.hparams["out_channels"])
+    return list(found.values())
+
+
+def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, int]]) -> list[str]:
+    """A pool whose window the rule forbids, replaced by allowed ones: one pool that gives the
+    same sizes, else a few in a row that do (two F=2,S=2 for one F=4,S=4), else the nearest,
+    saying what then changes downstream. Each checked on every call's input."""
+    dims = layer.hparams["dims"]
+    names = ("H", "W") if dims == 2 else tuple(f"d{i}" for i in range(dims))
+    names = ("L",) if dims == 1 else names
+    inputs = [call.input[-dims:] for call in calls
+              if call.finished and isinstance(call.input, tuple) and len(call.input) > dims]
+    outputs = [call.output[-dims:] for call in calls
+               if call.finished and isinstance(call.output, tuple) and len(call.output) > dims]
+    if not inputs or len(inputs) != len(outputs):
+        return []
+    pairs = sorted(set(allowed))
+    for repeat in range(1, 5):
+        for f, s in pairs:
+            pool = _pool_like(layer, f, s)
+            chains = [_chain(pool, size, repeat) for size in inputs]
+            if all(chain is not None and chain[-1] == list(out) for chain, out in zip(chains, outputs)):
+                times = "" if repeat == 1 else f"{repeat} of "
+                code = constructor(pool, {})
+                steps = "; ".join(", ".join(f"{names[axis]}: " + " -> ".join(str(c[axis]) for c in [list(size)] + chain)
+                                            for axis in range(dims))
+                                  for size, chain in zip(inputs, chains)
+                                  if chain is not None)
+                return [f"fix: {times}{code}{' in a row' if repeat > 1 else ''} in place of "
+                        f"{layer.name}: {steps}, the same sizes as now"]
+    f, s = pairs[0]
+    pool = _pool_like(layer, f, s)
+    chain = _chain(pool, inputs[0], 1)
+    if chain is None:
+        return []
+    now = ", ".join(f"{names[axis]}: {outputs[0][axis]}" for axis in range(dims))
+    then = ", ".join(f"{names[axis]}: {chain[0][axis]}" for axis in range(dims))
+    return [f"fix: {constructor(pool, {})} in place of {layer.name} gives {then} where it gives {now} "
+            "now: the layers after it must then take the larger size"]
+
+
+def _pool_like(layer: Layer, f: int, s: int) -> Layer:
+    dims = layer.hparams["dims"]
+    hparams = {**layer.hparams, "kernel_size": (f,) * dims, "stride": (s,) * dims,
+               "padding": (0,) * dims, "dilation": (1,) * dims, "ceil_mode": False}
+    return Layer(layer.name, layer.type_name, layer.type_path, "pool", hparams, 0, (), True)
+
+
+def _chain(pool: Layer, sizes: tuple[int, ...], repeat: int) -> list[list[int]] | None:
+    """The sizes after each of `repeat` pools in a row; None where a window doesn't fit."""
+    steps, current = [], list(sizes)
+    for _ in range(repeat):
+        nxt = [out_size(pool, size, axis) for axis, size in enumerate(current)]
+        if any(n is None for n in nxt):
+            return None
+        current = [int(n) for n in nxt if n is not None]
+        steps.append(current)
+    return steps
+
+
+def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> list[str]:
+    """A padding (or else a kernel) with which (W - F + 2P) / S divides exactly on every
+    axis, smallest change first, each checked; and what the output then is."""
+    h = layer.hparams
+    dims = h["dims"]
+    received = call.input
+    if not isinstance(received, tuple) or h["padding"] in ("same", "valid"):
+        return []
+    sizes = received[-dims:]
+
+    def divides(**change: Any) -> bool:
+        hh = {**h, **change}
+        return all((size + 2 * _at(hh["padding"], axis) - (_at(hh["dilation"], axis) * (
+            _at(hh["kernel_size"], axis) - 1) + 1)) % _at(hh["stride"], axis) == 0
+            and _allowed(layer, next(iter(change)), _at(next(iter(change.values())), axis), axis)
+            for axis, size in enumerate(sizes))
+
+    found: list[str] = []
+    tries = [("padding", range(0, max(h["kernel_size"]) + _SEARCH))]
+    if layer.kind == "conv":  # a pool's window is the design rule's business
+        tries.append(("kernel_size", range(2, max(h["kernel_size"]) + _SEARCH)))
+    for argument, values in tries:
+        current = h[argument][0]
+        for value in sorted(values, key=lambda v: (abs(v - current), v)):
+            change = {argument: (value,) * dims}
+            if value != current and divides(**change):
+                lines = "; ".join(size_line(layer, sizes[axis], axis, names[axis], **change)
+                                  for axis in range(dims))
+                found.append(f"fix: {argument}={value} in {layer.name}: {constructor(layer, change)}: {lines}")
+                break
+        if found:
+            break
+    # Or what reaches the layer: the nearest sizes on each side that divide.
+    near = []
+    for axis, size in enumerate(sizes):
+        f, s, p, d = (_at(h[key], axis) for key in ("kernel_size", "stride", "padding", "dilation"))
+        remainder = (size + 2 * p - (d * (f - 1) + 1)) % s
+        if remainder:
+            options = [v for v in (size - remainder, size - remainder + s) if v + 2 * p >= d * (f - 1) + 1]
+            near.append(f"{names[axis]}: {' or '.join(map(str, options))}")
+    if near:
+        found.append(("or: " if found else "fix: ") + f"an input of {', '.join(near)} at {layer.name} "
+                     "(set by the layers before it, or the model's input size)")
+    return found

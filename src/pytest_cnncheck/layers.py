@@ -39,6 +39,7 @@ class Layers(Mapping[str, Layer]):
     def __init__(self, model: nn.Module, sites: Sites | None = None) -> None:
         self._modules = named_modules(model)
         self._sites = sites or {}
+        self._first: dict[int, str] | None = None
         self._made: dict[str, Layer] = {}
         # The parameters under each module, gathered bottom-up once per subtree; as
         # sets, so that a parameter shared inside a subtree (or a submodule shared by
@@ -62,8 +63,22 @@ class Layers(Mapping[str, Layer]):
                 own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
                 leaf=not any(child is not None for child in module._modules.values()),
                 defined=self._sites.get(id(module)),
+                shared=tuple((n, owner) for n, p in module._parameters.items() if p is not None
+                             for owner in [self._owners().get(id(p))]
+                             if owner is not None and owner != _qualified(name, n)),
             )
         return layer
+
+    def _owners(self) -> dict[int, str]:
+        """Each parameter's first name in module order (`emb.weight`): where a tensor shared
+        by several layers (tied weights) is counted."""
+        if self._first is None:
+            self._first = {}
+            for prefix, module in self._modules.items():
+                for n, p in module._parameters.items():
+                    if p is not None:
+                        self._first.setdefault(id(p), _qualified(prefix, n))
+        return self._first
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
@@ -99,6 +114,10 @@ class Layers(Mapping[str, Layer]):
                     ids |= self._gather(child)
             self._under[id(module)] = ids
         return self._under[id(module)]
+
+
+def _qualified(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
 
 
 def _shape_of(parameter: torch.Tensor) -> tuple[int, ...]:

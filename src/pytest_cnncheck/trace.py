@@ -28,6 +28,9 @@ class Layer:
     own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
     leaf: bool
     defined: tuple[str, int] | None = None  # (file, line) of the code that made it
+    # Its direct parameters that are another layer's tensor (tied weights): (name, the
+    # name it is counted under first, `emb.weight`).
+    shared: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
