@@ -15,32 +15,77 @@ SECTIONS = {
         "A Linear that does not fit the flatten",
         "The tutorial Net with `fc1 = nn.Linear(16 * 6 * 6, 120)`: the forward pass crashes. Where "
         "torch says only that two matrices cannot be multiplied, cnncheck names the Linear, what "
-        "reached it, the flattened shape and its product, and what `in_features` should be."),
+        "reached it, the flattened shape and its product, the line that made the Linear, and the "
+        "fix. torch's own words come last; on meta they are meta's, and cnncheck says so."),
     "tutorial_net_miscounted": (
         "Hand-computed numbers",
         "A forgotten bias, a conv thought to keep its size, a flatten computed for another input "
         "size, a total that is off: every mismatch of the spec in one failure, each with its "
-        "arithmetic and the spec's own line. The layer table marks the layers concerned."),
+        "arithmetic, the spec's own line, the model's line that made the layer, and a fix solved "
+        "from the layer's own arithmetic and checked with it (or the number to write, where the "
+        "model is right). A difference in a total is named where a few terms add up to it. The "
+        "layer table marks the layers concerned."),
     "tutorial_net_layer_names": (
         "Layer names",
         "A layer called twice needs one entry per call; a name the model does not have gets the "
         "closest ones."),
     "design_rules": (
         "Design rules and rounding",
-        "A 4x4 pooling window, a stride that does not divide its input, and a `ceil_mode` pool "
+        "A 4x4 pooling window (replaced by allowed pools that keep the sizes), a stride that does "
+        "not divide its input (a padding, kernel or input size that does), and a `ceil_mode` pool "
         "whose rounding surprised its author."),
     "channel_mismatch": ("Channels that do not match",
-                         "A conv written for 8 input channels after one that makes 6."),
+                         "A conv written for 8 input channels after one that makes 6: either layer "
+                         "can change, and both fixes are given."),
+    "residual_without_downsample": (
+        "A residual add whose shortcut lacks its downsample",
+        "`out + x` in a block that halves the size and doubles the channels. The two operands, "
+        "the layer behind each (a second pass tags where every tensor comes from, on meta as on "
+        "the CPU), the layer where the two paths parted with its arithmetic, and the projection "
+        "that takes the shortcut to the other shape, its stride checked with the size formula."),
+    "unet_odd_size": (
+        "A U-Net skip one wider than the decoder",
+        "A 97-wide input: pooling floors 97 / 2 to 48, and the decoder comes back at 96. The "
+        "input sizes for which both paths agree are found by running each path's layers' "
+        "arithmetic; cropping fits any size."),
+    "view_mixes_the_batch": (
+        "A view that mixes the batch",
+        "`x.view(-1, 8*4*4)` after a layer with 16 channels turns a batch of 4 into 8 rows "
+        "without a crash. The output's first dimension is explained from the view that changed "
+        "it, and a flatten count that holds row by row still fails, since its rows are not "
+        "samples."),
+    "tied_weights": (
+        "A tied weight counted twice",
+        "An output layer sharing the embedding's weight: the tensor counts once, where it is "
+        "first, and the breakdown says which layer's weight is which."),
+    "bias_before_batchnorm": (
+        "Biases a BatchNorm makes redundant",
+        "The difference between the stated and the counted total is the biases of the convs "
+        "right before a normalization: `bias=False`."),
+    "grouped_conv": (
+        "A grouped conv whose channels do not divide",
+        "torch refuses to build it and names no number; cnncheck reads them from the "
+        "constructor and gives channel counts and groups that divide."),
+    "transposed_conv": (
+        "A transposed conv without its output_padding",
+        "Every term of the transposed size formula is shown, `output_padding` among them, and "
+        "the layer that set the wrong size is named from the model's output."),
+    "dilated_conv": ("A dilated conv padded as an undilated one",
+                     "The window's real extent with dilation, and the padding that keeps the size."),
+    "batchnorm_width": ("A BatchNorm sized for another layer",
+                        "`num_features` to fit what arrives, or the conv before it to make what the "
+                        "BatchNorm takes."),
     "tutorial_net_sizes": (
         "Sizes a model does not take",
         "`expect.accepts` states the input sizes that run. The sizes that fail against it are "
-        "grouped by where they break, each group explained at its first size."),
+        "grouped so that each line is true of every size it names."),
     "tutorial_net_swept[B=1-H=34]": (
         "A shape stated for every size",
         "With a `sweep`, each size is an item, and a wrong dimension is shown with the values "
         "of the names it uses."),
     "<file>": ("A file that is not YAML",
-               "One failed item for the file, with the line PyYAML names; the session goes on."),
+               "One failed item for the file: the line that opened the bracket that is never "
+               "closed, and where the parser gave up; the session goes on."),
     "typo_in_key": ("A misspelt key", "Unknown keys are errors, with a suggestion."),
     "bad_expression": ("An expression that is not arithmetic",
                        "Nothing in a spec is evaluated as Python."),

@@ -26,10 +26,20 @@ def test_the_examples_pass_and_leave_out_the_broken_ones(pytester: pytest.Pytest
 
 def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES / "broken"))
-    result.assert_outcomes(failed=13, passed=1)
+    result.assert_outcomes(failed=22, passed=1)
     out = result.stdout.str()
     assert "INTERNALERROR" not in out
     assert_in_order(out,
+                    # clashes between tensors, a batch a view mixed, counts and builds
+                    "fix: a projection on the shortcut",
+                    "fix: an input of H = 96 or 98, W = 96 or 98",
+                    "8 rows of 128, not 4 samples",
+                    "out.weight is emb.weight, which count once",
+                    "or groups=24 or groups=36",
+                    "fix: output_padding=1 in up",
+                    "fix: padding=2 in conv",
+                    "fix: num_features=32 in bn",
+                    "fix: bias=False in conv1",
                     # the classic flatten mismatch, explained from shapes
                     "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]",
                     "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",

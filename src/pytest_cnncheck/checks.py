@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import explain, fixes
+from . import clashes, explain, fixes
 from .sizes import describe as describe_sizes
 from .sizes import label
 from .spec import LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
@@ -124,16 +125,18 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
         findings.append(_crash(spec, trace))
     if spec.output is not None and trace.crash is None:
         if not spec.output.matches(trace.output):
-            setters = _output_setters(spec.output, trace)
+            setters = _output_setters(spec.output, trace, spec.kwargs)
+            batch, batch_fix, batch_layers = _batch_lines(spec.output, trace)
             findings.append(Finding("expect.output", spec.output.line,
-                                    layers=tuple(dict.fromkeys(s.layer.name for s in setters)),
-                                    fix=tuple(line for s in setters for line in s.fix),
+                                    layers=tuple(dict.fromkeys([s.layer.name for s in setters]
+                                                               + list(batch_layers))),
+                                    fix=tuple([line for s in setters for line in s.fix] + batch_fix),
                                     expected=_expected(spec.output),
                                     actual=format_shapes(trace.output),
                                     expected_value=spec.output.as_json(),
                                     actual_value=shapes_json(trace.output),
                                     details=tuple(_dimension_lines("output", spec.output, trace.output)
-                                                  + [s.cause for s in setters]),
+                                                  + [s.cause for s in setters] + batch),
                                     edits=_shape_edits(spec.output, trace.output)))
     if spec.params is not None:
         findings.extend(_params(spec, trace))
@@ -236,6 +239,13 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         details.append(f"at {trace.crash.where}")
     sizes = list(spec.input_sizes) if len(spec.input_sizes) > 1 else spec.input_sizes[0]
     explained = explain.crash_cause(trace) is not None
+    clash = clashes.explain_clash(trace) if not explained else None
+    if clash is not None:
+        details = [*clash.lines, f"torch{' on meta' if trace.device == 'meta' else ''} said: "
+                                 f"{trace.crash.exception}"]
+        return Finding("forward", spec.input_line, details=tuple(details), layers=clash.layers,
+                       message=f"The forward pass on input {format_shapes(sizes)} failed in {clash.brief}",
+                       fix=clash.fix)
     if explained and call is not None:
         # Lead with the cause in the model's terms; torch's own sentence (on meta, words
         # no user has seen) comes last, for the record.
@@ -247,6 +257,8 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
     fix = explain.crash_fix(trace)
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = explain.crash_reason(trace)
+    if cause is not None and cause.what != "window":
+        fix += _kwarg_fix(spec.kwargs, cause.layer, cause.wanted, cause.got)
     if cause is not None and cause.what in ("in_channels", "num_features"):
         # Or the layer that made the channels: out_channels that fit what comes next.
         producer = _setter_of(trace, cause.received, 1, cause.wanted)
@@ -434,7 +446,7 @@ class _Setter:
     fix: tuple[str, ...]
 
 
-def _output_setters(output: Shapes, trace: Trace) -> list[_Setter]:
+def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any]) -> list[_Setter]:
     """For each wrong dimension of the model's output, the layer that produced that number:
     a classifier head's out_features, a conv's out_channels or output size."""
     pairs: list[tuple[Shape, Any]] = []
@@ -454,16 +466,35 @@ def _output_setters(output: Shapes, trace: Trace) -> list[_Setter]:
     for shape, actual in pairs:
         if shape.matches(actual) or not isinstance(actual, tuple) or len(actual) != len(shape.dims):
             continue
+        # Each wrong dimension's setter; a layer that set several is fixed for all at once.
+        groups: dict[tuple[str, int], tuple[Call, dict[int, int]]] = {}
         for axis, (dim, value) in enumerate(zip(shape.dims, actual)):
             if dim is None or dim.value == value or axis == 0:
                 continue  # the batch is the input's; dimension 0 is explained elsewhere
-            setter = _setter_of(trace, actual, axis, dim.value)
-            if setter is not None:
-                setters.append(setter)
+            call = _setter_call(trace, actual, axis)
+            if call is not None:
+                groups.setdefault((call.name, call.index), (call, {}))[1][axis] = dim.value
+        for call, wanted in groups.values():
+            setter = _setter(trace, call, wanted)
+            out = call.output
+            assert isinstance(out, tuple)
+            extra = [line for axis, value in wanted.items()
+                     for line in _kwarg_fix(kwargs, setter.layer, out[axis], value)]
+            setters.append(replace(setter, fix=setter.fix + tuple(extra)))
     return setters
 
 
-def _setter_of(trace: Trace, produced: tuple[int, ...], axis: int, wanted: int) -> _Setter | None:
+def _kwarg_fix(kwargs: dict[str, Any], layer: Layer, wrong: int, right: int) -> list[str]:
+    """Where the line that made `layer` uses a spec kwarg holding the wrong number
+    (`nn.Linear(fc1_in, 120)` with `fc1_in: 576`): the kwarg is the thing to change."""
+    where = explain.defined_at(layer) or ""
+    code = where.split(": ", 1)[1] if ": " in where else ""
+    return [f"or, in the spec: kwargs: {{{key}: {right}}} ({layer.name} is made with {key}, {wrong} now)"
+            for key, value in kwargs.items()
+            if value == wrong and not isinstance(value, bool) and re.search(rf"\b{re.escape(key)}\b", code)]
+
+
+def _setter_call(trace: Trace, produced: tuple[int, ...], axis: int) -> Call | None:
     """The last layer call, going back from the one that produced `produced`, that changed
     dimension `axis` to its value: through activations and other layers that keep it."""
     leaves = [call for call in trace.calls if call.finished and call.name
@@ -477,21 +508,47 @@ def _setter_of(trace: Trace, produced: tuple[int, ...], axis: int, wanted: int) 
         assert isinstance(out, tuple)
         if len(out) != len(produced) or out[axis] != value:
             return None  # the trail went cold: a reshape we did not see
-        layer = trace.layers[call.name]
-        sets_it = not isinstance(received, tuple) or len(received) != len(out) or received[axis] != value
-        if not sets_it:
-            continue
-        name = explain.spatial_names(len(out) - 2)[axis - 2] if axis >= 2 else (
-            "features" if layer.kind == "linear" else "channels")
-        cause = (f"{name} {value} (dimension {axis}) comes from {explain.describe(layer)}"
-                 f"{_which_call(call, trace)}")
-        expected = tuple(wanted if i == axis else v for i, v in enumerate(out))
-        fix = _layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
-        if not fix:
-            fix = [f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
-                   f"{wanted}: change what it is made with, or the spec"]
-        return _Setter(layer, cause, tuple(fix))
+        if not isinstance(received, tuple) or len(received) != len(out) or received[axis] != value:
+            return call
     return None
+
+
+def _setter(trace: Trace, call: Call, wanted: dict[int, int]) -> _Setter:
+    """What set these dimensions of `call`'s output, and the fix that makes them `wanted`."""
+    layer = trace.layers[call.name]
+    out = call.output
+    assert isinstance(out, tuple)
+
+    def named(axis: int) -> str:
+        if axis >= 2:
+            return explain.spatial_names(len(out) - 2)[axis - 2]
+        return "features" if layer.kind == "linear" else "channels"
+
+    said = ", ".join(f"{named(axis)} {out[axis]} (dimension {axis})" for axis in wanted)
+    verb = "come" if len(wanted) > 1 else "comes"
+    cause = f"{said} {verb} from {explain.describe(layer)}{_which_call(call, trace)}"
+    expected = tuple(wanted.get(i, v) for i, v in enumerate(out))
+    fix = _layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
+    if not fix:
+        fix = [f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
+               f"{', '.join(str(v) for v in wanted.values())}: change what it is made with, or the spec"]
+    return _Setter(layer, cause, tuple(fix))
+
+
+def _setter_of(trace: Trace, produced: tuple[int, ...], axis: int, wanted: int) -> _Setter | None:
+    """The layer that set dimension `axis` of `produced`, with the fix that makes it `wanted`."""
+    call = _setter_call(trace, produced, axis)
+    return _setter(trace, call, {axis: wanted}) if call is not None else None
+
+
+def _batch_lines(output: Shapes, trace: Trace) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """Where the output's first dimension is wrong: the view that stopped it being the batch."""
+    if not isinstance(output.root, Shape) or not isinstance(trace.output, tuple) or not trace.reshapes:
+        return [], [], ()
+    first = output.root.dims[0] if output.root.dims else None
+    if first is None or first.value == trace.output[0]:
+        return [], [], ()
+    return clashes.batch_lines(trace.reshapes[0], trace)
 
 
 def _which_call(call: Call, trace: Trace) -> str:
@@ -550,6 +607,12 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
                         layers=(name,))]
     received = calls[0].input
     actual = received[-1] if isinstance(received, tuple) and received else None
+    mixed = [r for r in trace.reshapes if r.output == received]
+    if actual == features.value and mixed:
+        lines, fix, named = clashes.batch_lines(mixed[0], trace)
+        return [Finding(key, line, message=(
+            f"{name} receives {actual:,} features a row, as stated, but its rows are not samples."),
+            details=tuple(lines), layers=tuple(dict.fromkeys((name, *named))), fix=tuple(fix))]
     if actual == features.value:
         return []
     details = explain.flatten_lines(trace, calls[0])
@@ -557,13 +620,13 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
         details.append(f"and {name} has in_features={layer.hparams['in_features']}")
     source = explain.flatten_source(trace, calls[0])
     written = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(actual)
-    fix = (f"fix, if the model is right: write {name}: {written} (= {actual:,})",
-           f"for {features.value:,} features the layers before {name} would have to give a shape "
+    flatten_fix = (f"fix, if the model is right: write {name}: {written} (= {actual:,})",
+                   f"for {features.value:,} features the layers before {name} would have to give a shape "
            "that multiplies out to it: `cnncheck sizes` names the input sizes that run")
     return [Finding(key, line, expected=_counted(features), expected_value=features.value,
                     actual_value=actual if isinstance(actual, int) else shapes_json(received),
                     actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
-                    details=tuple(details), layers=(name,), fix=fix,
+                    details=tuple(details), layers=(name,), fix=flatten_fix,
                     edits=_number_edits(features, actual) if isinstance(actual, int) else None)]
 
 

@@ -334,7 +334,7 @@ def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, in
                                   for size, chain in zip(inputs, chains)
                                   if chain is not None)
                 return [f"fix: {times}{code}{' in a row' if repeat > 1 else ''} in place of "
-                        f"{layer.name}: {steps}, the same sizes as now"]
+                        f"{layer.name or 'the model'}: {steps}, the same sizes as now"]
     f, s = pairs[0]
     pool = _pool_like(layer, f, s)
     chain = _chain(pool, inputs[0], 1)
@@ -342,7 +342,7 @@ def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, in
         return []
     now = ", ".join(f"{names[axis]}: {outputs[0][axis]}" for axis in range(dims))
     then = ", ".join(f"{names[axis]}: {chain[0][axis]}" for axis in range(dims))
-    return [f"fix: {constructor(pool, {})} in place of {layer.name} gives {then} where it gives {now} "
+    return [f"fix: {constructor(pool, {})} in place of {layer.name or 'the model'} gives {then} where it gives {now} "
             "now: the layers after it must then take the larger size"]
 
 

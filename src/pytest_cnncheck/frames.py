@@ -4,15 +4,18 @@ torch's nor cnncheck's, as `models/net.py:25: x = x.view(-1, 400)`.
 
 from __future__ import annotations
 
+import linecache
+import sys
 from pathlib import Path
 
 import torch
 
-from .report import user_frame
+from .report import relative, user_frame
 
-__all__ = ["TORCH_DIR", "first_line", "raised", "user_frame_of"]
+__all__ = ["OWN_DIR", "TORCH_DIR", "first_line", "raised", "user_frame_of", "user_line_now"]
 
 TORCH_DIR = str(Path(torch.__file__).parent)
+OWN_DIR = str(Path(__file__).parent)
 
 
 def raised(doing: str, error: BaseException) -> str:
@@ -28,3 +31,16 @@ def first_line(error: BaseException) -> str:
 
 def user_frame_of(error: BaseException) -> str | None:
     return user_frame(error.__traceback__, skip=(TORCH_DIR,))
+
+
+def user_line_now() -> str | None:
+    """`models/net.py:30: x = x.view(-1, 128)`: the user's line running now."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not path.startswith((TORCH_DIR, OWN_DIR, "<")):
+            line = f"{relative(Path(path), Path.cwd())}:{frame.f_lineno}"
+            code = linecache.getline(path, frame.f_lineno).strip()
+            return f"{line}: {code}" if code else line
+        frame = frame.f_back  # type: ignore[assignment]
+    return None

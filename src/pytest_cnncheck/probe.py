@@ -20,6 +20,7 @@ import gc
 import math
 import os
 import re
+import warnings
 import weakref
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 
 from . import explain
+from .clashes import is_shape_clash
 from .fastmeta import formula_shapes, meta_build
 from .layers import Layers
 from .record import Run, Sites, definition_sites, named_modules, plain, run_recorded
@@ -62,6 +64,10 @@ class _BuildFailed(Exception):
         where = user_frame_of(self.error) if self.error is not None else None
         code = where.split(": ", 1)[1] if where and ": " in where else ""
         used = [key for key in spec.kwargs if re.search(rf"\b{re.escape(key)}\b", code)]
+        grouped = _grouped_conv(self.error) if self.error is not None else None
+        if grouped is not None:
+            return SpecError.at(spec.model_line, f"`model`: {spec.model} could not be built: a layer "
+                                                 f"made at {where}: {grouped}")
         if not used or self.error is None:
             return SpecError.at(spec.model_line, f"`model`: {self.sentence}.")
         key = used[0]
@@ -101,14 +107,50 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: s
         except _BuildFailed as failure:
             fallback = f"building the model on meta failed ({failure.sentence})"
         else:
-            if trace.crash is None or explain.crash_cause(trace) is not None:
-                # It ran, or it failed for a reason the shapes explain: the CPU
-                # would fail the same way, so there is nothing to fall back for.
+            if trace.crash is None or explain.crash_cause(trace) is not None or \
+                    is_shape_clash(trace.clash):
+                # It ran, or it failed for a reason the shapes explain (a layer's arguments,
+                # or tensors whose shapes can't go together): the CPU would fail the same
+                # way, so there is nothing to fall back for.
                 return trace
             fallback = f"the forward pass failed on meta ({trace.crash.exception})"
         failures[key] = fallback
     _check_input_budget(spec, "cpu", max_input_bytes, fallback)
     return replace(_probe_or_fail(spec, factory, "cpu", summary=summary), fallback=fallback)
+
+
+def _grouped_conv(error: BaseException) -> str | None:
+    """A conv whose channels don't divide by its groups, read from torch's own frame (its
+    message names no number): the numbers, and the nearest that work, each divided."""
+    tb = error.__traceback__
+    found = None
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if tb.tb_frame.f_code.co_name == "__init__" and {"in_channels", "out_channels", "groups"} <= set(local):
+            found = local
+        tb = tb.tb_next
+    if found is None:
+        return None
+    cin, cout, groups = found["in_channels"], found["out_channels"], found["groups"]
+    if not all(isinstance(v, int) and v > 0 for v in (cin, cout, groups)):
+        return None
+    bad = [(name, value) for name, value in (("in_channels", cin), ("out_channels", cout)) if value % groups]
+    if not bad:
+        return None
+    if cin == cout:
+        bad = [("in_channels = out_channels", cin)]
+    said = " and ".join(f"{name} = {value}" for name, value in bad)
+    multiples = sorted({groups * (value // groups) or groups for _, value in bad}
+                       | {groups * (value // groups + 1) for _, value in bad})
+    divisors = [d for d in range(1, max(cin, cout) + 1) if cin % d == 0 and cout % d == 0]
+    near = sorted(divisors, key=lambda d: (abs(d - groups), d))[:2]
+    assert all(m % groups == 0 for m in multiples) and all(cin % d == 0 == cout % d for d in near)
+    return (f"a grouped conv splits its channels into groups={groups}, and {said} "
+            f"{'does' if len(bad) == 1 else 'do'} not divide by {groups} "
+            f"({', '.join(f'{value} / {groups} = {value / groups:g}' for _, value in bad)}). "
+            f"fix: channels that divide, {' or '.join(map(str, multiples))}; or "
+            f"groups={' or groups='.join(map(str, sorted(near)))}, which "
+            f"{'divide' if len(near) > 1 else 'divides'} {cin if cin == cout else f'{cin} and {cout}'}")
 
 
 def _device(spec: Spec, default_device: str) -> str:
@@ -242,16 +284,39 @@ def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
         return [torch.zeros(size, dtype=getattr(torch, dtype)) for size, dtype in zip(sizes, spec.dtypes)]
 
 
-def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str) -> Run:
+def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = True) -> Run:
+    """One recorded pass; where it crashed or changed the batch, and `tagging`, a second one
+    that says where each tensor came from (a size scan's brief lines don't need it)."""
     with formula_shapes(model) if device == "meta" else nullcontext():
-        return run_recorded(model, inputs)
+        run = run_recorded(model, inputs)
+    if tagging and _needs_provenance(run, inputs):
+        # Again, tagging where each tensor comes from: to name the layers behind a clash
+        # or a batch that changed. Same device, same model, so the same pass.
+        # The first pass said what the model warns about; the second would say it again,
+        # attributed to our mode's frame.
+        with formula_shapes(model) if device == "meta" else nullcontext(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tagged = run_recorded(model, inputs, tagging=True)
+        if (tagged.crash is None) == (run.crash is None):
+            return replace(run, clash=tagged.clash, reshapes=tagged.reshapes)
+    return run
+
+
+def _needs_provenance(run: Run, inputs: list[torch.Tensor]) -> bool:
+    """A crash (a clash between tensors, perhaps), or an output whose first dimension is
+    not the input's batch. Failing items only: a passing one never pays for it."""
+    if run.crash is not None:
+        return True
+    batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
+    output = run.output
+    return isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
 
 
 def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Trace:
     total, trainable = layers.param_counts()
     return Trace(model=spec.model, device=device, layers=layers, calls=run.calls,
                  output=run.output, params_total=total, params_trainable=trainable,
-                 crash=run.crash, **more)
+                 crash=run.crash, clash=run.clash, reshapes=run.reshapes, **more)
 
 
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
@@ -305,7 +370,8 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
     try:
         with _isolated() as default:
             model, sites = _built(spec, factory, device, default)
-            runs = [_run_on(model, _inputs(spec, one, device, default), device) for one in sizes]
+            runs = [_run_on(model, _inputs(spec, one, device, default), device, tagging=False)
+                    for one in sizes]
             layers = Layers(model, sites)
             return [_trace(spec, device, run, layers) for run in runs]
     except _BuildFailed as failure:

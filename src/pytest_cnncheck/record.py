@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -17,13 +17,12 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from .frames import TORCH_DIR, first_line, user_frame_of
-from .trace import Call, Crash, ShapeTree
+from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of
+from .trace import Call, Clash, Crash, Reshape, ShapeTree
 
 __all__ = ["Run", "Sites", "definition_sites", "named_modules", "plain", "run_recorded"]
 
 Sites = dict[int, tuple[str, int]]  # id(module) -> (file, line) of the code that built it
-_OWN_DIR = str(Path(__file__).parent)
 
 
 @contextmanager
@@ -44,7 +43,7 @@ def definition_sites() -> Iterator[Sites]:
         frame = sys._getframe(1)
         while frame is not None:
             code = frame.f_code
-            if code.co_filename.startswith(_OWN_DIR):
+            if code.co_filename.startswith(OWN_DIR):
                 return  # made by cnncheck itself: the model the spec names
             if not code.co_filename.startswith((TORCH_DIR, "<")) and not (
                     code.co_name == "__init__" and frame.f_locals.get("self") is module):
@@ -64,15 +63,27 @@ class Run:
     calls: tuple[Call, ...]
     output: ShapeTree | None
     crash: Crash | None
+    clash: Clash | None = None
+    reshapes: tuple[Reshape, ...] = ()
 
 
-def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
+def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = False) -> Run:
+    """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
+    came from (and costs on every operation: for a pass that must explain a clash)."""
     modules = named_modules(model)
     names = {id(module): name for name, module in modules.items()}
     # One list per call, in the order the calls began: Call's fields, filled in as it ends.
     records: list[list[Any]] = []
     open_calls: list[list[Any]] = []  # calls that have begun and not ended, innermost last
     counts: dict[str, int] = {}
+    provenance = None
+    if tagging:
+        from .provenance import Provenance
+
+        batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
+        provenance = Provenance(batch, lambda: (
+            f"{open_calls[-1][0]}" + (f" (call {open_calls[-1][1] + 1})" if open_calls[-1][1] else "")
+            if open_calls else ""))
 
     def begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         if len(args) == 1 and not kwargs:  # most calls: one tensor in
@@ -87,7 +98,9 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
         open_calls.append(record)
         return record
 
-    def end(record: list[Any], output: Any) -> None:
+    def end(record: list[Any], output: Any, args: tuple[Any, ...]) -> None:
+        if provenance is not None:  # a layer's output is the layer's, whatever made it inside
+            provenance.made_by(record[0] + (f" (call {record[1] + 1})" if record[1] else ""), args, output)
         # Pop to this call: a child whose exception the parent caught stays
         # open (unfinished) without confusing the rest.
         while open_calls:
@@ -102,7 +115,7 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
         def forward(*args: Any, **kwargs: Any) -> Any:
             record = begin(name, args, kwargs)
             output = real(*args, **kwargs)
-            end(record, output)
+            end(record, output, args)
             return output
         return forward
 
@@ -113,7 +126,7 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
         hooked[id(module)].append(begin(names[id(module)], args, kwargs))
 
     def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        end(hooked[id(module)].pop(), output)
+        end(hooked[id(module)].pop(), output, args)
 
     # Each module's `forward` is wrapped on the instance rather than hooked: a module
     # with hooks sends every call down torch's slow hooked path, which cost more than
@@ -133,7 +146,8 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
         output: ShapeTree | None = None
         crash = None
         try:
-            output = _shapes(model(*inputs))
+            with provenance if provenance is not None else nullcontext():
+                output = _shapes(model(*inputs))
         except Exception as error:
             crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error))
     finally:
@@ -141,7 +155,9 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor]) -> Run:
             _set_forward(module, own)
         for handle in handles:
             handle.remove()
-    return Run(tuple(Call(*record) for record in records), output, crash)
+    return Run(tuple(Call(*record) for record in records), output, crash,
+               provenance.clash if provenance is not None else None,
+               tuple(provenance.reshapes) if provenance is not None else ())
 
 
 def named_modules(model: nn.Module) -> dict[str, nn.Module]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
-__all__ = ["Call", "Crash", "Layer", "ShapeTree", "Trace", "format_shapes", "shapes_json"]
+__all__ = ["Call", "Clash", "Crash", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
+           "format_shapes", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
 
@@ -59,6 +60,50 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One operation of the forward pass that made a tensor: what ran, in which layer call,
+    on what; `before` made its first input."""
+
+    op: str  # "conv2d", "max_pool2d", "add"
+    layer: str  # the layer call it ran in: "layer1.0.conv1" or "pool (call 2)"; "" outside layers
+    input: tuple[int, ...]  # the shape of its first tensor input
+    output: tuple[int, ...]
+    before: Step | None = None
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A tensor that went into a clashing operation, and the steps that made it, newest first."""
+
+    shape: tuple[int, ...]
+    path: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Clash:
+    """An operation on several tensors that raised: `out + x`, `torch.cat([up, skip], 1)`."""
+
+    op: str  # "add", "cat", "matmul", "view"
+    where: str | None  # the user's line that ran it
+    layer: str  # the layer call it ran in ("" for the model's own forward)
+    operands: tuple[Operand, ...]
+    dim: int | None = None  # the dimension a cat or stack joins along
+    target: tuple[int, ...] = ()  # the sizes a view or reshape asked for
+
+
+@dataclass(frozen=True)
+class Reshape:
+    """A view or reshape that changed the batch dimension: rows of one sample mixed into
+    another's, silently."""
+
+    op: str
+    where: str | None
+    layer: str
+    input: tuple[int, ...]
+    output: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Crash:
     """The forward pass raised: the exception, and where in the user's code."""
 
@@ -80,6 +125,8 @@ class Trace:
     summary: str | None = None  # torchinfo's table
     mult_adds: int | None = None
     notes: tuple[str, ...] = field(default=())
+    clash: Clash | None = None  # where a crash was a clash between tensors (a second, tagging pass)
+    reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
 
     def calls_of(self, name: str) -> list[Call]:
         return [call for call in self.calls if call.name == name]

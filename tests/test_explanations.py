@@ -1,0 +1,261 @@
+"""Each kind of mistake, explained from cause to fix at the line to change: the arithmetic,
+the model's line that made the layer, and a fix checked with the same arithmetic.
+
+The models are examples/broken/models/more.py, copied into each test's project.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_in_order, run
+
+MORE = (Path(__file__).resolve().parent.parent / "examples" / "broken" / "models" / "more.py").read_text()
+
+
+@pytest.fixture
+def more(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(more=MORE)
+    return pytester
+
+
+def line_of(text: str) -> str:
+    """`more.py:N: text`: where the model file says `text`."""
+    number = next(i for i, line in enumerate(MORE.splitlines(), 1) if text in line)
+    return f"more.py:{number}: {text}"
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_residual_add_without_its_downsample(more: pytest.Pytester, device: str) -> None:
+    result, out = run(more, f"""
+        net:
+          model: more.py:ResidualNoShortcut
+          input_size: [1, 3, 32, 32]
+          device: {device}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, f"on {device}",  # explained where it ran: meta needs no CPU to say this
+                    "failed in layer2: `add` adds [1, 128, 16, 16] and [1, 64, 32, 32]",
+                    "at " + line_of("return F.relu(out + x)"),
+                    "[1, 128, 16, 16] comes from layer2.bn2 (BatchNorm2d)",
+                    "[1, 64, 32, 32] comes from stem (Conv2d), which is layer2's input (the shortcut)",
+                    "the two parted at layer2.conv1 = Conv2d(64, 128, kernel_size=3, stride=2, "
+                    "padding=1) on input [1, 64, 32, 32]",
+                    "channels: 64 -> 128", "H: (32 - 3 + 2*1) / 2 + 1 = 16.5, rounded down to 16",
+                    "layer2.conv1 is made at " + line_of("self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride"),
+                    "fix: a projection on the shortcut, as ResNet's downsample: nn.Sequential(nn.Conv2d("
+                    "64, 128, kernel_size=1, stride=2, bias=False), nn.BatchNorm2d(128)) turns "
+                    "[1, 64, 32, 32] into [1, 128, 16, 16]",
+                    "H: (32 - 1 + 2*0) / 2 + 1 = 16.5, rounded down to 16")
+    assert "(ran on the CPU" not in out
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_unet_skip_one_wider_than_the_decoder(more: pytest.Pytester, device: str) -> None:
+    result, out = run(more, f"""
+        unet:
+          model: more.py:TinyUNet
+          input_size: [1, 3, 97, 97]
+          device: {device}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "failed in cat joins [1, 16, 96, 96] and [1, 16, 97, 97] along dimension 1: "
+                         "dimension 2 is 96 against 97, dimension 3 is 96 against 97",
+                    "at " + line_of("return self.dec(torch.cat([x, skip], dim=1))"),
+                    "[1, 16, 96, 96] comes from up (ConvTranspose2d)",
+                    "[1, 16, 97, 97] comes from relu of enc's output",
+                    "the two parted at pool = MaxPool2d(kernel_size=2, stride=2, padding=0) on input "
+                    "[1, 16, 97, 97]", "H: (97 - 2 + 2*0) / 2 + 1 = 48.5, rounded down to 48",
+                    "pool is made at " + line_of("self.pool = nn.MaxPool2d(2)"),
+                    "fix: an input of H = 96 or 98, W = 96 or 98 (each checked through both paths' layers",
+                    "or: crop the larger one to [96, 96] before the cat: `t[..., :96, :96]`")
+    assert "(ran on the CPU" not in out
+
+
+def test_a_view_that_mixes_the_batch(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        net:
+          model: more.py:ViewBatch
+          input_size: [4, 3, 16, 16]
+          expect:
+            output: [4, 10]
+            flatten: {fc: 8*4*4}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "2 mismatches",
+                    "expect.output", "expected: [4, 10]", "actual:   [8, 10]",
+                    "view at " + line_of("x = x.view(-1, 8 * 4 * 4)") + " turned [4, 16, 4, 4] into "
+                    "[8, 128]: 4*16*4*4 = 1,024 = 8 rows of 128, not 4 samples",
+                    "dimension 0 stopped being the batch there",
+                    "fix: torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: [4, 256], "
+                    "16*4*4 = 256 features a sample",
+                    "then fc takes in_features=256: nn.Linear(16*4*4, 10)",
+                    # the flatten count holds row by row, and is still not right
+                    "expect.flatten.fc", "fc receives 128 features a row, as stated, but its rows are "
+                                         "not samples.",
+                    "fc is made at " + line_of("self.fc = nn.Linear(8 * 4 * 4, 10)"))
+
+
+def test_a_tied_weight_counts_once_and_is_named(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        lm:
+          model: more.py:TiedLM
+          input_size: [2, 12]
+          dtype: int64
+          expect:
+            params: 1000*64 + 64*64*3 + 64 + 64*1000 + 1000
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "expected: 1000*64 + 64*64*3 + 64 + 64*1000 + 1000 = 141,352", "actual:   77,352",
+                    "the model has 64,000 fewer parameters than stated: 64,000 = the shared tensor(s) "
+                    "out.weight is emb.weight, which count once",
+                    "made up of:", "emb: weight [1000, 64] = 64,000", "conv: 64 * (3*64 + 1) = 12,352",
+                    "out: bias [1000] = 1,000 (weight is emb.weight, counted there)",
+                    "out is made at " + line_of("self.out = nn.Linear(dim, vocab)"))
+
+
+def test_biases_a_batchnorm_makes_redundant(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        net:
+          model: more.py:BiasBeforeNorm
+          input_size: [1, 3, 16, 16]
+          expect:
+            params: 6*3*3*3 + 2*6 + 16*3*3*6 + 2*16
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "the model has 22 more parameters than stated: 6 + 16 = 22, the biases of "
+                         "conv1, conv2, which the normalization right after each makes redundant",
+                    "conv1 is made at " + line_of("self.conv1 = nn.Conv2d(3, 6, 3)"),
+                    "fix: bias=False in conv1: nn.Conv2d(3, 6, kernel_size=3, bias=False)",
+                    "fix: bias=False in conv2: nn.Conv2d(6, 16, kernel_size=3, bias=False)")
+
+
+def test_a_grouped_conv_whose_channels_do_not_divide(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        net:
+          model: more.py:GroupedConv
+          input_size: [1, 3, 16, 16]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "arch.cnncheck.yaml:3: `model`: more.py:GroupedConv could not be built: a layer "
+                         "made at " + line_of("self.grouped = nn.Conv2d(72, 72, 3, padding=1, groups=32)"),
+                    "in_channels = out_channels = 72 does not divide by 32 (72 / 32 = 2.25)",
+                    "fix: channels that divide, 64 or 96; or groups=24 or groups=36, which divide 72")
+
+
+def test_a_transposed_conv_missing_its_output_padding(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        up:
+          model: more.py:UpsampleDecoder
+          input_size: [1, 32, 16, 16]
+          expect: {output: [1, 16, 32, 32]}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "expected: [1, 16, 32, 32]", "actual:   [1, 16, 31, 31]",
+                    "H 31 (dimension 2), W 31 (dimension 3) come from up = ConvTranspose2d(32, 16, "
+                    "kernel_size=3, stride=2, padding=1)",
+                    "up is made at " + line_of("self.up = nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1)"),
+                    "fix: output_padding=1 in up: nn.ConvTranspose2d(32, 16, kernel_size=3, stride=2, "
+                    "padding=1, output_padding=1)",
+                    # every term of the formula, output_padding among them
+                    "H: (16 - 1)*2 - 2*1 + 1*(3 - 1) + 1 + 1 = 32",
+                    "or: kernel_size=4: nn.ConvTranspose2d(32, 16, kernel_size=4, stride=2, padding=1)")
+
+
+def test_a_dilated_conv_with_the_padding_of_an_undilated_one(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        net:
+          model: more.py:DilatedBlock
+          input_size: [1, 16, 32, 32]
+          expect: {layers: {conv: {output: [1, 16, 32, 32]}}}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "H: (32 - 5 + 2*1) / 1 + 1 = 30 (F = 2*(3-1) + 1 = 5 with dilation 2)",
+                    "conv is made at " + line_of("self.conv = nn.Conv2d(16, 16, 3, padding=1, dilation=2)"),
+                    "fix: padding=2 in conv: nn.Conv2d(16, 16, kernel_size=3, padding=2, dilation=2)",
+                    "H: (32 - 5 + 2*2) / 1 + 1 = 32")
+
+
+def test_a_batchnorm_sized_for_another_layer(more: pytest.Pytester) -> None:
+    result, out = run(more, """
+        net:
+          model: more.py:BatchNormWidth
+          input_size: [1, 3, 8, 8]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "failed in bn: receives 32 channels, num_features 64",
+                    "bn = BatchNorm2d(num_features=64, affine=True) receives [1, 32, 8, 8]: 32 channels, "
+                    "but num_features is 64",
+                    "torch on meta said: ",  # torch's words last, and said to be meta's
+                    "bn is made at " + line_of("self.bn = nn.BatchNorm2d(64)"),
+                    "conv2 is made at " + line_of("self.conv2 = nn.Conv2d(64, 32, 3, padding=1)"),
+                    "fix: num_features=32 in bn: nn.BatchNorm2d(32)",
+                    "or: out_channels=64 in conv2: nn.Conv2d(64, 64, kernel_size=3, padding=1)")
+
+
+def test_a_wrong_class_count_names_the_head(tutorial: pytest.Pytester) -> None:
+    result, out = run(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {output: [1, 100]}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "expected: [1, 100]", "actual:   [1, 10]",
+                    "features 10 (dimension 1) comes from fc3 = Linear(in_features=84, out_features=10)",
+                    "fc3 is made at net.py:14: self.fc3 = nn.Linear(84, num_classes)",
+                    "fix: out_features=100 in fc3: nn.Linear(84, 100)", "! fc3")
+
+
+def test_a_crash_folds_what_follows_from_it(tutorial: pytest.Pytester) -> None:
+    result, out = run(tutorial, """
+        crash:
+          model: net.py:Net
+          kwargs: {fc1_in: 576}
+          input_size: [1, 3, 32, 32]
+          expect:
+            params: {total: 62006, trainable: 62006}
+            layers:
+              fc1: {params: 48120, output: [1, 120]}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "1 mismatch (and 4 that follow from it) in spec 'crash'",
+                    "forward", "fix: in_features=400 in fc1: nn.Linear(16*5*5, 120)",
+                    "or, in the spec: kwargs: {fc1_in: 400} (fc1 is made with fc1_in, 576 now)",
+                    "expect.params.total", "expected 62,006, actual 83,126 (follows from the crash at "
+                    "line 5: its fix changes fc1's parameters by -21,120, which makes this 62,006 as expected)",
+                    "expect.layers.fc1.output", "(follows from the crash at line 5: the layer did not get to run)")
+    assert out.count("made up of:") == 0  # the breakdown of a count the crash explains: not repeated
+
+
+def test_a_pooling_rule_violation_gets_pools_that_keep_the_sizes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(pool="from torch import nn\n\n\ndef make():\n    return nn.MaxPool2d(4, 4)\n")
+    result, out = run(pytester, """
+        pool:
+          model: pool.py:make
+          input_size: [1, 1, 32, 32]
+          rules: {pooling: true}
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "pools with H: F=4, S=4, W: F=4, S=4; allowed: F=2,S=2, F=3,S=2",
+                    "fix: 2 of nn.MaxPool2d(kernel_size=2) in a row in place of the model: H: 32 -> 16 -> 8, "
+                    "W: 32 -> 16 -> 8, the same sizes as now")
+
+
+def test_a_layer_called_twice_is_named_with_its_call(tutorial: pytest.Pytester) -> None:
+    result, out = run(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              pool:
+                calls: [{output: [1, 6, 14, 14]}, {output: [1, 16, 6, 6]}]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "expect.layers.pool.calls[1].output",
+                    "pool = MaxPool2d(kernel_size=2, stride=2, padding=0) (call 2) on input [1, 16, 10, 10]:",
+                    "fix: padding=1 in pool: nn.MaxPool2d(kernel_size=2, padding=1)",
+                    "H: (10 - 2 + 2*1) / 2 + 1 = 6")
