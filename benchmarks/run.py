@@ -319,8 +319,43 @@ def section_sizes() -> None:
               f"{seconds / len(points) * 1000:.0f} ms |")
 
 
+def section_sites() -> None:
+    """What recording where each layer is made (the line to edit) costs a spec item: the
+    whole item on meta, with the recording and with it turned off."""
+    from contextlib import contextmanager
+
+    import pytest_cnncheck.probe as probe_module
+    from pytest_cnncheck.probe import probe
+
+    print("\n## 7. Recording where each layer is made\n")
+    print("| model | item on meta, recording | without | cost |")
+    print("| --- | --- | --- | --- |")
+    real = probe_module.definition_sites
+
+    @contextmanager
+    def nothing():  # type: ignore[no-untyped-def]
+        yield {}
+
+    for label, (model, size) in MODELS.items():
+        one = spec(model, size, "meta")
+
+        def with_sites() -> object:
+            probe_module.definition_sites = real
+            return probe(one, ROOT)
+
+        def without() -> object:
+            probe_module.definition_sites = nothing
+            return probe(one, ROOT)
+
+        times = interleaved({"with": with_sites, "without": without}, repeat=41)
+        probe_module.definition_sites = real
+        print(f"| {label} | {times['with'] * 1000:.2f} ms | {times['without'] * 1000:.2f} ms | "
+              f"{(times['with'] / times['without'] - 1) * 100:+.1f}% |")
+
+
 SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
-            "fallback": section_fallback, "xdist": section_xdist, "sizes": section_sizes}
+            "fallback": section_fallback, "xdist": section_xdist, "sizes": section_sizes,
+            "sites": section_sites}
 
 
 def main(names: list[str]) -> None:

@@ -259,3 +259,18 @@ def test_a_layer_called_twice_is_named_with_its_call(tutorial: pytest.Pytester) 
                     "pool = MaxPool2d(kernel_size=2, stride=2, padding=0) (call 2) on input [1, 16, 10, 10]:",
                     "fix: padding=1 in pool: nn.MaxPool2d(kernel_size=2, padding=1)",
                     "H: (10 - 2 + 2*1) / 2 + 1 = 6")
+
+
+def test_every_finding_carries_a_fix_or_says_why_none_applies(pytester: pytest.Pytester) -> None:
+    import json
+
+    broken = Path(__file__).resolve().parent.parent / "examples" / "broken"
+    result = pytester.runpytest(str(broken), "--cnncheck-report", "r.json")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    findings = [f for spec in json.loads((pytester.path / "r.json").read_text())["specs"]
+                for f in spec["findings"]]
+    assert len(findings) >= 25
+    for finding in findings:
+        if finding["follows"] is None:  # folded findings point at the one that explains them
+            assert finding["fix"], finding
+            assert finding["fix"][0].startswith(("fix", "no ")), finding

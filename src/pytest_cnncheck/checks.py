@@ -183,8 +183,25 @@ def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
             total = next((f for f in findings if f.key == "expect.params.total"), None)
             if total is not None and total.expected_value == finding.expected_value:
                 why = f"the same count as params.total at line {total.line}: no parameter is frozen"
-        out.append(replace(finding, follows=why, fix=() if why else finding.fix) if why else finding)
+        if why:
+            out.append(replace(finding, follows=why, fix=()))
+        else:
+            out.append(finding if finding.fix else replace(finding, fix=_no_fix(finding, trace)))
     return sorted(out, key=lambda f: f.follows is not None)  # root causes first, order kept
+
+
+def _no_fix(finding: Finding, trace: Trace) -> tuple[str, ...]:
+    """For a finding no fix was computed for: the value to write where the model may be
+    right, else why no fix applies. Every finding says one or the other."""
+    if finding.edits is not None and finding.actual is not None:
+        return (f"fix, if the model is right: write {finding.actual} (`pytest --cnncheck-update` "
+                "writes it)",)
+    if finding.key == "forward":
+        return ("no fix cnncheck can check: the error comes from the model's own code at the line "
+                "above, not from sizes that a layer's arguments or two tensors' shapes explain",)
+    if finding.actual is not None:
+        return (f"fix, if the model is right: write {finding.actual}",)
+    return ("no fix cnncheck can compute for this: the sentence above says what to change",)
 
 
 def _fix_delta(cause: explain.Cause) -> int | None:

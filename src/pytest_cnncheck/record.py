@@ -40,13 +40,13 @@ def definition_sites() -> Iterator[Sites]:
 
     def init(module: nn.Module, *args: Any, **kwargs: Any) -> None:
         real(module, *args, **kwargs)
+        own = _init_codes(type(module))  # the module's own __init__ chain, in the user's code
         frame = sys._getframe(1)
         while frame is not None:
             code = frame.f_code
             if code.co_filename.startswith(OWN_DIR):
                 return  # made by cnncheck itself: the model the spec names
-            if not code.co_filename.startswith((TORCH_DIR, "<")) and not (
-                    code.co_name == "__init__" and frame.f_locals.get("self") is module):
+            if code not in own and not code.co_filename.startswith((TORCH_DIR, "<")):
                 sites[id(module)] = (code.co_filename, frame.f_lineno)
                 return
             frame = frame.f_back  # type: ignore[assignment]
@@ -158,6 +158,20 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
     return Run(tuple(Call(*record) for record in records), output, crash,
                provenance.clash if provenance is not None else None,
                tuple(provenance.reshapes) if provenance is not None else ())
+
+
+def _init_codes(cls: type) -> frozenset[Any]:
+    """The code of every __init__ a module of `cls` runs through: the frames of its own
+    construction, not the line that made it."""
+    codes = _INIT_CODES.get(cls)
+    if codes is None:
+        codes = _INIT_CODES[cls] = frozenset(
+            klass.__dict__["__init__"].__code__ for klass in cls.__mro__
+            if "__init__" in klass.__dict__ and hasattr(klass.__dict__["__init__"], "__code__"))
+    return codes
+
+
+_INIT_CODES: dict[type, frozenset[Any]] = {}
 
 
 def named_modules(model: nn.Module) -> dict[str, nn.Module]:
