@@ -66,6 +66,29 @@ def _spec(model: str, sizes: tuple[tuple[int, ...], ...], device: str, folder: P
                 mode=mode)
 
 
+RECURRENT = textwrap.dedent('''
+    from torch import nn
+
+    class Recurrent(nn.Module):
+        """Recurrent layers in each of their options: their shapes come by formula on meta."""
+
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(6, 8, nonlinearity="relu")
+            self.lstm = nn.LSTM(8, 5, num_layers=2, bidirectional=True, batch_first=True)
+            self.proj = nn.LSTM(10, 7, proj_size=3, batch_first=True)
+            self.gru = nn.GRU(3, 4, num_layers=3, bidirectional=True, bias=False)
+            self.unbatched = nn.GRU(8, 2)
+
+        def forward(self, x):
+            y, h = self.rnn(x)                        # (L, N, H): time first
+            z, (h2, c2) = self.lstm(y.transpose(0, 1))
+            p, (h3, c3) = self.proj(z)                # proj_size: h_n is 3 wide, c_n 7
+            g, h4 = self.gru(p.transpose(0, 1))
+            u, h5 = self.unbatched(y[:, 0])           # (L, H): no batch
+            return g, h, h2, c2, h3, c3, h4, u, h5
+''')
+
 MODELS = [
     ("examples/models/lenet.py:Net", ((1, 3, 32, 32),)),
     ("examples/models/timeseries.py:SensorCNN", ((4, 9, 128),)),
@@ -74,6 +97,7 @@ MODELS = [
     ("benchmarks/models.py:resnet50", ((1, 3, 224, 224),)),
     ("benchmarks/models.py:vgg16", ((1, 3, 224, 224),)),
     ("zoo.py:Zoo", ((2, 4, 17), (2, 6, 15, 11), (2, 1, 8, 8, 8))),
+    ("recurrent.py:Recurrent", ((7, 2, 6),)),
     ("tests/models/classic.py:alexnet", ((1, 3, 224, 224),)),
     ("tests/models/classic.py:squeezenet1_1", ((1, 3, 225, 225),)),
     ("tests/models/classic.py:mobilenet_v2", ((2, 3, 224, 224),)),
@@ -87,7 +111,8 @@ def test_meta_records_what_the_cpu_records(tmp_path: Path, model: str, sizes: tu
     from pytest_cnncheck.probe import probe
 
     tmp_path.joinpath("zoo.py").write_text(ZOO)
-    folder = tmp_path if model.startswith("zoo") else ROOT
+    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
+    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
     on_meta = probe(_spec(model, sizes, "meta", folder, mode), ROOT)
     on_cpu = probe(_spec(model, sizes, "cpu", folder, mode), ROOT)
     assert on_meta.crash is None and on_cpu.crash is None, (on_meta.crash, on_cpu.crash)
@@ -189,3 +214,25 @@ def test_without_torchs_device_mode_meta_still_gives_the_same_shapes(
     result = tutorial.runpytest("-v")
     result.assert_outcomes(passed=1)
     assert "on meta" in result.stdout.str()
+
+
+def test_recurrent_layers_take_their_shapes_by_formula_on_meta(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch's meta LSTM runs every time step in Python (seconds for a model the CPU runs
+    # in a fraction of one); on meta the kernels must not run at all.
+    from torch.nn.modules import rnn
+
+    from pytest_cnncheck.probe import probe
+
+    ran = []
+    for kernel in ("lstm", "gru", "rnn_relu", "rnn_tanh"):
+        real = getattr(rnn._VF, kernel)
+        monkeypatch.setattr(rnn._VF, kernel, lambda *a, real=real, kernel=kernel, **k: ran.append(kernel)
+                            or real(*a, **k), raising=False)
+    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
+    trace = probe(_spec("recurrent.py:Recurrent", ((7, 2, 6),), "meta", tmp_path), ROOT)
+    assert trace.crash is None and trace.device == "meta"
+    assert ran == []
+    on_cpu = probe(_spec("recurrent.py:Recurrent", ((7, 2, 6),), "cpu", tmp_path), ROOT)
+    assert sorted(set(ran)) == ["gru", "lstm", "rnn_relu"]  # the patch does see the kernels
+    assert trace.calls == on_cpu.calls
