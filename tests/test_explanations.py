@@ -274,3 +274,52 @@ def test_every_finding_carries_a_fix_or_says_why_none_applies(pytester: pytest.P
         if finding["follows"] is None:  # folded findings point at the one that explains them
             assert finding["fix"], finding
             assert finding["fix"][0].startswith(("fix", "no ")), finding
+
+
+MATMUL = '''
+import torch
+from torch import nn
+
+
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(16, 8)
+        self.k = nn.Linear(16, 12)
+
+    def forward(self, x):
+        return self.q(x) @ self.k(x).transpose(1, 2)
+'''
+
+
+def test_a_matmul_whose_inner_sizes_differ(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(attention=MATMUL)
+    result, out = run(pytester, """
+        attn:
+          model: attention.py:Attention
+          input_size: [2, 5, 16]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "on meta",
+                    "failed in matmul multiplies [2, 5, 8] by [2, 12, 5]: the inner sizes 8 and 12 differ",
+                    "at attention.py:12: return self.q(x) @ self.k(x).transpose(1, 2)",
+                    "[2, 5, 8] comes from q (Linear)", "[2, 12, 5] comes from transpose of k's output",
+                    "q is made at attention.py:8: self.q = nn.Linear(16, 8)",
+                    "k is made at attention.py:9: self.k = nn.Linear(16, 12)",
+                    "fix: out_features=12 in q: nn.Linear(16, 12), so that both inner sizes are 12",
+                    "or: out_features=8 in k: nn.Linear(16, 8), so that both inner sizes are 8")
+
+
+def test_a_window_larger_than_what_reaches_it(tutorial: pytest.Pytester) -> None:
+    result, out = run(tutorial, """
+        small:
+          model: net.py:Net
+          input_size: [1, 3, 12, 12]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "failed in conv2: H: input 4 < F=5",
+                    "conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0) receives [1, 6, 4, 4]: "
+                    "H: input 4 + 2*0 < F=5",
+                    "conv2 is made at net.py:11: self.conv2 = nn.Conv2d(6, 16, 5)",
+                    "fix: padding=1 in conv2: H: 4 + 2*1 = 6 >= F=5",
+                    "or a larger input: `cnncheck sizes` names the input sizes that run")

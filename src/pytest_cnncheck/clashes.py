@@ -105,6 +105,8 @@ def explain_clash(trace: Trace) -> Explained | None:
         fix += _projection(*parted)
     if clash.op in ("cat", "concat", "concatenate") and clash.dim is not None:
         fix += _join_sizes(a, b, clash.dim, trace)
+    if clash.op in ("matmul", "mm", "bmm"):
+        fix += _inner_fix(a, b, trace)
     if not fix:
         fix.append("no change cnncheck can check makes these two fit: make the two paths give the "
                    "same sizes (the lines above say where they part)")
@@ -194,6 +196,23 @@ def _projection(step: Step, shortcut: Operand) -> list[str]:
                     f"nn.BatchNorm{dims}d({dst[1]})) turns {format_shapes(src)} into {format_shapes(dst)}:",
                     *arithmetic]
     return []
+
+
+def _inner_fix(a: Operand, b: Operand, trace: Trace) -> list[str]:
+    """A matmul's inner sizes, each set by a Linear's out_features: that Linear made to give
+    the other's size (the inner size is the Linear's out_features, checked)."""
+    inner = {0: a.shape[-1], 1: b.shape[-2] if len(b.shape) > 1 else b.shape[0]}
+    fix: list[str] = []
+    for index, operand in enumerate((a, b)):
+        other = inner[1 - index]
+        owner = next((s for s in operand.path if s.layer), None)
+        layer = trace.layers.get(_name(owner.layer)) if owner is not None else None
+        if layer is not None and layer.kind == "linear" and layer.hparams["out_features"] == inner[index]:
+            bias = "" if layer.hparams["bias"] else ", bias=False"
+            fix.append(f"{'or: ' if fix else 'fix: '}out_features={other} in {layer.name}: "
+                       f"nn.Linear({layer.hparams['in_features']}, {other}{bias}), so that both inner "
+                       f"sizes are {other}")
+    return fix
 
 
 def _simulate(steps: list[Step], size: int, axis: int, trace: Trace) -> int | None:
