@@ -229,3 +229,13 @@ def test_the_test_command_is_deterministic() -> None:
     else:  # the campaign: random cases, and still nothing saved between runs
         assert not settings.default.derandomize
         assert settings.default.database is None
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("text", ["a: {params: }\n", "a: {b:   , c: 2}\n", "a: {b:\n  }\n",
+                                  "a:\n  b:   \n  c: 1\n", "a: [b: ]\n"])
+def test_an_empty_value_sits_right_after_its_colon_whichever_parser_reads_it(text: str) -> None:
+    # libyaml marks an empty value where the next token starts, the pure-Python parser
+    # right after the `:`: one rule for spans and lines, whichever parser ran.
+    fast, slow = read_with(yaml.CSafeLoader, text), read_with(yaml.SafeLoader, text)
+    assert fast == slow

@@ -86,3 +86,14 @@ def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -
     setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
     assert (project / setup["with"]["cache-dependency-path"]).is_file()
+
+
+def test_the_advice_on_parallel_runs_is_where_users_look_first() -> None:
+    # -n 2 on a dozen specs took twice as long as without: the README's options and the
+    # FAQ say when it pays, with the measured break-even.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    options = readme.split("## Options", 1)[1]
+    assert "`-n` (pytest-xdist) is not free" in options and "break-even is near **6 s**" in options
+    faq = (ROOT / "docs" / "faq.md").read_text(encoding="utf-8")
+    assert "**Should I run the specs with `-n auto` (pytest-xdist)?**" in faq
+    assert "more than about 6 s in one process" in faq
