@@ -323,3 +323,22 @@ def test_a_window_larger_than_what_reaches_it(tutorial: pytest.Pytester) -> None
                     "conv2 is made at net.py:11: self.conv2 = nn.Conv2d(6, 16, 5)",
                     "fix: padding=1 in conv2: H: 4 + 2*1 = 6 >= F=5",
                     "or a larger input: `cnncheck sizes` names the input sizes that run")
+
+
+def test_a_block_whose_output_is_wrong_names_the_layer_inside(pytester: pytest.Pytester) -> None:
+    vgg = Path(__file__).resolve().parent.parent / "examples" / "models" / "vgg.py"
+    pytester.makepyfile(vgg=vgg.read_text())
+    result, out = run(pytester, """
+        vgg:
+          model: vgg.py:vgg_small
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              "0": {output: [1, 48, 16, 16]}
+        """)
+    result.assert_outcomes(failed=1)
+    # The last conv of the block sets its channels (out_channels, whatever came in).
+    assert_in_order(out, "expected: [1, 48, 16, 16]", "actual:   [1, 32, 16, 16]",
+                    "channels 32 (dimension 1) comes from 0.3 = Conv2d(32, 32, kernel_size=3",
+                    "0.3 is made at vgg.py:", "fix: out_channels=48 in 0.3: nn.Conv2d(32, 48, "
+                                              "kernel_size=3, padding=1)")

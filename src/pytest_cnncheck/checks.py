@@ -413,7 +413,7 @@ def _calls_fix(calls: list[Call]) -> str:
 def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer: Layer,
                     call: Call, trace: Trace) -> list[Finding]:
     findings = []
-    mark = (layer.name,)
+    mark: tuple[str, ...] = (layer.name,)
     if input is not None:
         actual = call.input_tree if input.many else call.input
         if not input.matches(actual):
@@ -446,6 +446,12 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                                f"{format_shapes(call.input)}:")
                 details.extend(f"  {line}" for line in arithmetic)
             fix = _layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) else []
+            if not fix and not layer.leaf and isinstance(output.root, Shape):
+                # A block: the layer inside it that set the wrong numbers, and its fix.
+                inner = _output_setters(Shapes(output.root, output.line), trace, {}, call.output)
+                details += [setter.cause for setter in inner]
+                fix = [line for setter in inner for line in setter.fix]
+                mark = mark + tuple(setter.layer.name for setter in inner)
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
                                     actual=format_shapes(call.output),
                                     expected_value=output.as_json(),
@@ -463,7 +469,8 @@ class _Setter:
     fix: tuple[str, ...]
 
 
-def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any]) -> list[_Setter]:
+def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any],
+                    produced: Any = None) -> list[_Setter]:
     """For each wrong dimension of the model's output, the layer that produced that number:
     a classifier head's out_features, a conv's out_channels or output size."""
     pairs: list[tuple[Shape, Any]] = []
@@ -478,7 +485,7 @@ def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any]) -> lis
             for key, item in node.items:
                 leaves(item, actual.get(key))
 
-    leaves(output.root, trace.output)
+    leaves(output.root, trace.output if produced is None else produced)
     setters = []
     for shape, actual in pairs:
         if shape.matches(actual) or not isinstance(actual, tuple) or len(actual) != len(shape.dims):
@@ -525,7 +532,11 @@ def _setter_call(trace: Trace, produced: tuple[int, ...], axis: int) -> Call | N
         assert isinstance(out, tuple)
         if len(out) != len(produced) or out[axis] != value:
             return None  # the trail went cold: a reshape we did not see
-        if not isinstance(received, tuple) or len(received) != len(out) or received[axis] != value:
+        kind = trace.layers[call.name].kind
+        sets_count = (kind in ("conv", "conv_transpose") and axis == 1) or (
+            kind == "linear" and axis == len(out) - 1)  # out_channels, out_features: always its own
+        if sets_count or not isinstance(received, tuple) or len(received) != len(out) \
+                or received[axis] != value:
             return call
     return None
 
