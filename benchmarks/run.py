@@ -353,9 +353,26 @@ def section_sites() -> None:
               f"{(times['with'] / times['without'] - 1) * 100:+.1f}% |")
 
 
+def section_mult_adds() -> None:
+    """A spec with `expect.mult_adds`: counted from the recorded shapes, against the
+    torchinfo pass it took before (a second, hooked forward pass)."""
+    from pytest_cnncheck.macs import mult_adds
+    from pytest_cnncheck.probe import probe
+
+    print("\n## 8. `expect.mult_adds`: from the recorded shapes, not a second pass\n")
+    print("| model | item on meta, torchinfo's pass (before) | from the recorded pass (now) | ratio |")
+    print("| --- | --- | --- | --- |")
+    for label, (model, size) in MODELS.items():
+        one = spec(model, size, "meta")
+        times = interleaved({"before": lambda: probe(one, ROOT, summary=True).mult_adds,
+                             "now": lambda: mult_adds(probe(one, ROOT))}, repeat=21)
+        print(f"| {label} | {times['before'] * 1000:.2f} ms | {times['now'] * 1000:.2f} ms | "
+              f"**{times['now'] / times['before']:.2f}x** |")
+
+
 SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
             "fallback": section_fallback, "xdist": section_xdist, "sizes": section_sizes,
-            "sites": section_sites}
+            "sites": section_sites, "mult_adds": section_mult_adds}
 
 
 def main(names: list[str]) -> None:

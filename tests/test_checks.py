@@ -374,7 +374,11 @@ def test_ceil_mode_and_dilation_are_explained(pytester: pytest.Pytester) -> None
                     "H: (7 - 2 + 2*0) / 2 + 1 = 3.5, rounded up to 4 (ceil_mode=True)")
 
 
-def test_mult_adds_through_torchinfo(tutorial: pytest.Pytester) -> None:
+def test_mult_adds_as_torchinfo_counts_them_without_its_pass(tutorial: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchinfo
+
+    monkeypatch.setattr(torchinfo, "summary", lambda *a, **k: pytest.fail("a second forward pass"))
     spec = """
         lenet:
           model: net.py:Net

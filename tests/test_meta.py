@@ -156,6 +156,22 @@ def test_torchinfo_counts_the_same_mult_adds_on_meta(tmp_path: Path, model: str,
     assert on_meta.mult_adds is not None and on_meta.mult_adds == on_cpu.mult_adds
 
 
+@pytest.mark.parametrize(("model", "sizes"), MODELS, ids=[m[0].split(":")[1] for m in MODELS])
+def test_mult_adds_from_the_recorded_shapes_are_torchinfos(tmp_path: Path, model: str,
+                                                           sizes: tuple[tuple[int, ...], ...]) -> None:
+    # cnncheck counts mult-adds from the pass it recorded; torchinfo runs a pass of its own.
+    from pytest_cnncheck.macs import mult_adds
+    from pytest_cnncheck.probe import probe
+
+    tmp_path.joinpath("zoo.py").write_text(ZOO)
+    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
+    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
+    trace = probe(_spec(model, sizes, "meta", folder), ROOT, summary=True)
+    assert trace.mult_adds is not None and mult_adds(trace) == trace.mult_adds
+    if model == "benchmarks/models.py:resnet50":
+        assert round(mult_adds(trace) / 1e9, 2) == 4.09  # the published figure
+
+
 def test_torchs_initialisers_are_put_back_after_a_build_on_meta(pytester: pytest.Pytester) -> None:
     # On meta, torch's own reset_parameters do nothing while a model is built; they
     # must be themselves again afterwards, also when the build raised.

@@ -158,7 +158,7 @@ class SpecItem(pytest.Item):
         wants_table = self.config.get_verbosity() > 1
         with self._probing(probe):
             trace = probe.probe(spec, self.config.rootpath,
-                                summary=wants_table or spec.mult_adds is not None,
+                                summary=wants_table,
                                 **self.config.stash[SETTINGS])
         if trace.fallback:
             message = f"ran on the CPU because {trace.fallback}"
