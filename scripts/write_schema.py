@@ -35,8 +35,15 @@ def definitions() -> dict[str, object]:
                             {"type": "string", "pattern": SIZE_TEXT}]}
     return {
         "expression": EXPRESSION,
-        "count": {"description": "A non-negative integer, or an expression giving one.",
-                  "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/expression"}]},
+        "exact_count": {"description": "A non-negative integer, an expression giving one, or a "
+                                       "magnitude: 25.6M, 600M, 4.1G (K, M, G, T).",
+                        "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/expression"}]},
+        "count": {"description": "A count: exact (62006, '16*5*5', 25.6M), or a bound: {max: 5M}, "
+                                 "{min: 1M}, or both. A bound is never rewritten by --cnncheck-update.",
+                  "anyOf": [{"$ref": "#/$defs/exact_count"},
+                            {"type": "object", "minProperties": 1, "additionalProperties": False,
+                             "properties": {"min": {"$ref": "#/$defs/exact_count"},
+                                            "max": {"$ref": "#/$defs/exact_count"}}}]},
         "dim": {"description": "A dimension: a positive integer, an expression, or `_` for any size.",
                 "anyOf": [{"type": "integer", "minimum": 1}, {"const": "_"},
                           {"$ref": "#/$defs/expression"}]},

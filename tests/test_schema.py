@@ -51,6 +51,13 @@ VALID = {
     layers:
       lstm: {output: [[2, 5, 20], [[1, 2, 20], [1, 2, 20]]]}
       gru: {output: [[2, 5, 12], _]}""",
+    "budgets": GOOD + """
+  expect:
+    params: {total: {max: 25.6M}, trainable: {min: 1M, max: "2_000_000"}}
+    mult_adds: {max: 4.1G}
+    layers:
+      fc1: {params: {max: 50K}}""",
+    "a bare bound": GOOD + "\n  expect: {params: {min: 1K}}",
     "rules off": GOOD + "\n  rules: {pooling: false}",
     "sweep": """model: net.py:Net
   input_size: [B, 3, H, W]
@@ -101,6 +108,8 @@ INVALID = {
                         "`sweep.H`"),
     "accepts bad sizes": ("model: net.py:Net\n  input_size: [1, 3, H, H]\n  sweep: {H: 16..64}\n"
                           "  expect: {accepts: {H: true}}", "`expect.accepts.H`"),
+    "bound with another key": (GOOD + "\n  expect: {params: {total: {max: 5M, exact: 3}}}",
+                               "as a mapping is a bound"),
     "expression with a call": (GOOD + "\n  expect: {params: \"__import__('os')\"}", "function call"),
     "spec not a mapping": ("[1, 2]", None),
 }
@@ -117,6 +126,9 @@ BEYOND_THE_SCHEMA = {
     "accepts beside other expectations": (
         "model: net.py:Net\n  input_size: [1, 3, H, H]\n  sweep: {H: 16..64}\n"
         "  expect: {accepts: {H: 32..35}, output: [1, 10]}", "stands alone"),
+    "a misspelt magnitude": (GOOD + "\n  expect: {params: {max: 5Mb}}", "Did you mean 5M?"),
+    "a magnitude that is not whole": (GOOD + "\n  expect: {params: {max: 1.0001K}}", "not a whole number"),
+    "a bound upside down": (GOOD + "\n  expect: {params: {min: 5M, max: 1M}}", "is above max"),
     "a range that ends before it starts": (
         "model: net.py:Net\n  input_size: [1, 3, H, H]\n  sweep: {H: 64..16}", "ends before it starts"),
 }

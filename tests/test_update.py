@@ -243,3 +243,26 @@ def test_block_style_shapes_are_rewritten_in_place(tutorial: pytest.Pytester) ->
     assert after == text.replace("      - 1\n      - 10\n      - 1\n", "      [1, 10]\n").replace(
         "- 7   # one", "- 6   # one")
     tutorial.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_bound_is_never_rewritten(tutorial: pytest.Pytester) -> None:
+    # A bound is intent: the update fixes the exact value beside it and leaves the bound
+    # alone, and the item keeps failing on it.
+    text = textwrap.dedent("""\
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            output: [1, 11]
+            params: {total: {max: 50K}, trainable: 62000}
+    """)
+    spec_file(tutorial, text)
+    result = tutorial.runpytest("--cnncheck-update")
+    result.assert_outcomes(failed=1)
+    assert_in_order(result.stdout.str(), "expect.params.total", "expected: at most 50K = 50,000",
+                    "12,006 parameters over the bound: 62,006 is 24.0% above 50,000",
+                    "the layers that carry the most:", "fc1: 48,120 (77.6%)",
+                    "cnncheck updates", "net: expect.output: [1, 11] -> [1, 10]",
+                    "net: expect.params.trainable: 62,000 -> 62,006")
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_text() == text.replace(
+        "[1, 11]", "[1, 10]").replace("trainable: 62000", "trainable: 62006")

@@ -15,7 +15,7 @@ from typing import Any
 from . import clashes, explain, fixes, macs
 from .sizes import describe as describe_sizes
 from .sizes import label
-from .spec import LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
+from .spec import Bound, LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
 from .trace import Call, Layer, Trace, format_shapes, shapes_json
 from .yamlsource import Span, yaml_key
 
@@ -297,6 +297,11 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
         if wanted is None or wanted[0].value == actual:
             continue
         number, line = wanted
+        if isinstance(number, Bound):
+            if not number.holds(actual):
+                findings.append(_over_budget(name, line, number, actual, _param_carriers(trace, ""),
+                                             "parameters"))
+            continue
         difference, fix, named = fixes.params_difference(trace, number.value, actual)
         details = difference + ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, "")]
         if name.endswith("trainable") and trace.params_total != trace.params_trainable:
@@ -314,11 +319,54 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
     return findings
 
 
+def _over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[tuple[str, int]],
+                 what: str) -> Finding:
+    """A count outside its bound: by how much, and the five layers that carry the most."""
+    if bound.high is not None and actual > bound.high.value:
+        over = actual - bound.high.value
+        said = (f"{over:,} {what} over the bound: {actual:,} is {over / bound.high.value:.1%} above "
+                f"{bound.high.value:,}" if bound.high.value else f"{over:,} {what} over the bound of 0")
+    else:
+        assert bound.low is not None
+        under = bound.low.value - actual
+        said = f"{under:,} {what} under the bound: {actual:,} is {under / bound.low.value:.1%} below {bound.low.value:,}"
+    top = [(name, count) for name, count in carriers if count][:5]
+    details = [said]
+    if top:
+        details.append("the layers that carry the most:")
+        details += [f"  {name}: {count:,} ({count / actual:.1%})" for name, count in top]
+    return Finding(key, line, expected=str(bound), actual=f"{actual:,}",
+                   expected_value={"min": bound.low.value if bound.low else None,
+                                   "max": bound.high.value if bound.high else None},
+                   actual_value=actual, details=tuple(details), layers=tuple(name for name, _ in top),
+                   fix=(f"fix: make the layers above smaller, or move the bound if the growth is "
+                        f"intended (a bound is intent: `--cnncheck-update` leaves it alone)",))
+
+
+def _param_carriers(trace: Trace, root: str) -> list[tuple[str, int]]:
+    """Layers under `root` by the parameters they hold themselves, most first (a shared
+    tensor counts where it is first)."""
+    prefix = f"{root}." if root else ""
+    found = []
+    for name in trace.layers:
+        if name and (name.startswith(prefix) or name == root):
+            layer = trace.layers[name]
+            shared = dict(layer.shared)
+            own = sum(math.prod(shape) for n, shape in layer.own if n not in shared)
+            if own:
+                found.append((name, own))
+    return sorted(found, key=lambda item: -item[1])
+
+
 def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
     """Counted from the recorded shapes as torchinfo counts them (macs.py): no second pass."""
     assert spec.mult_adds is not None
     number, line = spec.mult_adds
     counted = macs.mult_adds(trace)
+    if isinstance(number, Bound):
+        carriers = sorted(macs.layer_mult_adds(trace).items(), key=lambda item: -item[1])
+        return [] if number.holds(counted) else [
+            _over_budget("expect.mult_adds", line, number, counted, carriers, "mult-adds")]
     if counted == number.value:
         return []
     return [Finding("expect.mult_adds", line, expected=_counted(number),
@@ -355,7 +403,11 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                                     edits=_edits((layer_spec.type_span, layer.type_name))))
     if layer_spec.params is not None:
         number, line = layer_spec.params
-        if number.value != layer.params:
+        if isinstance(number, Bound):
+            if not number.holds(layer.params):
+                findings.append(_over_budget(f"{key}.params", line, number, layer.params,
+                                             _param_carriers(trace, layer.name), "parameters"))
+        elif number.value != layer.params:
             if layer.params == sum(math.prod(shape) for _, shape in layer.own):
                 details = [f"{layer.name}: {explain.params_formula(layer)}"]
             else:

@@ -13,6 +13,7 @@ import keyword
 import math
 import re
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable, Union
 
@@ -21,7 +22,7 @@ from .sizes import SizeSet, SizeSetError, label, parse_sizes
 from .yamlsource import LineMap, Span, YamlError, closing, load
 
 __all__ = [
-    "CallSpec", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
+    "Bound", "CallSpec", "Count", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
     "Scan", "Shape", "ShapeMap", "ShapeNode", "ShapeSeq", "Shapes", "Spec", "SpecError", "items_of", "parse_file", "parse_text",
     "DEFAULT_POOLING",
 ]
@@ -76,6 +77,44 @@ class Number:
             return self.text
         where = f" ({label(self.names)})" if self.names else ""
         return f"{self.text} = {self.value}{where}"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A count stated as a budget: `{max: 5M}`, `{min: 1M}`, or both. A bound is intent,
+    not a snapshot: `--cnncheck-update` never rewrites it."""
+
+    low: Number | None
+    high: Number | None
+
+    @property
+    def value(self) -> None:  # no exact value: never equal to a count
+        return None
+
+    def holds(self, count: int) -> bool:
+        return (self.low is None or count >= self.low.value) and (self.high is None or count <= self.high.value)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"at least {_magnitude_text(self.low)}")
+        if self.high is not None:
+            parts.append(f"at most {_magnitude_text(self.high)}")
+        return " and ".join(parts)
+
+
+def _magnitude_text(number: Number) -> str:
+    return number.text if number.text == str(number.value) else f"{number.text} = {number.value:,}"
+
+
+Count = Union[Number, Bound]
+
+# Readable magnitudes, exact: `25.6M` is 25,600,000. Counts take decimal suffixes; byte
+# sizes binary ones (GiB) and decimal ones (GB).
+COUNT_SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+BYTE_SUFFIXES = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+                 "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_MAGNITUDE = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$")
 
 
 Dim = Union[Number, None]  # None is the wildcard `_`
@@ -207,7 +246,7 @@ class LayerSpec:
     line: int
     output: Shapes | None = None
     input: Shapes | None = None
-    params: tuple[Number, int] | None = None  # (count, line)
+    params: tuple[Count, int] | None = None  # (count or bound, line)
     type: tuple[str, int] | None = None
     type_span: Span | None = field(default=None, compare=False, repr=False)
     calls: tuple[CallSpec, ...] | None = None
@@ -217,9 +256,9 @@ class LayerSpec:
 @dataclass(frozen=True)
 class ParamsSpec:
     line: int
-    total: tuple[Number, int] | None = None
-    trainable: tuple[Number, int] | None = None
-    bare: bool = False  # `params: 62006` rather than a mapping
+    total: tuple[Count, int] | None = None
+    trainable: tuple[Count, int] | None = None
+    bare: bool = False  # `params: 62006` (or `params: {max: 5M}`) rather than {total, trainable}
 
 
 @dataclass(frozen=True)
@@ -261,7 +300,7 @@ class Spec:
     mode: str = "eval"
     output: Shapes | None = None
     params: ParamsSpec | None = None
-    mult_adds: tuple[Number, int] | None = None
+    mult_adds: tuple[Count, int] | None = None
     layers: tuple[LayerSpec, ...] = ()
     flatten: tuple[FlattenSpec, ...] = ()
     pooling: tuple[tuple[int, int], ...] | None = None
@@ -647,14 +686,21 @@ class _Validator:
         return value
 
     def integer(self, value: Any, line: int, key: str, minimum: int,
-                span: Span | None = None) -> Number | None:
-        """An int or an arithmetic string, at least `minimum`."""
+                span: Span | None = None, suffixes: dict[str, int] | None = None) -> Number | None:
+        """An int or an arithmetic string, at least `minimum`; with `suffixes`, a magnitude
+        such as `25.6M` too."""
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             self.problem(line, f"`{key}` must be an integer or an arithmetic expression such as "
                                f"'16*5*5', not {_kind(value)}.")
             return None
+        magnitude = _MAGNITUDE.match(value) if isinstance(value, str) else None
         if isinstance(value, int):
             number = Number(value, str(value), span)
+        elif magnitude is not None:
+            found = self.magnitude(magnitude, value, line, key, suffixes)
+            if found is None:
+                return None
+            number = Number(found, value.strip(), span)
         else:
             try:
                 number = Number(evaluate(value, self.names), value.strip(), span,
@@ -667,6 +713,50 @@ class _Validator:
             self.problem(line, f"`{key}` must be {what}, but {number} is not.")
             return None
         return number
+
+    def magnitude(self, match: re.Match[str], text: str, line: int, key: str,
+                  suffixes: dict[str, int] | None) -> int | None:
+        """`25.6M` -> 25,600,000, in exact arithmetic; a suffix that is not one is a
+        problem with the nearest that is."""
+        digits, suffix = match.group(1).replace("_", ""), match.group(2)
+        if not suffixes:
+            self.problem(line, f"`{key}` must be an integer or an arithmetic expression such as "
+                               f"'16*5*5', not the text {text.strip()!r}.")
+            return None
+        if suffix not in suffixes:
+            close = [s for s in suffixes if s.lower() == suffix.lower()] or \
+                difflib.get_close_matches(suffix, list(suffixes), n=1)
+            hint = f" Did you mean {digits}{close[0]}?" if close else ""
+            self.problem(line, f"`{key}`: {text.strip()!r} has the suffix {suffix!r}, which is not one "
+                               f"cnncheck knows ({', '.join(suffixes)}).{hint}")
+            return None
+        value = Fraction(digits) * suffixes[suffix]
+        if value.denominator != 1:
+            self.problem(line, f"`{key}`: {text.strip()!r} is {float(value):,} , not a whole number.")
+            return None
+        return int(value)
+
+    def count(self, value: Any, line: int, key: str, span: Span | None,
+              suffixes: dict[str, int] = COUNT_SUFFIXES) -> Count | None:
+        """An exact count (a number, an expression, `25.6M`), or a bound: `{max: 5M}`,
+        `{min: 1M, max: 5M}`."""
+        if isinstance(value, dict):
+            if not value or not set(value) <= {"min", "max"}:
+                self.problem(line, f"`{key}` as a mapping is a bound: {{max: 5M}}, {{min: 1M}} or "
+                                   f"both, not {_kind(value)}.")
+                return None
+            at = value.value_line if isinstance(value, LineMap) else (lambda _: line)
+            low = self.integer(value["min"], at("min"), f"{key}.min", 0, suffixes=suffixes) \
+                if "min" in value else None
+            high = self.integer(value["max"], at("max"), f"{key}.max", 0, suffixes=suffixes) \
+                if "max" in value else None
+            if ("min" in value and low is None) or ("max" in value and high is None):
+                return None
+            if low is not None and high is not None and low.value > high.value:
+                self.problem(line, f"`{key}`: min {low} is above max {high}.")
+                return None
+            return Bound(low, high)
+        return self.integer(value, line, key, 0, span=span, suffixes=suffixes)
 
     def shape(self, value: Any, line: int, key: str, span: Span | None = None) -> Shape | None:
         if not isinstance(value, list) or not value:
@@ -786,9 +876,8 @@ class _Validator:
             fields["params"] = self.params(expect["params"], expect.value_line("params"),
                                            expect.value_spans.get("params"))
         if "mult_adds" in expect:
-            number = self.integer(expect["mult_adds"], expect.value_line("mult_adds"),
-                                  "expect.mult_adds", minimum=0,
-                                  span=expect.value_spans.get("mult_adds"))
+            number = self.count(expect["mult_adds"], expect.value_line("mult_adds"),
+                                "expect.mult_adds", expect.value_spans.get("mult_adds"))
             if number is not None:
                 fields["mult_adds"] = (number, expect.value_line("mult_adds"))
         if "layers" in expect:
@@ -829,15 +918,15 @@ class _Validator:
         return Scan((), tuple(accepts), line)
 
     def params(self, value: Any, line: int, span: Span | None) -> ParamsSpec | None:
-        if not isinstance(value, LineMap):
-            number = self.integer(value, line, "expect.params", minimum=0, span=span)
+        if not isinstance(value, LineMap) or value and set(value) <= {"min", "max"}:
+            number = self.count(value, line, "expect.params", span)
             return ParamsSpec(line, total=(number, line), bare=True) if number else None
         self.known_keys(value, PARAMS_KEYS, "`expect.params`")
-        counts = {}
+        counts: dict[str, tuple[Count, int]] = {}
         for key in PARAMS_KEYS:
             if key in value:
-                number = self.integer(value[key], value.value_line(key), f"expect.params.{key}", 0,
-                                      span=value.value_spans.get(key))
+                number = self.count(value[key], value.value_line(key), f"expect.params.{key}",
+                                    value.value_spans.get(key))
                 if number is not None:
                     counts[key] = (number, value.value_line(key))
         return ParamsSpec(line, total=counts.get("total"), trainable=counts.get("trainable"))
@@ -868,8 +957,8 @@ class _Validator:
                 found[which] = self.shapes(body[which], body.value_line(which), f"{key}.{which}",
                                            body.value_spans.get(which))
         if "params" in body:
-            number = self.integer(body["params"], body.value_line("params"), f"{key}.params", 0,
-                                  span=body.value_spans.get("params"))
+            number = self.count(body["params"], body.value_line("params"), f"{key}.params",
+                                body.value_spans.get("params"))
             found["params"] = (number, body.value_line("params")) if number else None
         if "type" in body:
             if not isinstance(body["type"], str):
