@@ -15,6 +15,11 @@ prints the sizes it accepts, with why the others fail: what to write under
     cnncheck schema
 
 prints the JSON Schema of spec files, for editors (see docs/spec-format.md).
+
+    cnncheck lint FILE...
+
+reads and validates spec files with the plugin's own validator, in milliseconds: no
+torch, no model built (a pre-commit hook; see docs/ci.md).
 """
 
 from __future__ import annotations
@@ -83,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     sizes.add_argument("--device", choices=("meta", "cpu", "cuda"),
                        help="where to run (default: meta, and the CPU for sizes meta can't run)")
     sizes.add_argument("--mode", choices=("eval", "train"), default="eval")
+    lint = commands.add_parser("lint", help="validate spec files without torch (for pre-commit)",
+                               description="Read and validate spec files with the plugin's own "
+                                           "validator: the same file:line sentences as pytest, no "
+                                           "torch imported and no model built. Exit status 1 when "
+                                           "a file has a problem.")
+    lint.add_argument("files", nargs="+", metavar="FILE", help="spec files (*.cnncheck.yaml)")
     commands.add_parser("schema", help="print the JSON Schema of spec files, for editors",
                         description="Print the JSON Schema (draft 2020-12) of spec files: save it "
                                     "and point your editor's YAML language server at it.")
@@ -112,6 +123,8 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     try:
         if args.command == "sizes":
             return _sizes(args)
+        if args.command == "lint":
+            return _lint(args.files)
         if args.command == "schema":
             sys.stdout.write((Path(__file__).parent / "cnncheck.schema.json").read_text(encoding="utf-8"))
             return 0
@@ -123,6 +136,25 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         for _, message in error.problems:
             print(f"cnncheck {args.command}: {message}", file=sys.stderr)
         return 1
+
+
+def _lint(files: list[str]) -> int:
+    """Each file's problems as `file:line: sentence`, as a failing pytest item says them."""
+    from .spec import parse_file
+
+    problems = 0
+    for name in files:
+        parsed = parse_file(Path(name))
+        errors = [parsed.error] if parsed.error is not None else [
+            entry for _, _, entry in parsed.entries if isinstance(entry, SpecError)]
+        for error in errors:
+            for line, message in error.problems:
+                print(f"{name}:{line}: {message}")
+                problems += 1
+    if problems:
+        print(f"cnncheck lint: {problems} problem{'s' if problems != 1 else ''} in "
+              f"{len(files)} file{'s' if len(files) != 1 else ''}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _shape(text: str) -> tuple[int, ...]:
