@@ -131,6 +131,11 @@ def definitions() -> dict[str, object]:
                                                        "description": "Parameters with requires_grad."}}}]},
                 "mult_adds": {"$ref": "#/$defs/count",
                               "description": "Multiply-adds of one forward pass, as torchinfo counts them."},
+                "memory": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                           "description": "Bytes, measured on meta: params, buffers, activations "
+                                          "(exact, or bounds such as {max: 16GiB}).",
+                           "properties": {key: {"$ref": "#/$defs/count"}
+                                          for key in ("params", "buffers", "activations")}},
                 "layers": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"},
                            "description": "Expectations per layer, keyed by the name named_modules() gives."},
                 "flatten": {"type": "object",

@@ -547,3 +547,22 @@ tagger:
     pytester.runpytest("--cnncheck-update").assert_outcomes(passed=1)
     assert pytester.path.joinpath("arch.cnncheck.yaml").read_text() == text.replace(
         "[1, 2, 21]", "[1, 2, 20]")
+
+
+def test_memory_exact_and_bounded_and_in_the_facts_line(tutorial: pytest.Pytester) -> None:
+    spec = """
+        mem:
+          model: net.py:Net
+          input_size: [8, 3, 32, 32]
+          expect:
+            memory: {params: 248024, buffers: 0, activations: {max: 400KiB}}
+    """
+    result, out = run(tutorial, spec, "-v")
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "memory: params 242.2 KiB, activations 407.4 KiB, on meta",
+                    "expect.memory.activations", "expected: at most 400KiB = 409,600",
+                    "actual:   417,152", "7,552 bytes over the bound: 417,152 is 1.8% above 409,600",
+                    "the layers that carry the most:", "conv1: 301,056 (72.2%)")
+    run(tutorial, spec.replace("400KiB", "0.5MiB"))[0].assert_outcomes(passed=1)
+    _, out = run(tutorial, spec.replace("params: 248024", "params: 1MB"))
+    assert_in_order(out, "expect.memory.params", "expected: 1MB = 1,000,000", "actual:   248,024 (242.2 KiB)")

@@ -29,7 +29,7 @@ def test_lint_says_what_pytest_would_and_imports_no_torch(tmp_path: Path) -> Non
                          cwd=tmp_path, capture_output=True, text=True)
     assert bad.returncode == 1, bad.stderr
     assert bad.stdout.splitlines() == ["bad.cnncheck.yaml:4: Unknown key 'ouput' in `expect`. Did you "
-                                       "mean 'output'? Known keys: output, params, mult_adds, layers, "
+                                       "mean 'output'? Known keys: output, params, mult_adds, memory, layers, "
                                        "flatten, accepts."]
     assert "cnncheck lint: 1 problem in 2 files" in bad.stderr
 

@@ -252,3 +252,31 @@ def test_recurrent_layers_take_their_shapes_by_formula_on_meta(tmp_path: Path,
     on_cpu = probe(_spec("recurrent.py:Recurrent", ((7, 2, 6),), "cpu", tmp_path), ROOT)
     assert sorted(set(ran)) == ["gru", "lstm", "rnn_relu"]  # the patch does see the kernels
     assert trace.calls == on_cpu.calls
+
+
+@pytest.mark.parametrize(("model", "sizes"), MODELS, ids=[m[0].split(":")[1] for m in MODELS])
+def test_memory_on_meta_is_what_the_cpu_holds_and_torchinfo_estimates(
+        tmp_path: Path, model: str, sizes: tuple[tuple[int, ...], ...]) -> None:
+    import torch
+    import torchinfo
+
+    from pytest_cnncheck.memory import figures
+    from pytest_cnncheck.probe import probe
+    from pytest_cnncheck.resolve import resolve_model
+
+    tmp_path.joinpath("zoo.py").write_text(ZOO)
+    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
+    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
+    spec = _spec(model, sizes, "meta", folder)
+    measured = figures(probe(spec, ROOT))
+    # The CPU: what the model's real tensors hold, storage by storage (torch exposes no
+    # allocator figures on the CPU; the storages are what it allocated for them).
+    built = resolve_model(spec, ROOT)()
+    storages = {id(t.untyped_storage()): t.untyped_storage().nbytes() for t in built.parameters()}
+    assert measured["params"] == sum(storages.values())
+    buffers = {id(t.untyped_storage()): t.untyped_storage().nbytes() for t in built.buffers()}
+    assert measured["buffers"] == sum(buffers.values())
+    stats = torchinfo.summary(built, input_data=[torch.zeros(size) for size in sizes], verbose=0)
+    assert measured["params"] == stats.total_param_bytes
+    if not model.startswith("recurrent"):  # torchinfo sizes a tuple output by its first tensor
+        assert measured["activations"] == stats.total_output_bytes

@@ -148,9 +148,9 @@ def test_verbose_prints_the_facts_of_each_spec_and_the_header(tutorial: pytest.P
     out = tutorial.runpytest("-v", "-k", "right or wrong").stdout.str()
     assert_in_order(out, "cnncheck: 2 spec items; torch ", ", torchinfo ",
                     "arch.cnncheck.yaml::right PASSED",
-                    "    output [1, 10], params 62,006, on meta",
+                    "    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, on meta",
                     "arch.cnncheck.yaml::wrong FAILED",
-                    "    output [1, 10], params 62,006, on meta")
+                    "    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, on meta")
     assert "Layer (type:depth-idx)" not in out  # -v: no second forward pass for a table
 
 
@@ -166,10 +166,10 @@ def test_very_verbose_adds_torchinfo_table_under_every_spec(tutorial: pytest.Pyt
     assert calls == []  # -v never runs torchinfo
     out = tutorial.runpytest("-vv", "-k", "right or wrong").stdout.str()
     assert_in_order(out, "arch.cnncheck.yaml::right PASSED",
-                    "    output [1, 10], params 62,006, on meta",
+                    "    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, on meta",
                     "Layer (type:depth-idx)", "    Total mult-adds (M): 0.66",
                     "arch.cnncheck.yaml::wrong FAILED",
-                    "    output [1, 10], params 62,006, on meta",
+                    "    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, on meta",
                     "Layer (type:depth-idx)", "    Total mult-adds (M): 0.66")
     assert "Units." not in out
 

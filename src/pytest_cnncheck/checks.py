@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import clashes, explain, fixes, macs
+from . import clashes, explain, fixes, macs, memory
 from .sizes import describe as describe_sizes
 from .sizes import label
 from .spec import Bound, LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
@@ -142,6 +142,8 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
         findings.extend(_params(spec, trace))
     if spec.mult_adds is not None and trace.crash is None:
         findings.extend(_mult_adds(spec, trace))
+    if spec.memory and trace.crash is None:
+        findings.extend(_memory(spec, trace))
     for layer_spec in spec.layers:
         findings.extend(_layer(layer_spec, trace))
     for flatten in spec.flatten:
@@ -356,6 +358,39 @@ def _param_carriers(trace: Trace, root: str) -> list[tuple[str, int]]:
             if own:
                 found.append((name, own))
     return sorted(found, key=lambda item: -item[1])
+
+
+def _memory(spec: Spec, trace: Trace) -> list[Finding]:
+    """`expect.memory`: bytes, measured on meta without allocating (memory.py)."""
+    figures = memory.figures(trace)
+    findings = []
+    for key, stated, line in spec.memory:
+        actual = figures[key]
+        name = f"expect.memory.{key}"
+        if isinstance(stated, Bound):
+            if not stated.holds(actual):
+                carriers = (_param_carriers(trace, "") if key == "params" else
+                            _activation_carriers(trace) if key == "activations" else [])
+                scale = trace.element_bytes if key == "params" else 1
+                findings.append(_over_budget(name, line, stated, actual,
+                                             [(n, c * scale) for n, c in carriers], "bytes"))
+        elif stated.value != actual:
+            findings.append(Finding(name, line, expected=_counted(stated),
+                                    actual=f"{actual:,} ({memory.readable(actual)})",
+                                    expected_value=stated.value, actual_value=actual,
+                                    details=(memory.what(key),),
+                                    fix=(f"fix, if the model is right: write {actual:,} "
+                                         "(`pytest --cnncheck-update` writes it)",),
+                                    edits=_number_edits(stated, actual)))
+    return findings
+
+
+def _activation_carriers(trace: Trace) -> list[tuple[str, int]]:
+    found: dict[str, int] = {}
+    for call in trace.calls:
+        if call.finished and call.name in trace.weighted:
+            found[call.name] = found.get(call.name, 0) + memory.activation_bytes_of(call, trace)
+    return sorted(found.items(), key=lambda item: -item[1])
 
 
 def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:

@@ -83,9 +83,18 @@ class Layers(Mapping[str, Layer]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
 
-    def param_counts(self) -> tuple[int, int]:
-        """(all, trainable) parameters of the model, a tensor shared between layers once."""
-        total = trainable = 0
+    def weighted_leaves(self) -> frozenset[str]:
+        """The leaf modules that hold parameters, without making their records."""
+        return frozenset(name for name, module in self._modules.items()
+                         if module._parameters and not any(c is not None for c in module._modules.values())
+                         and any(p is not None for p in module._parameters.values()))
+
+    def param_counts(self) -> tuple[int, int, int, int, int]:
+        """(all, trainable) parameters of the model, a tensor shared between layers once;
+        the bytes its parameters and its buffers hold (at each tensor's own dtype), and
+        the size of one element of its first floating parameter (4 without one)."""
+        total = trainable = param_bytes = buffer_bytes = 0
+        element = 0
         seen: set[int] = set()
         for module in self._modules.values():
             for parameter in module._parameters.values():
@@ -94,7 +103,15 @@ class Layers(Mapping[str, Layer]):
                     count = _numel(parameter)
                     total += count
                     trainable += count if parameter.requires_grad else 0
-        return total, trainable
+                    size = parameter.element_size()
+                    param_bytes += count * size
+                    if not element and parameter.is_floating_point():
+                        element = size
+            for buffer in module._buffers.values():
+                if buffer is not None and id(buffer) not in seen:
+                    seen.add(id(buffer))
+                    buffer_bytes += buffer.numel() * buffer.element_size()
+        return total, trainable, param_bytes, buffer_bytes, element or 4
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -313,9 +313,11 @@ def _needs_provenance(run: Run, inputs: list[torch.Tensor]) -> bool:
 
 
 def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Trace:
-    total, trainable = layers.param_counts()
+    total, trainable, param_bytes, buffer_bytes, element = layers.param_counts()
     return Trace(model=spec.model, device=device, layers=layers, calls=run.calls,
                  output=run.output, params_total=total, params_trainable=trainable,
+                 param_bytes=param_bytes, buffer_bytes=buffer_bytes, element_bytes=element,
+                 weighted=layers.weighted_leaves(),
                  crash=run.crash, clash=run.clash, reshapes=run.reshapes, **more)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from .checks import Finding
 from .spec import Spec, SpecError
+from . import memory
 from .trace import Trace, format_shapes, shapes_json
 
 __all__ = ["REPORT_VERSION", "error_result", "json_report", "markdown_report", "spec_result",
@@ -36,6 +37,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "input": [list(size) for size in spec.input_sizes] if spec.scan is None else None,
         "output": shapes_json(trace.output) if ran and spec.scan is None else None,
         "params": {"total": trace.params_total, "trainable": trace.params_trainable},
+        "memory": memory.figures(trace) if ran else None,
         "sizes": dict(spec.bindings) if spec.scan is None else None,
         "findings": [_finding(finding, trace) for finding in findings],
     }
@@ -91,6 +93,10 @@ def facts_line(result: dict[str, Any]) -> str:
         trainable = "" if params["trainable"] == params["total"] else \
             f" ({params['trainable']:,} trainable)"
         parts.append(f"params {params['total']:,}{trainable}")
+    figures = result.get("memory")
+    if figures:
+        parts.append(f"memory: params {memory.readable(figures['params'])}, activations "
+                     f"{memory.readable(figures['activations'])}")
     if result.get("device"):
         parts.append(f"on {result['device']}" + (" (fallback)" if result.get("fallback") else ""))
     return ", ".join(parts)

@@ -39,7 +39,8 @@ DEVICES = ("meta", "cpu", "cuda")
 MODES = ("eval", "train")
 
 SPEC_KEYS = ("model", "kwargs", "input_size", "sweep", "dtype", "device", "mode", "expect", "rules")
-EXPECT_KEYS = ("output", "params", "mult_adds", "layers", "flatten", "accepts")
+EXPECT_KEYS = ("output", "params", "mult_adds", "memory", "layers", "flatten", "accepts")
+MEMORY_KEYS = ("params", "buffers", "activations")
 PARAMS_KEYS = ("total", "trainable")
 LAYER_KEYS = ("output", "input", "params", "type", "calls")
 CALL_KEYS = ("output", "input")
@@ -301,6 +302,7 @@ class Spec:
     output: Shapes | None = None
     params: ParamsSpec | None = None
     mult_adds: tuple[Count, int] | None = None
+    memory: tuple[tuple[str, Count, int], ...] = ()  # (params|buffers|activations, bytes, line)
     layers: tuple[LayerSpec, ...] = ()
     flatten: tuple[FlattenSpec, ...] = ()
     pooling: tuple[tuple[int, int], ...] | None = None
@@ -880,6 +882,18 @@ class _Validator:
                                 "expect.mult_adds", expect.value_spans.get("mult_adds"))
             if number is not None:
                 fields["mult_adds"] = (number, expect.value_line("mult_adds"))
+        if "memory" in expect:
+            memory = self.mapping(expect["memory"], expect.value_line("memory"), "expect.memory",
+                                  MEMORY_KEYS)
+            if memory is not None:
+                stated = []
+                for key in MEMORY_KEYS:
+                    if key in memory:
+                        found = self.count(memory[key], memory.value_line(key), f"expect.memory.{key}",
+                                           memory.value_spans.get(key), BYTE_SUFFIXES)
+                        if found is not None:
+                            stated.append((key, found, memory.value_line(key)))
+                fields["memory"] = tuple(stated)
         if "layers" in expect:
             fields["layers"] = self.layers(expect["layers"], expect.value_line("layers"))
         if "flatten" in expect:

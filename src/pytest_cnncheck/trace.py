@@ -125,6 +125,10 @@ class Trace:
     summary: str | None = None  # torchinfo's table
     mult_adds: int | None = None
     notes: tuple[str, ...] = field(default=())
+    param_bytes: int = 0  # what the parameters hold, each at its own dtype
+    buffer_bytes: int = 0  # what the buffers hold (BatchNorm's running statistics, ...)
+    element_bytes: int = 4  # one element of the model's floating parameters: activations' size
+    weighted: frozenset[str] = frozenset()  # leaf layers that hold parameters
     clash: Clash | None = None  # where a crash was a clash between tensors (a second, tagging pass)
     reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
 
