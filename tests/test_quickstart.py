@@ -55,7 +55,9 @@ PROJECT_MODEL = textwrap.dedent("""\
 def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -> None:
     workflow = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions.yml").read_text())
     steps = workflow["jobs"]["specs"]["steps"]
-    runs = [step["run"] for step in steps if "run" in step]
+    # Steps for a pull request only talk to GitHub (fetching the base branch's report):
+    # here the base report is the first run's, put where that step puts it.
+    runs = [step["run"] for step in steps if "run" in step and "pull_request" not in step.get("if", "")]
     # A user's project: a package with a model and a spec beside it.
     project = tmp_path / "project"
     (project / "models").mkdir(parents=True)
@@ -72,16 +74,31 @@ def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -
     env = {**os.environ, "PATH": f"{tmp_path / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     env.pop("PYTHONPATH", None)
-    for run in runs:
-        command = (run.replace("torch --index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0")
-                   .replace("pytest-cnncheck", str(ROOT)))
-        done = subprocess.run(["bash", "-ec", command], cwd=project, env=env, capture_output=True,
-                              text=True)
-        assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+    def job() -> None:
+        for run in runs:
+            command = (run.replace("torch --index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0")
+                       .replace("pytest-cnncheck", str(ROOT)))
+            done = subprocess.run(["bash", "-ec", command], cwd=project, env=env, capture_output=True,
+                                  text=True)
+            assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+    job()  # the run on main
     summary = (tmp_path / "summary.md").read_text()
     assert "## cnncheck: 1 of 1 specs passed" in summary
     assert "| ✅ passed | `models/net.cnncheck.yaml::net` | [2, 10] | 314 |" in summary
-    assert (project / "cnncheck.json").is_file()
+    assert "Changes against the base branch" not in summary
+    # A pull request that widens the conv, with main's report as the artifact fetched.
+    (project / "base").mkdir()
+    (project / "base" / "cnncheck.json").write_bytes((project / "cnncheck.json").read_bytes())
+    (project / "models" / "net.py").write_text(PROJECT_MODEL.replace("8", "16"))
+    (project / "models" / "net.cnncheck.yaml").write_text(
+        "net:\n  model: net.py:Net\n  input_size: [2, 3, 32, 32]\n  expect: {output: [2, 10]}\n")
+    (tmp_path / "summary.md").unlink()
+    job()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### Changes against the base branch" in summary
+    assert "| `models/net.cnncheck.yaml::net` |  | +304 params (+96.8%)" in summary
     # The cache that setup-python keeps is keyed on a file the project has.
     setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"

@@ -209,14 +209,72 @@ def test_the_ci_recipe_runs_the_specs_and_publishes_the_markdown_report(
                                "github-actions.yml").read_text())
     steps = workflow["jobs"]["specs"]["steps"]
     runs = [step["run"] for step in steps if "run" in step]
-    command = next(run for run in runs if "pytest" in run and "--cnncheck-report" in run)
+    command = next(line.strip() for run in runs for line in run.splitlines()
+                   if line.strip().startswith("python -m pytest") and "--cnncheck-report" in line)
     publish = next(step for step in steps if "GITHUB_STEP_SUMMARY" in step.get("run", ""))
     assert publish["if"] == "always()"
     assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as true
     # The recipe's own pytest command, on a project with a spec: it runs, writes both reports.
-    args = shlex.split(command)[3:]  # after "python -m pytest"
+    args = [arg for arg in shlex.split(command)[3:] if arg != "$baseline"]  # after "python -m pytest"
     write_spec(tutorial, SPECS)
     result = tutorial.runpytest_subprocess(*args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # two of SPECS are wrong on purpose
     assert "## cnncheck: 2 of 5 specs passed" in (tutorial.path / "cnncheck.md").read_text()
     assert json.loads((tutorial.path / "cnncheck.json").read_text())["summary"]["total"] == 5
+
+
+def test_the_markdown_report_shows_what_changed_against_the_base_branch(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        wide:
+          model: net.py:Net
+          kwargs: {num_classes: 10}
+          input_size: [1, 3, 32, 32]
+        gone:
+          model: net.py:Net
+          input_size: [2, 3, 32, 32]
+        """)
+    # Each revision in a process of its own, as the base branch's job and the pull request's run.
+    tutorial.runpytest_subprocess("--cnncheck-report", "base.json").assert_outcomes(passed=3)
+    # The pull request: a wider fc1 in every model, a head of 100 classes, a spec removed
+    # and one added.
+    net = tutorial.path / "net.py"
+    net.write_text(net.read_text().replace("nn.Linear(fc1_in, 120)", "nn.Linear(fc1_in, 240)")
+                   .replace("nn.Linear(120, 84)", "nn.Linear(240, 84)"))
+    write_spec(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        wide:
+          model: net.py:Net
+          kwargs: {num_classes: 100}
+          input_size: [1, 3, 32, 32]
+        new:
+          model: net.py:Net
+          input_size: [4, 3, 32, 32]
+        """)
+    result = tutorial.runpytest_subprocess("--cnncheck-report", "pr.md", "--cnncheck-baseline",
+                                           "base.json")
+    result.assert_outcomes(passed=3)
+    text = (tutorial.path / "pr.md").read_text()
+    assert_in_order(text, "## cnncheck: 3 of 3 specs passed",
+                    "### Changes against the base branch",
+                    "| spec | output | change |",
+                    # the biggest change first: 100 classes add to the head as well
+                    "| `arch.cnncheck.yaml::wide` | [1, 10] → [1, 100] | +65,850 params (+106.2%); "
+                    "+65,850 mult-adds (+10.0%); +1,680 activations (+3.2%); +263,400 param bytes "
+                    "(+106.2%) |",
+                    "| `arch.cnncheck.yaml::net` |  | +58,200 params (+93.9%); +58,200 mult-adds "
+                    "(+8.8%); +960 activations (+1.8%); +232,800 param bytes (+93.9%) |",
+                    "Added: `arch.cnncheck.yaml::new`", "Removed: `arch.cnncheck.yaml::gone`",
+                    "| status | spec | output | params | mismatches |")
+
+
+def test_a_baseline_that_is_not_a_report_is_a_usage_error(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, SPECS)
+    (tutorial.path / "base.json").write_text("{not json")
+    result = tutorial.runpytest("--cnncheck-report", "r.md", "--cnncheck-baseline", "base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--cnncheck-baseline base.json: is not JSON" in result.stderr.str()

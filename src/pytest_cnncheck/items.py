@@ -171,7 +171,8 @@ class SpecItem(pytest.Item):
         findings = check(spec, trace)
         if findings and self.config.getoption("cnncheck_update"):
             findings = self._update(spec, trace, findings)
-        self.cnncheck_result = spec_result(spec, [trace], findings)
+        self.cnncheck_result = spec_result(spec, [trace], findings,
+                                           counts=bool(self.config.getoption("cnncheck_report")))
         if findings:
             raise SpecMismatch(spec, trace, findings)
 

@@ -30,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cnncheck-report", action="append", default=[], metavar="PATH",
                     help="write a report of the spec results to PATH: .md (Markdown, for a pull "
                          "request or $GITHUB_STEP_SUMMARY) or .json; may be given more than once")
+    group.addoption("--cnncheck-baseline", default=None, metavar="PATH",
+                    help="the JSON report of the base branch: the Markdown report then shows what "
+                         "changed against it (params, mult-adds, memory, output), biggest first")
     parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
                   help="glob patterns of spec file names pytest-cnncheck collects "
                        f"(default: {' '.join(DEFAULT_PATTERNS)})")
@@ -57,12 +60,24 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.get_verbosity() > 0:
         config.pluginmanager.register(VerboseFacts(config), "cnncheck-verbose")
     paths = config.getoption("cnncheck_report")
+    baseline = None
+    if config.getoption("cnncheck_baseline"):
+        from .results import read_baseline
+
+        try:
+            baseline = read_baseline(Path(config.invocation_params.dir, config.getoption("cnncheck_baseline")))
+        except ValueError as error:
+            raise pytest.UsageError(f"--cnncheck-baseline {config.getoption('cnncheck_baseline')}: "
+                                    f"{error}") from None
+        if not any(path.endswith(".md") for path in paths):
+            raise pytest.UsageError("--cnncheck-baseline compares in the Markdown report: give "
+                                    "--cnncheck-report with a .md name too")
     if paths:
         for path in paths:
             if not path.endswith((".md", ".json")):
                 raise pytest.UsageError(f"--cnncheck-report {path}: the name must end in .md "
                                         "(Markdown) or .json")
-        config.pluginmanager.register(ReportWriter(config, paths), "cnncheck-report")
+        config.pluginmanager.register(ReportWriter(config, paths, baseline), "cnncheck-report")
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
@@ -131,9 +146,11 @@ class ReportWriter:
     """`--cnncheck-report`: gathers each spec's result from its report (so from xdist
     workers too) and writes the files once, on the controller, when the session ends."""
 
-    def __init__(self, config: pytest.Config, paths: list[str]) -> None:
+    def __init__(self, config: pytest.Config, paths: list[str],
+                 baseline: list[dict[str, Any]] | None = None) -> None:
         self.config = config
         self.paths = paths
+        self.baseline = baseline
         self.rows: dict[str, dict[str, Any]] = {}
         self.failed: list[str] = []
 
@@ -151,7 +168,7 @@ class ReportWriter:
         rows = [self.rows[nodeid] for nodeid in sorted(self.rows)]
         for name in self.paths:
             path = Path(self.config.invocation_params.dir, name)
-            text = markdown_report(rows) if name.endswith(".md") else json_report(rows)
+            text = markdown_report(rows, self.baseline) if name.endswith(".md") else json_report(rows)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomically(path, text.encode("utf-8"), exclusive=False)

@@ -13,22 +13,25 @@ import json
 import os
 import re
 from importlib import metadata
-from typing import Any, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
 from .checks import Finding
 from .spec import Spec, SpecError
-from . import memory
+from . import macs, memory
 from .trace import Trace, format_shapes, shapes_json
 
-__all__ = ["REPORT_VERSION", "error_result", "json_report", "markdown_report", "spec_result",
-           "versions"]
+__all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_baseline",
+           "spec_result", "versions"]
 
 # Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
 REPORT_VERSION = 2  # 2: a finding's expected and actual are values; their text beside them
 
 
-def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]) -> dict[str, Any]:
-    """The facts of one checked spec: what the model did, and every mismatch."""
+def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
+                counts: bool = False) -> dict[str, Any]:
+    """The facts of one checked spec: what the model did, and every mismatch; with `counts`
+    (a report is written), its mult-adds too."""
     trace = traces[0]
     ran = trace.crash is None
     result: dict[str, Any] = {
@@ -38,6 +41,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "output": shapes_json(trace.output) if ran and spec.scan is None else None,
         "params": {"total": trace.params_total, "trainable": trace.params_trainable},
         "memory": memory.figures(trace) if ran else None,
+        "mult_adds": macs.mult_adds(trace) if counts and ran and spec.scan is None else None,
         "sizes": dict(spec.bindings) if spec.scan is None else None,
         "findings": [_finding(finding, trace) for finding in findings],
     }
@@ -148,16 +152,78 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 _ICONS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
 
 
-def markdown_report(rows: Iterable[dict[str, Any]]) -> str:
-    """One table row per spec, then each failed spec's mismatches: for a PR comment."""
+def read_baseline(path: Path) -> list[dict[str, Any]]:
+    """The specs of a JSON report (the base branch's); ValueError with a plain sentence."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot be read: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"is not JSON ({error.msg} at line {error.lineno}); give the .json "
+                         "report of the base branch") from None
+    if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
+        raise ValueError("is not a cnncheck JSON report (no `specs` list)")
+    if data.get("version") != REPORT_VERSION:
+        raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
+                         f"version {REPORT_VERSION}: write the base branch's report again")
+    return [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
+
+
+# The figures compared against the base branch: (name, how to read it from a result).
+_FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], int | None]], ...] = (
+    ("params", lambda row: (row.get("params") or {}).get("total")),
+    ("mult-adds", lambda row: row.get("mult_adds")),
+    ("activations", lambda row: (row.get("memory") or {}).get("activations")),
+    ("param bytes", lambda row: (row.get("memory") or {}).get("params")),
+)
+
+
+def changes(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: what changed against the base branch, the biggest change first."""
+    before = {row["id"]: row for row in baseline}
+    now = {row["id"]: row for row in rows}
+    added = [key for key in now if key not in before]
+    removed = [key for key in before if key not in now]
+    changed: list[tuple[float, str, list[str]]] = []
+    for key in now.keys() & before.keys():
+        cells, biggest = [], 0.0
+        old_output, new_output = before[key].get("output"), now[key].get("output")
+        output = (f"{_shape_text(old_output)} → {_shape_text(new_output)}"
+                  if old_output != new_output and None not in (old_output, new_output) else "")
+        for name, read in _FIGURES:
+            old, new = read(before[key]), read(now[key])
+            if isinstance(old, int) and isinstance(new, int) and old != new:
+                share = (new - old) / old if old else 1.0
+                biggest = max(biggest, abs(share))
+                cells.append(f"{new - old:+,} {name} ({share:+.1%})" if old else f"{new - old:+,} {name}")
+        if cells or output:
+            changed.append((biggest if cells else 0.0, key, [output] + cells))
+    if not (changed or added or removed):
+        return ["", "No spec changed against the base branch."]
+    out = ["", "### Changes against the base branch", ""]
+    if changed:
+        out += ["| spec | output | change |", "| --- | --- | --- |"]
+        for _, key, (output, *cells) in sorted(changed, key=lambda item: (-item[0], item[1])):
+            out.append(f"| {_code(key, cell=True)} | {output} | {'; '.join(cells)} |")
+    for title, keys in (("Added", added), ("Removed", removed)):
+        if keys:
+            out += ["", f"{title}: " + ", ".join(_code(key) for key in sorted(keys))]
+    return out
+
+
+def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any]] | None = None) -> str:
+    """One table row per spec, then each failed spec's mismatches: for a PR comment. With
+    the base branch's specs, what changed leads."""
     rows = list(rows)
     counts = _counts(rows)
     v = versions()
     out = [f"## cnncheck: {counts['passed']} of {counts['total']} specs passed"
            + (f", {counts['failed']} failed" if counts["failed"] else "")
            + (f", {counts['skipped']} skipped" if counts["skipped"] else ""), "",
-           f"torch {v['torch']}, torchinfo {v['torchinfo']}, pytest-cnncheck {v['pytest-cnncheck']}", "",
-           "| status | spec | output | params | mismatches |",
+           f"torch {v['torch']}, torchinfo {v['torchinfo']}, pytest-cnncheck {v['pytest-cnncheck']}"]
+    if baseline is not None:
+        out += changes(rows, baseline)
+    out += ["", "| status | spec | output | params | mismatches |",
            "| --- | --- | --- | ---: | --- |"]
     for row in rows:
         output = _shape_text(row["output"]) if row.get("output") is not None else \
