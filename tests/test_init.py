@@ -169,3 +169,35 @@ def test_init_states_nested_outputs_of_recurrent_layers(pytester: pytest.Pyteste
     assert "      lstm: {output: [[2, 5, 20], [[1, 2, 20], [1, 2, 20]]], params: 2400}\n" in text
     assert "      gru: {output: [[2, 5, 12], [4, 5, 6]], params: 1728}\n" in text
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_init_with_a_budget_writes_bounds_with_headroom(tutorial: pytest.Pytester,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tutorial.path)
+    assert main(["init", "net.py:Net", "--input-size", "1,3,32,32", "--budget", "10%", "--layers", "none",
+                 "-o", "net.cnncheck.yaml"]) == 0
+    text = (tutorial.path / "net.cnncheck.yaml").read_text()
+    # 62,006 * 1.1 = 68,206.6: three significant digits, rounded up; bytes in whole KiB steps
+    assert "    params: {max: 68.3K}   # 62,006 today\n" in text
+    assert "    mult_adds: {max: 725K}   # 658,238 today\n" in text
+    assert "    memory: {activations: {max: 56.5KiB}}   # 52,144 bytes today\n" in text
+    tutorial.runpytest().assert_outcomes(passed=1)
+    # The update leaves bounds alone: a budget is intent.
+    tutorial.runpytest("--cnncheck-update").assert_outcomes(passed=1)
+    assert (tutorial.path / "net.cnncheck.yaml").read_text() == text
+
+
+@pytest.mark.parametrize("value", [1, 999, 1000, 62_006, 658_238, 52_144, 4_089_238_376, 123_456_789])
+@pytest.mark.parametrize("percent", [0, 10, 25])
+def test_headroom_reads_well_and_always_holds(value: int, percent: int) -> None:
+    from fractions import Fraction
+
+    from pytest_cnncheck.scaffold import headroom
+    from pytest_cnncheck.spec import BYTE_SUFFIXES, COUNT_SUFFIXES
+
+    for suffixes in (COUNT_SUFFIXES, {k: v for k, v in BYTE_SUFFIXES.items() if "i" in k}):
+        text = headroom(value, Fraction(percent, 100), suffixes)
+        number, unit = text.rstrip("KMGTiB"), text[len(text.rstrip("KMGTiB")):]
+        exact = Fraction(number) * (suffixes[unit] if unit else 1)
+        assert exact.denominator == 1 and exact >= value * Fraction(100 + percent, 100)
+        assert len(number.replace(".", "").lstrip("0")) <= 4, text

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from fractions import Fraction
 import math
 import os
 import re
@@ -63,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--name", help="the spec's name (default: Attr in snake_case)")
     init.add_argument("--layers", choices=LAYER_CHOICES, default="leaf",
                       help="which layers to state: leaf modules (default), all modules, or none")
+    init.add_argument("--budget", metavar="PERCENT",
+                      help="state params, mult-adds and activation memory as bounds this much above "
+                           "today's values (10%%), rather than the exact values")
     init.add_argument("--rules", action="store_true",
                       help="also state the pooling and exact-division rules the model satisfies")
     init.add_argument("--device", choices=("meta", "cpu", "cuda"),
@@ -136,6 +140,19 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         for _, message in error.problems:
             print(f"cnncheck {args.command}: {message}", file=sys.stderr)
         return 1
+
+
+def _budget(text: str | None) -> Fraction | None:
+    if text is None:
+        return None
+    number = text.strip().removesuffix("%").strip()
+    try:
+        share = Fraction(number) / 100
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"--budget must be a percentage such as 10%, not {text!r}") from None
+    if share < 0:
+        raise UsageError(f"--budget must be zero or more, not {text!r}")
+    return share
 
 
 def _lint(files: list[str]) -> int:
@@ -233,7 +250,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
     header = (f"Written by: cnncheck {shlex.join(argv)}",
               "Review it and keep what matters. Refresh values that change on purpose with",
               "`pytest --cnncheck-update`; remove a layer line to stop checking it.", "")
-    text = spec_text(spec, trace, layers=args.layers, rules=args.rules, header=header)
+    text = spec_text(spec, trace, layers=args.layers, rules=args.rules, header=header,
+                     budget=_budget(args.budget))
     _self_check(spec, trace, text)
     if out_path is None:
         sys.stdout.write(text)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import explain
+import math
+from fractions import Fraction
+
+from . import explain, macs, memory
 from .checks import flow_shapes, is_shape_tree
-from .spec import DEFAULT_POOLING, Spec
+from .spec import COUNT_SUFFIXES, DEFAULT_POOLING, Spec
 from .trace import Trace, format_shapes
 from .yamlsource import yaml_key
 
@@ -26,7 +29,9 @@ def _flow(value: Any) -> str:
 
 
 def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = False,
-              header: tuple[str, ...] = ()) -> str:
+              header: tuple[str, ...] = (), budget: Fraction | None = None) -> str:
+    """The spec's text; with `budget` (0.1 for 10% headroom), the counts as bounds above
+    today's values rather than the values themselves."""
     out = [f"# {line}" if line else "#" for line in header]
     out.append(f"{yaml_key(spec.name)}:")
     out.append(f"  model: {yaml_key(spec.model)}")
@@ -44,12 +49,46 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     out.append("  expect:")
     if is_shape_tree(trace.output):
         out.append(f"    output: {flow_shapes(trace.output)}")
-    out.append(f"    params: {{total: {trace.params_total}, trainable: {trace.params_trainable}}}")
+    if budget is None:
+        out.append(f"    params: {{total: {trace.params_total}, trainable: {trace.params_trainable}}}")
+    else:
+        counted = macs.mult_adds(trace)
+        activations = memory.activation_bytes(trace)
+        out.append(f"    params: {{max: {headroom(trace.params_total, budget, COUNT_SUFFIXES)}}}"
+                   f"   # {trace.params_total:,} today")
+        out.append(f"    mult_adds: {{max: {headroom(counted, budget, COUNT_SUFFIXES)}}}   # {counted:,} today")
+        out.append(f"    memory: {{activations: {{max: {headroom(activations, budget, _BINARY)}}}}}"
+                   f"   # {activations:,} bytes today")
     out.extend(_layer_lines(trace, layers))
     out.extend(_flatten_lines(trace))
     if rules:
         out.extend(_rule_lines(trace))
     return "\n".join(out) + "\n"
+
+
+_BINARY = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def headroom(value: int, budget: Fraction, suffixes: dict[str, int]) -> str:
+    """`68.3K`: `value` plus `budget`, rounded up to three significant digits in the
+    largest unit it fills (and on to a whole count of bytes or parameters), so that it
+    reads well and is never below value * (1 + budget)."""
+    target = Fraction(value) * (1 + budget)
+    fitting = [(size, name) for name, size in suffixes.items() if size <= target]
+    if not fitting:
+        return str(math.ceil(target))
+    scale, unit = max(fitting)
+    scaled = target / scale
+    decimals = max(0, 2 - (len(str(int(scaled))) - 1))
+    step = Fraction(1, 10**decimals)
+    rounded = math.ceil(scaled / step) * step
+    while (rounded * scale).denominator != 1:  # 56.1KiB is no whole number of bytes: 56.25 is
+        rounded += step
+    text = f"{float(rounded):.{decimals}f}".rstrip("0").rstrip(".") if decimals else str(int(rounded))
+    if Fraction(text) != rounded:  # more digits than the three the rounding kept
+        text = str(float(rounded))
+    assert Fraction(text) * scale >= target and (Fraction(text) * scale).denominator == 1
+    return f"{text}{unit}"
 
 
 def _layer_lines(trace: Trace, which: str) -> list[str]:
