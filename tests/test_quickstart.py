@@ -86,7 +86,7 @@ def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -
     job()  # the run on main
     summary = (tmp_path / "summary.md").read_text()
     assert "## cnncheck: 1 of 1 specs passed" in summary
-    assert "| ✅ passed | `models/net.cnncheck.yaml::net` | [2, 10] | 314 |" in summary
+    assert "| ✅ passed | `models/net.cnncheck.yaml::net` | [2, 10] | 314 | " in summary
     assert "Changes against the base branch" not in summary
     # A pull request that widens the conv, with main's report as the artifact fetched.
     (project / "base").mkdir()

@@ -42,12 +42,12 @@ def test_markdown_report_has_a_row_per_spec_and_the_mismatches(tutorial: pytest.
     text = (tutorial.path / "reports" / "cnncheck.md").read_text()
     assert_in_order(text, "## cnncheck: 2 of 5 specs passed, 2 failed",
                     "torch ", "torchinfo ",
-                    "| status | spec | output | params | mismatches |",
+                    "| status | spec | output | params | activations | mismatches |",
                     "| ⏭️ skipped | `arch.cnncheck.yaml::gpu` |",
-                    "| ✅ passed | `arch.cnncheck.yaml::right` | [1, 10] | 62,006 |  |",
+                    "| ✅ passed | `arch.cnncheck.yaml::right` | [1, 10] | 62,006 | 50.9 KiB |  |",
                     "| ✅ passed | `arch.cnncheck.yaml::sizes` | runs at H: 32..35 (4 of 7 sizes) | 62,006 |",
-                    "| ❌ failed | `arch.cnncheck.yaml::typo` |  |  | spec error |",
-                    "| ❌ failed | `arch.cnncheck.yaml::wrong` | [1, 10] | 62,006 | 2 mismatches |",
+                    "| ❌ failed | `arch.cnncheck.yaml::typo` |  |  |  | spec error |",
+                    "| ❌ failed | `arch.cnncheck.yaml::wrong` | [1, 10] | 62,006 | 50.9 KiB | 2 mismatches |",
                     "### `arch.cnncheck.yaml::typo`",
                     "- `arch.cnncheck.yaml:15`: Unknown key 'ouput' in `expect`. Did you mean 'output'?",
                     "### `arch.cnncheck.yaml::wrong`",
@@ -269,7 +269,7 @@ def test_the_markdown_report_shows_what_changed_against_the_base_branch(tutorial
                     "| `arch.cnncheck.yaml::net` |  | +58,200 params (+93.9%); +58,200 mult-adds "
                     "(+8.8%); +960 activations (+1.8%); +232,800 param bytes (+93.9%) |",
                     "Added: `arch.cnncheck.yaml::new`", "Removed: `arch.cnncheck.yaml::gone`",
-                    "| status | spec | output | params | mismatches |")
+                    "| status | spec | output | params | activations | mismatches |")
 
 
 def test_a_baseline_that_is_not_a_report_is_a_usage_error(tutorial: pytest.Pytester) -> None:

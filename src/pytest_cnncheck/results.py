@@ -223,17 +223,18 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
            f"torch {v['torch']}, torchinfo {v['torchinfo']}, pytest-cnncheck {v['pytest-cnncheck']}"]
     if baseline is not None:
         out += changes(rows, baseline)
-    out += ["", "| status | spec | output | params | mismatches |",
-           "| --- | --- | --- | ---: | --- |"]
+    out += ["", "| status | spec | output | params | activations | mismatches |",
+           "| --- | --- | --- | ---: | ---: | --- |"]
     for row in rows:
         output = _shape_text(row["output"]) if row.get("output") is not None else \
             (accepted_text(row["accepted"], row.get("tried")) if "accepted" in row else "")
         params = f"{row['params']['total']:,}" if row.get("params") else ""
+        activations = memory.readable(row["memory"]["activations"]) if row.get("memory") else ""
         count = len(row["findings"])
         mismatches = ("spec error" if row.get("error") else
                       f"{count} mismatch{'es' if count != 1 else ''}" if count else "")
         out.append(f"| {_ICONS.get(row['status'], row['status'])} | {_code(row['id'], cell=True)} | "
-                   f"{_cell(output)} | {params} | {mismatches} |")
+                   f"{_cell(output)} | {params} | {activations} | {mismatches} |")
     failed = [row for row in rows if row["status"] == "failed"]
     for row in failed:
         out += ["", f"### {_code(row['id'])}", ""]
