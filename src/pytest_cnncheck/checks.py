@@ -273,7 +273,7 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         details.append(f"torch{' on meta' if trace.device == 'meta' else ''} said: {trace.crash.exception}")
     else:
         message = f"The forward pass on input {format_shapes(sizes)} raised {trace.crash.exception}"
-    fix = explain.crash_fix(trace)
+    fix = fixes.crash_fix(trace)
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = explain.crash_reason(trace)
     if cause is not None and cause.what != "window":
@@ -341,8 +341,8 @@ def _over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[
                    expected_value={"min": bound.low.value if bound.low else None,
                                    "max": bound.high.value if bound.high else None},
                    actual_value=actual, details=tuple(details), layers=tuple(name for name, _ in top),
-                   fix=(f"fix: make the layers above smaller, or move the bound if the growth is "
-                        f"intended (a bound is intent: `--cnncheck-update` leaves it alone)",))
+                   fix=("fix: make the layers above smaller, or move the bound if the growth is "
+                        "intended (a bound is intent: `--cnncheck-update` leaves it alone)",))
 
 
 def _param_carriers(trace: Trace, root: str) -> list[tuple[str, int]]:

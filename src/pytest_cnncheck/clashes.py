@@ -277,7 +277,6 @@ def _join_sizes(a: Operand, b: Operand, dim: int, trace: Trace) -> list[str]:
 
 def _view(trace: Trace, clash: Clash) -> Explained:
     shape = clash.operands[0].shape
-    numel = math.prod(shape)
     target = clash.target
     known = math.prod(s for s in target if s != -1)
     asked = ", ".join(map(str, target))

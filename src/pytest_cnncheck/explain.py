@@ -23,7 +23,7 @@ from .sizes import label
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "Cause", "crash_brief", "crash_cause", "crash_fix", "crash_kind", "crash_reason", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -47,15 +47,16 @@ def spatial_names(dims: int) -> tuple[str, ...]:
     return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(dims, tuple(f"d{i}" for i in range(dims)))
 
 
+def one(value: Any) -> str:
+    """An argument as people write it: `3` for (3, 3), `'same'` for padding='same'."""
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return str(value[0])
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def describe(layer: Layer) -> str:
     """`conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0)`, for the reader's eye."""
     h = layer.hparams
-
-    def one(value: Any) -> str:
-        if isinstance(value, tuple) and len(set(value)) == 1:
-            return str(value[0])
-        return repr(value) if isinstance(value, str) else str(value)  # padding='same'
-
     if layer.kind in ("conv", "conv_transpose"):
         args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}",
                 f"stride={one(h['stride'])}", f"padding={one(h['padding'])!s}"]
@@ -348,57 +349,6 @@ def crash_cause(trace: Trace) -> list[str] | None:
         return [f"{receives}{cause.axis}: input {got} + 2*{cause.padding} < F={wanted}; "
                 "the window does not fit: the input is too small by here"]
     return [f"{receives}{got} channels, but num_features is {wanted}"]
-
-
-def crash_fix(trace: Trace) -> list[str]:
-    """What to change for a crash the shapes explain, each checked: the number the layer
-    would have to take is the number that reached it."""
-    cause = crash_reason(trace)
-    if cause is None:
-        return []
-    layer, got = cause.layer, cause.got
-    h = layer.hparams
-    name = f"nn.{layer.type_name}"
-    if cause.what == "in_features":
-        source = flatten_source(trace, cause.call)
-        features = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
-        if source is not None:
-            assert math.prod(source[1:]) == got  # the product printed is the number that arrived
-        bias = "" if h["bias"] else ", bias=False"
-        return [f"fix: in_features={got} in {layer.name}: {name}({features}, {h['out_features']}{bias})"]
-    if cause.what == "in_channels":
-        if got % h["groups"]:
-            return [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
-        args = [str(got), str(h["out_channels"])] + _conv_arguments(layer)
-        return [f"fix: in_channels={got} in {layer.name}: {name}({', '.join(args)})"]
-    if cause.what == "num_features":
-        return [f"fix: num_features={got} in {layer.name}: {name}({got})"]
-    # The window: the smallest padding that lets it fit, where torch allows one.
-    needed = -(-(cause.wanted - got) // 2)
-    limit = h["kernel_size"][0] // 2 if layer.kind == "pool" else None
-    lines = []
-    if limit is None or needed <= limit:
-        assert got + 2 * needed >= cause.wanted
-        lines.append(f"fix: padding={needed} in {layer.name}: {cause.axis}: {got} + 2*{needed} = "
-                     f"{got + 2 * needed} >= F={cause.wanted}")
-    lines.append("or a larger input: `cnncheck sizes` names the input sizes that run")
-    return lines
-
-
-def _conv_arguments(layer: Layer) -> list[str]:
-    h = layer.hparams
-
-    def one(value: Any) -> str:
-        return str(value[0]) if isinstance(value, tuple) and len(set(value)) == 1 else str(value)
-
-    args = [f"kernel_size={one(h['kernel_size'])}"]
-    args += [f"{key}={one(h[key])}" for key, default in (("stride", "1"), ("padding", "0"),
-                                                         ("dilation", "1")) if one(h[key]) != default]
-    if h["groups"] != 1:
-        args.append(f"groups={h['groups']}")
-    if not h["bias"]:
-        args.append("bias=False")
-    return args
 
 
 def _nth(call: Call, trace: Trace) -> str:

@@ -16,11 +16,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .explain import describe, fraction_line, transposed_line
+from .explain import crash_reason, describe, flatten_source, fraction_line, one, transposed_line
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = ["Fix", "channel_fix", "constructor", "layer_params", "out_size", "params_difference",
-           "params_fixes", "size_fixes", "size_line"]
+           "params_fixes", "size_fixes", "size_line", "crash_fix"]
 
 # How far a search for a new argument looks: far enough for every usual fix, short
 # enough that a fix found is a change a person would make.
@@ -161,12 +161,6 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
     """`nn.Conv2d(16, 32, kernel_size=3, padding=1)`: the layer's constructor call with
     `change`, arguments at torch's defaults left out."""
     h = {**layer.hparams, **change}
-
-    def one(value: Any) -> str:
-        if isinstance(value, tuple) and len(set(value)) == 1:
-            return str(value[0])
-        return repr(value) if isinstance(value, str) else str(value)
-
     name = f"nn.{layer.type_name}" if layer.type_path.startswith("torch.nn.") else layer.type_name
     if layer.kind in ("conv", "conv_transpose"):
         args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}"]
@@ -409,3 +403,37 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> list[str]:
         found.append(("or: " if found else "fix: ") + f"an input of {', '.join(near)} at {layer.name} "
                      "(set by the layers before it, or the model's input size)")
     return found
+
+
+def crash_fix(trace: Trace) -> list[str]:
+    """What to change for a crash the shapes explain, each checked: the number the layer
+    would have to take is the number that reached it."""
+    cause = crash_reason(trace)
+    if cause is None:
+        return []
+    layer, got = cause.layer, cause.got
+    h = layer.hparams
+    name = f"nn.{layer.type_name}"
+    if cause.what == "in_features":
+        source = flatten_source(trace, cause.call)
+        features = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
+        if source is not None:
+            assert math.prod(source[1:]) == got  # the product printed is the number that arrived
+        bias = "" if h["bias"] else ", bias=False"
+        return [f"fix: in_features={got} in {layer.name}: {name}({features}, {h['out_features']}{bias})"]
+    if cause.what == "in_channels":
+        if got % h["groups"]:
+            return [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
+        return [f"fix: in_channels={got} in {layer.name}: {constructor(layer, {'in_channels': got})}"]
+    if cause.what == "num_features":
+        return [f"fix: num_features={got} in {layer.name}: {constructor(layer, {'num_features': got})}"]
+    # The window: the smallest padding that lets it fit, where torch allows one.
+    needed = -(-(cause.wanted - got) // 2)
+    limit = h["kernel_size"][0] // 2 if layer.kind == "pool" else None
+    lines = []
+    if limit is None or needed <= limit:
+        assert got + 2 * needed >= cause.wanted
+        lines.append(f"fix: padding={needed} in {layer.name}: {cause.axis}: {got} + 2*{needed} = "
+                     f"{got + 2 * needed} >= F={cause.wanted}")
+    lines.append("or a larger input: `cnncheck sizes` names the input sizes that run")
+    return lines

@@ -52,7 +52,7 @@ class Provenance(TorchFunctionMode):
         tensors = [a for a in _flat(args) if isinstance(a, torch.Tensor)]
         try:
             out = func(*args, **kwargs)
-        except Exception as error:
+        except Exception:
             if self.clash is None and (name in _ELEMENTWISE | _JOIN | _MATMUL | _RESHAPE):
                 self.clash = Clash(
                     op=name.strip("_"), where=user_line_now(), layer=self.current(),
