@@ -32,7 +32,7 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
     assert_in_order(out,
                     # clashes between tensors, a batch a view mixed, counts and builds
                     "fix: a projection on the shortcut",
-                    "fix: an input of H = 96 or 98, W = 96 or 98",
+                    "fix: an input of [1, 3, 96, 96] or [1, 3, 98, 98]",
                     "8 rows of 128, not 4 samples",
                     "out.weight is emb.weight, which count once",
                     "or groups=24 or groups=36",

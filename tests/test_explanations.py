@@ -69,9 +69,26 @@ def test_a_unet_skip_one_wider_than_the_decoder(more: pytest.Pytester, device: s
                     "the two parted at pool = MaxPool2d(kernel_size=2, stride=2, padding=0) on input "
                     "[1, 16, 97, 97]", "H: (97 - 2 + 2*0) / 2 + 1 = 48.5, rounded down to 48",
                     "pool is made at " + line_of("self.pool = nn.MaxPool2d(2)"),
-                    "fix: an input of H = 96 or 98, W = 96 or 98 (each checked through both paths' layers",
-                    "or: crop the larger one to [96, 96] before the cat: `t[..., :96, :96]`")
+                    "fix: an input of [1, 3, 96, 96] or [1, 3, 98, 98] (the nearest that run, each run "
+                    "through the whole model",
+                    "or: crop the larger one to [96, 96] before this cat, `t[..., :96, :96]`")
     assert "(ran on the CPU" not in out
+
+
+def test_a_deeper_unet_gets_only_input_sizes_that_run_through_every_level(pytester: pytest.Pytester) -> None:
+    unet = Path(__file__).resolve().parent.parent / "examples" / "models" / "unet.py"
+    pytester.makepyfile(unet=unet.read_text())
+    result, out = run(pytester, """
+        unet:
+          model: unet.py:UNet
+          input_size: [1, 3, 100, 100]
+        """)
+    result.assert_outcomes(failed=1)
+    # 98 would fix the cat that failed (25 against 24) and fail at the next (49 against 48):
+    # only sizes the whole model runs at are offered, multiples of 16 here.
+    assert_in_order(out, "failed in cat joins [1, 64, 24, 24] and [1, 64, 25, 25]",
+                    "the two parted at pool = MaxPool2d(kernel_size=2, stride=2, padding=0) (call 3)",
+                    "fix: an input of [1, 3, 96, 96] or [1, 3, 112, 112] (the nearest that run")
 
 
 def test_a_view_that_mixes_the_batch(more: pytest.Pytester) -> None:

@@ -21,7 +21,7 @@ from .explain import describe, product_text, size_arithmetic
 from .fixes import out_size, size_line
 from .trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
 
-__all__ = ["Explained", "batch_lines", "explain_clash", "is_shape_clash"]
+__all__ = ["Explained", "batch_lines", "explain_clash", "input_candidates", "is_shape_clash"]
 
 _VERBS = {"add": "adds", "sub": "subtracts", "mul": "multiplies", "div": "divides", "cat": "joins",
           "stack": "stacks", "matmul": "multiplies", "linear": "multiplies"}
@@ -241,37 +241,52 @@ _FORMULA_OPS = {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpos
                 "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices"}
 
 
-def _join_sizes(a: Operand, b: Operand, dim: int, trace: Trace) -> list[str]:
-    """For a cat whose other dimensions differ: the model input sizes near this one for
-    which both paths give the same size (each path run through its layers' arithmetic);
-    and the crop that makes them fit whatever the input."""
-    fix = []
+def input_candidates(trace: Trace, limit: int = 40) -> list[tuple[int, ...]]:
+    """For a cat whose paths parted: model input shapes near the spec's for which both
+    paths give the same size by their layers' arithmetic, nearest first. Only candidates:
+    the probe runs the whole model at each and keeps those that run (Trace.fitting_inputs)."""
+    clash = trace.clash
+    if not is_shape_clash(clash) or clash is None or clash.op not in ("cat", "concat", "concatenate") \
+            or len(clash.operands) < 2:
+        return []
+    a, b = clash.operands[0], clash.operands[1]
     rank = len(a.shape)
-    if len(b.shape) == rank and rank >= 3 and a.path and b.path and a.path[-1].input == b.path[-1].input:
-        start = a.path[-1].input  # both paths begin at the same tensor: the model's input
-        spatial = rank - 2
-        found: list[str] = []
-        for axis in range(spatial):
-            if a.shape[2 + axis] == b.shape[2 + axis]:
-                continue
-            here = start[2 + axis]
-            near = [size for size in sorted(range(max(1, here - 32), here + 33), key=lambda s: (abs(s - here), s))
-                    if _simulate(list(reversed(a.path)), size, axis, trace) is not None
-                    and _simulate(list(reversed(a.path)), size, axis, trace)
-                    == _simulate(list(reversed(b.path)), size, axis, trace)][:2]
-            if not near:
-                found = []
-                break
-            name = ("L",) if spatial == 1 else ("H", "W") if spatial == 2 else ("D", "H", "W")
-            found.append(f"{name[axis]} = {' or '.join(map(str, sorted(near)))}")
-        if found:
-            fix.append(f"fix: an input of {', '.join(found)} (each checked through both paths' layers; "
-                       "`cnncheck sizes` names every size that runs)")
+    if len(b.shape) != rank or rank < 3 or not a.path or not b.path or a.path[-1].input != b.path[-1].input:
+        return []
+    start = a.path[-1].input  # both paths begin at the same tensor: the model's input
+    per_axis: list[list[int]] = []
+    for axis in range(rank - 2):
+        here = start[2 + axis]
+        if a.shape[2 + axis] == b.shape[2 + axis]:
+            per_axis.append([here])
+            continue
+        near = [size for size in sorted(range(max(1, here - 64), here + 65), key=lambda s: (abs(s - here), s))
+                if (got := _simulate(list(reversed(a.path)), size, axis, trace)) is not None
+                and got == _simulate(list(reversed(b.path)), size, axis, trace)]
+        if not near:
+            return []
+        per_axis.append(near)
+    # One size for all the axes that must change (square inputs stay square), nearest first.
+    changing = [axis for axis in range(rank - 2) if len(per_axis[axis]) > 1 or per_axis[axis][0] != start[2 + axis]]
+    shared = [size for size in per_axis[changing[0]] if all(size in per_axis[axis] for axis in changing)] \
+        if changing else []
+    return [start[:2] + tuple(size if axis in changing else start[2 + axis] for axis in range(rank - 2))
+            for size in shared][:limit]
+
+
+def _join_sizes(a: Operand, b: Operand, dim: int, trace: Trace) -> list[str]:
+    """For a cat whose other dimensions differ: the model input sizes near this one that run,
+    each run through the whole model; and the crop that makes them fit whatever the input."""
+    fix = []
+    if trace.fitting_inputs:
+        shown = " or ".join(format_shapes(size) for size in trace.fitting_inputs)
+        fix.append(f"fix: an input of {shown} (the nearest that run, each run through the whole "
+                   "model; `cnncheck sizes` names every size that does)")
     smaller = a.shape if math.prod(a.shape) <= math.prod(b.shape) else b.shape
     crop = ", ".join(f":{size}" for size in smaller[2:])
     if len(smaller) > 2:
         fix.append(("or: " if fix else "fix: ") + f"crop the larger one to {format_shapes(smaller[2:])} "
-                   f"before the cat: `t[..., {crop}]`")
+                   f"before this cat, `t[..., {crop}]` (and so at every cat whose sizes differ)")
     return fix
 
 

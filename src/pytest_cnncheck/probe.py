@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from . import explain
-from .clashes import is_shape_clash
+from .clashes import input_candidates, is_shape_clash
 from .fastmeta import formula_shapes, meta_build
 from .layers import Layers
 from .record import Run, Sites, definition_sites, named_modules, plain, run_recorded
@@ -331,8 +331,30 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
             table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
-        return _trace(spec, device, run, Layers(model, sites),
-                      summary=table, mult_adds=mult_adds, notes=notes)
+        trace = _trace(spec, device, run, Layers(model, sites),
+                       summary=table, mult_adds=mult_adds, notes=notes)
+        if len(spec.input_sizes) == 1:
+            trace = replace(trace, fitting_inputs=_fitting(spec, model, trace, device, default))
+        return trace
+
+
+def _fitting(spec: Spec, model: nn.Module, trace: Trace, device: str, default: str,
+             wanted: int = 2) -> tuple[tuple[int, ...], ...]:
+    """For a clash at a cat: input sizes near the spec's that the whole model runs at. The
+    candidates come from the two paths' arithmetic; each is checked by running the model,
+    on this device (on meta, milliseconds), for a failing item only."""
+    found: list[tuple[int, ...]] = []
+    for size in input_candidates(trace):
+        if size == spec.input_sizes[0]:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = _run_on(model, _inputs(spec, (size,), device, default), device, tagging=False)
+        if run.crash is None:
+            found.append(size)
+            if len(found) == wanted:
+                break
+    return tuple(found)
 
 
 # -- many sizes, one model ----------------------------------------------------------

@@ -131,6 +131,7 @@ class Trace:
     weighted: frozenset[str] = frozenset()  # leaf layers that hold parameters
     clash: Clash | None = None  # where a crash was a clash between tensors (a second, tagging pass)
     reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
+    fitting_inputs: tuple[tuple[int, ...], ...] = ()  # for a clash: nearby input sizes that run
 
     def calls_of(self, name: str) -> list[Call]:
         return [call for call in self.calls if call.name == name]
