@@ -320,37 +320,27 @@ def section_sizes() -> None:
 
 
 def section_sites() -> None:
-    """What recording where each layer is made (the line to edit) costs a spec item: the
-    whole item on meta, with the recording and with it turned off."""
-    from contextlib import contextmanager
-
-    import pytest_cnncheck.probe as probe_module
+    """Where each layer is made (the line to edit): found for a failing item only, by one
+    more build under the recorder. What that costs, against the item itself."""
     from pytest_cnncheck.probe import probe
 
-    print("\n## 7. Recording where each layer is made\n")
-    print("| model | item on meta, recording | without | cost |")
+    print("\n## 7. Finding where each layer is made\n")
+    print("| model | item on meta | finding every layer's line (a failing item only) | share |")
     print("| --- | --- | --- | --- |")
-    real = probe_module.definition_sites
-
-    @contextmanager
-    def nothing():  # type: ignore[no-untyped-def]
-        yield {}
-
     for label, (model, size) in MODELS.items():
         one = spec(model, size, "meta")
 
-        def with_sites() -> object:
-            probe_module.definition_sites = real
+        def item() -> object:
             return probe(one, ROOT)
 
-        def without() -> object:
-            probe_module.definition_sites = nothing
-            return probe(one, ROOT)
+        def located() -> object:
+            trace = probe(one, ROOT)
+            return trace.layers[next(name for name in trace.layers if name)].defined
 
-        times = interleaved({"with": with_sites, "without": without}, repeat=41)
-        probe_module.definition_sites = real
-        print(f"| {label} | {times['with'] * 1000:.2f} ms | {times['without'] * 1000:.2f} ms | "
-              f"{(times['with'] / times['without'] - 1) * 100:+.1f}% |")
+        times = interleaved({"item": item, "located": located}, repeat=41)
+        extra = times["located"] - times["item"]
+        print(f"| {label} | {times['item'] * 1000:.2f} ms | +{extra * 1000:.2f} ms | "
+              f"{extra / times['item']:+.0%} |")
 
 
 def section_mult_adds() -> None:

@@ -4,12 +4,13 @@ counts), made when first asked for, after the forward pass.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+import functools
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from torch import nn
 
-from .record import Sites, named_modules
+from .record import named_modules
 from .trace import Layer
 
 __all__ = ["Layers"]
@@ -36,9 +37,12 @@ class Layers(Mapping[str, Layer]):
     more than the rest together.
     """
 
-    def __init__(self, model: nn.Module, sites: Sites | None = None) -> None:
+    def __init__(self, model: nn.Module, locate: Callable[[], dict[str, tuple[str, int]]] | None = None) -> None:
         self._modules = named_modules(model)
-        self._sites = sites or {}
+        # Where each layer was made, by name: found when a failure first asks (a build
+        # under the recorder), so that a passing item never pays for it.
+        self._locate = locate
+        self._sites: dict[str, tuple[str, int]] | None = None
         self._first: dict[int, str] | None = None
         self._made: dict[str, Layer] = {}
         # The parameters under each module, gathered bottom-up once per subtree; as
@@ -62,7 +66,7 @@ class Layers(Mapping[str, Layer]):
                 params=sum(self._sizes[i] for i in self._gather(module)),
                 own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
                 leaf=not any(child is not None for child in module._modules.values()),
-                defined=self._sites.get(id(module)),
+                locate=functools.partial(self._site, name),
                 shared=tuple((n, owner) for n, p in module._parameters.items() if p is not None
                              for owner in [self._owners().get(id(p))]
                              if owner is not None and owner != _qualified(name, n)),
@@ -82,6 +86,11 @@ class Layers(Mapping[str, Layer]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
+
+    def _site(self, name: str) -> tuple[str, int] | None:
+        if self._sites is None:
+            self._sites = self._locate() if self._locate is not None else {}
+        return self._sites.get(name)
 
     def weighted_leaves(self) -> frozenset[str]:
         """The leaf modules that hold parameters, without making their records."""

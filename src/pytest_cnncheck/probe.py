@@ -34,7 +34,7 @@ from . import explain
 from .clashes import input_candidates, is_shape_clash
 from .fastmeta import formula_shapes, meta_build
 from .layers import Layers
-from .record import Run, Sites, definition_sites, named_modules, plain, run_recorded
+from .record import Run, definition_sites, named_modules, plain, run_recorded
 from .frames import first_line, raised, user_frame_of
 from .resolve import check_kwargs, resolve_model
 from .spec import Spec, SpecError
@@ -259,12 +259,26 @@ def _placed(device: str, default: str) -> Any:
 
 
 def _built(spec: Spec, factory: Callable[..., Any], device: str,
-           default: str) -> tuple[nn.Module, Sites]:
-    """The model, on `device`, in the spec's mode; and where each of its modules was made."""
-    with meta_build() if device == "meta" else _placed(device, default), definition_sites() as sites:
+           default: str) -> tuple[nn.Module, Callable[[], dict[str, tuple[str, int]]]]:
+    """The model, on `device`, in the spec's mode; and how to find where each of its
+    modules is made, for a failure that asks."""
+    with meta_build() if device == "meta" else _placed(device, default):
         model = _build(spec, factory)
     _set_mode(model, spec.mode == "train")
-    return model, sites
+    return model, lambda: _locate(spec, factory, device)
+
+
+def _locate(spec: Spec, factory: Callable[..., Any], device: str) -> dict[str, tuple[str, int]]:
+    """Where each module is made, by name: the model built once more, under the recorder
+    of construction sites (record.definition_sites). Only a failure asks: recording on
+    every build cost a small model's item a tenth of its time."""
+    try:
+        with _isolated() as default, definition_sites() as sites, \
+                meta_build() if device == "meta" else _placed(device, default):
+            model = _build(spec, factory)
+    except Exception:  # built once already: a model that can't be built twice has no lines
+        return {}
+    return {name: sites[id(module)] for name, module in named_modules(model).items() if id(module) in sites}
 
 
 def _set_mode(model: nn.Module, training: bool) -> None:

@@ -8,7 +8,7 @@ and anything else the name of its type (`"NoneType"`, `"int"`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 __all__ = ["Call", "Clash", "Crash", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
            "format_shapes", "shapes_json"]
@@ -28,10 +28,16 @@ class Layer:
     params: int  # every parameter under this module, shared ones once
     own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
     leaf: bool
-    defined: tuple[str, int] | None = None  # (file, line) of the code that made it
+    # Where the code that made it is, asked for when a finding names the layer: (file, line).
+    locate: Callable[[], tuple[str, int] | None] | None = field(default=None, compare=False, repr=False)
     # Its direct parameters that are another layer's tensor (tied weights): (name, the
     # name it is counted under first, `emb.weight`).
     shared: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def defined(self) -> tuple[str, int] | None:
+        """(file, line) of the code that made this layer: the line to edit."""
+        return self.locate() if self.locate is not None else None
 
 
 @dataclass
