@@ -194,7 +194,8 @@ def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
 
 def _no_fix(finding: Finding, trace: Trace) -> tuple[str, ...]:
     """For a finding no fix was computed for: the value to write where the model may be
-    right, else why no fix applies. Every finding says one or the other."""
+    right (and the update can write it), else why no fix applies. Every finding says one
+    or the other; the checks leave the plain "write the actual value" to this."""
     if finding.edits is not None and finding.actual is not None:
         return (f"fix, if the model is right: write {finding.actual} (`pytest --cnncheck-update` "
                 "writes it)",)
@@ -312,8 +313,6 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
             if number.value == trace.params_total:
                 fix = [f"fix: the spec counts the frozen ones too: trainable is {actual:,}, or set "
                        "requires_grad=True where the model freezes them"]
-        if not fix:
-            fix = [f"fix, if the model is right: write {actual:,} (`pytest --cnncheck-update` writes it)"]
         findings.append(Finding(name, line, expected=_counted(number), actual=f"{actual:,}",
                                 expected_value=number.value, actual_value=actual,
                                 details=tuple(details), layers=named, fix=tuple(fix),
@@ -407,8 +406,6 @@ def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
     return [Finding("expect.mult_adds", line, expected=_counted(number),
                     actual=f"{counted:,}", expected_value=number.value,
                     actual_value=counted, details=("as torchinfo counts them",),
-                    fix=(f"fix, if the model is right: write {counted:,} "
-                         "(`pytest --cnncheck-update` writes it)",),
                     edits=_number_edits(number, counted))]
 
 
@@ -449,9 +446,7 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                 details = ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, layer.name)]
             fix = [f"fix: {found.change} in {layer.name}: {found.code} has {found.arithmetic[0]}"
                    for found in fixes.params_fixes(layer, number.value)]
-            fix = fix[:1] + [f"or: {line.removeprefix('fix: ')}" for line in fix[1:]] or [
-                f"fix, if the model is right: write {layer.params:,} (`pytest --cnncheck-update` "
-                "writes it)"]
+            fix = fix[:1] + [f"or: {line.removeprefix('fix: ')}" for line in fix[1:]]
             findings.append(Finding(f"{key}.params", line, expected=_counted(number),
                                     actual=f"{layer.params:,}", expected_value=number.value,
                                     actual_value=layer.params, details=tuple(details), layers=mark,
@@ -528,7 +523,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
             details = _dimension_lines(f"{layer.name}.output", output, call.output)
             arithmetic = explain.size_arithmetic(layer, call)
             if arithmetic:
-                details.append(f"{explain.describe(layer)}{_which_call(call, trace)} on input "
+                details.append(f"{explain.describe(layer)}{explain.which_call(call, trace)} on input "
                                f"{format_shapes(call.input)}:")
                 details.extend(f"  {line}" for line in arithmetic)
             fix = _layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) else []
@@ -640,7 +635,7 @@ def _setter(trace: Trace, call: Call, wanted: dict[int, int]) -> _Setter:
 
     said = ", ".join(f"{named(axis)} {out[axis]} (dimension {axis})" for axis in wanted)
     verb = "come" if len(wanted) > 1 else "comes"
-    cause = f"{said} {verb} from {explain.describe(layer)}{_which_call(call, trace)}"
+    cause = f"{said} {verb} from {explain.describe(layer)}{explain.which_call(call, trace)}"
     expected = tuple(wanted.get(i, v) for i, v in enumerate(out))
     fix = _layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
     if not fix:
@@ -663,11 +658,6 @@ def _batch_lines(output: Shapes, trace: Trace) -> tuple[list[str], list[str], tu
     if first is None or first.value == trace.output[0]:
         return [], [], ()
     return clashes.batch_lines(trace.reshapes[0], trace)
-
-
-def _which_call(call: Call, trace: Trace) -> str:
-    """` (call 2)` for a module called more than once: a finding names the call it is about."""
-    return f" (call {call.index + 1})" if call.index or len(trace.calls_of(call.name)) > 1 else ""
 
 
 def _layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> list[str]:

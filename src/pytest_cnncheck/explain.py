@@ -23,7 +23,7 @@ from .sizes import label
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = [
-    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -336,7 +336,7 @@ def crash_cause(trace: Trace) -> list[str] | None:
     if cause is None:
         return None
     layer, got, wanted = cause.layer, cause.got, cause.wanted
-    receives = f"{describe(layer)}{_nth(cause.call, trace)} receives {format_shapes(cause.received)}: "
+    receives = f"{describe(layer)}{which_call(cause.call, trace)} receives {format_shapes(cause.received)}: "
     if cause.what == "in_features":
         source = flatten_source(trace, cause.call)
         lines = [f"{receives}{got} features, but in_features is {wanted}"]
@@ -351,8 +351,8 @@ def crash_cause(trace: Trace) -> list[str] | None:
     return [f"{receives}{got} channels, but num_features is {wanted}"]
 
 
-def _nth(call: Call, trace: Trace) -> str:
-    """` (call 2)`: which call of a module called more than once."""
+def which_call(call: Call, trace: Trace) -> str:
+    """` (call 2)` for a module called more than once: a finding names the call it is about."""
     return f" (call {call.index + 1})" if call.index or len(trace.calls_of(call.name)) > 1 else ""
 
 
