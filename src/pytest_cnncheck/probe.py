@@ -298,32 +298,32 @@ def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
         return [torch.zeros(size, dtype=getattr(torch, dtype)) for size, dtype in zip(sizes, spec.dtypes)]
 
 
-def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = True) -> Run:
-    """One recorded pass; where it crashed or changed the batch, and `tagging`, a second one
-    that says where each tensor came from (a size scan's brief lines don't need it)."""
-    with formula_shapes(model) if device == "meta" else nullcontext():
-        run = run_recorded(model, inputs)
-    if tagging and _needs_provenance(run, inputs):
-        # Again, tagging where each tensor comes from: to name the layers behind a clash
-        # or a batch that changed. Same device, same model, so the same pass.
-        # The first pass said what the model warns about; the second would say it again,
-        # attributed to our mode's frame.
-        with formula_shapes(model) if device == "meta" else nullcontext(), warnings.catch_warnings():
+def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = False) -> Run:
+    """One recorded pass; with `tagging`, one that also says where each tensor came from."""
+    # The tagging pass repeats a pass that already said what the model warns about; it
+    # would say it again, attributed to our mode's frame.
+    with formula_shapes(model) if device == "meta" else nullcontext(), \
+            warnings.catch_warnings() if tagging else nullcontext():
+        if tagging:
             warnings.simplefilter("ignore")
-            tagged = run_recorded(model, inputs, tagging=True)
-        if (tagged.crash is None) == (run.crash is None):
-            return replace(run, clash=tagged.clash, reshapes=tagged.reshapes)
-    return run
+        return run_recorded(model, inputs, tagging=tagging)
 
 
-def _needs_provenance(run: Run, inputs: list[torch.Tensor]) -> bool:
-    """A crash (a clash between tensors, perhaps), or an output whose first dimension is
-    not the input's batch. Failing items only: a passing one never pays for it."""
-    if run.crash is not None:
-        return True
+def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor]) -> Trace:
+    """Where a pass must be explained beyond the layers' own arguments (a crash they don't
+    explain, an output whose first dimension is not the batch), the same pass again on the
+    same model and device, tagging where each tensor came from: the layers behind a clash,
+    the view that changed the batch. Failing items only: a passing one never pays for it."""
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
-    output = run.output
-    return isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
+    output = trace.output
+    changed_batch = isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
+    unexplained = trace.crash is not None and explain.crash_cause(trace) is None
+    if not (unexplained or changed_batch):
+        return trace
+    tagged = _run_on(model, inputs, trace.device, tagging=True)
+    if (tagged.crash is None) != (trace.crash is None):
+        return trace  # not the same pass after all: nothing it says can be trusted
+    return replace(trace, clash=tagged.clash, reshapes=tagged.reshapes)
 
 
 def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Trace:
@@ -345,8 +345,8 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
             table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
-        trace = _trace(spec, device, run, Layers(model, sites),
-                       summary=table, mult_adds=mult_adds, notes=notes)
+        trace = _with_provenance(_trace(spec, device, run, Layers(model, sites),
+                                        summary=table, mult_adds=mult_adds, notes=notes), model, inputs)
         if len(spec.input_sizes) == 1:
             trace = replace(trace, fitting_inputs=_fitting(spec, model, trace, device, default))
         return trace
@@ -363,7 +363,7 @@ def _fitting(spec: Spec, model: nn.Module, trace: Trace, device: str, default: s
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run = _run_on(model, _inputs(spec, (size,), device, default), device, tagging=False)
+            run = _run_on(model, _inputs(spec, (size,), device, default), device)
         if run.crash is None:
             found.append(size)
             if len(found) == wanted:
@@ -408,8 +408,7 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
     try:
         with _isolated() as default:
             model, sites = _built(spec, factory, device, default)
-            runs = [_run_on(model, _inputs(spec, one, device, default), device, tagging=False)
-                    for one in sizes]
+            runs = [_run_on(model, _inputs(spec, one, device, default), device) for one in sizes]
             layers = Layers(model, sites)
             return [_trace(spec, device, run, layers) for run in runs]
     except _BuildFailed as failure:
