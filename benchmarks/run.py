@@ -360,9 +360,29 @@ def section_mult_adds() -> None:
               f"**{times['now'] / times['before']:.2f}x** |")
 
 
+def section_fields() -> None:
+    """Receptive fields and the diagram: the recorded pass under Flow, run only where
+    something reads fields; what it costs against the plain item, on meta."""
+    from pytest_cnncheck.diagram import mermaid
+    from pytest_cnncheck.probe import probe
+
+    print("\n## 9. Receptive fields and the shape-flow diagram\n")
+    print("| model | item on meta | with fields | share | the diagram from the trace |")
+    print("| --- | --- | --- | --- | --- |")
+    for label, (model, size) in MODELS.items():
+        one = spec(model, size, "meta")
+        traced = probe(one, ROOT, fields=True)
+        times = interleaved({"item": lambda: probe(one, ROOT),
+                             "fields": lambda: probe(one, ROOT, fields=True),
+                             "diagram": lambda: mermaid(traced)}, repeat=41)
+        extra = times["fields"] - times["item"]
+        print(f"| {label} | {times['item'] * 1000:.2f} ms | {times['fields'] * 1000:.2f} ms | "
+              f"{extra / times['item']:+.0%} | {times['diagram'] * 1000:.2f} ms |")
+
+
 SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
             "fallback": section_fallback, "xdist": section_xdist, "sizes": section_sizes,
-            "sites": section_sites, "mult_adds": section_mult_adds}
+            "sites": section_sites, "mult_adds": section_mult_adds, "fields": section_fields}
 
 
 def main(names: list[str]) -> None:

@@ -75,6 +75,12 @@ SECTIONS = {
     "batchnorm_width": ("A BatchNorm sized for another layer",
                         "`num_features` to fit what arrives, or the conv before it to make what the "
                         "BatchNorm takes."),
+    "detector_sees_too_little": (
+        "Features that see too little of the input",
+        "A detector backbone whose field was counted as if every 3x3 conv added 2 pixels: after "
+        "each pooling it adds twice as many. The arithmetic of the path that sets the field, "
+        "layer by layer, and for the rule, the convs (or a pooling and fewer convs) that reach "
+        "the field it asks for, counted with the same recurrence."),
     "tutorial_net_sizes": (
         "Sizes a model does not take",
         "`expect.accepts` states the input sizes that run. The sizes that fail against it are "

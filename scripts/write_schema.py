@@ -68,6 +68,17 @@ def definitions() -> dict[str, object]:
         "sizes": {"description": "Sizes: 32, '32..35', '32..512 step 32', '32..' (open, for "
                                  "`accepts`), or a list of these.",
                   "anyOf": [sizes_item, {"type": "array", "items": sizes_item}]},
+        "field": {"description": "A receptive field in input positions: one number for every spatial "
+                                 "dimension (212), one per dimension ([212, 212]), a bound ({min: 200}), "
+                                 "or whole (every position of the input).",
+                  "anyOf": [{"const": "whole"}, {"$ref": "#/$defs/count"},
+                            {"type": "array", "minItems": 1, "maxItems": 3, "items": {"$ref": "#/$defs/count"}}]},
+        "stride": {"description": "An effective stride: input positions between neighbouring features; "
+                                  "one number, or one per spatial dimension.",
+                   "anyOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/expression"},
+                             {"type": "array", "minItems": 1, "maxItems": 3,
+                              "items": {"anyOf": [{"type": "integer", "minimum": 1},
+                                                  {"$ref": "#/$defs/expression"}]}}]},
         "call": {"type": "object", "additionalProperties": False, "properties": {
             "output": {"$ref": "#/$defs/shapes", "description": "This call's output shape."},
             "input": {"$ref": "#/$defs/shapes", "description": "This call's input shape."}}},
@@ -84,6 +95,11 @@ def definitions() -> dict[str, object]:
                          "description": "The class name (Conv2d) or its full path (torch.nn.modules.conv.Conv2d)."},
                 "calls": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/call"},
                           "description": "For a layer called more than once: one entry per call, in order."},
+                "receptive_field": {"$ref": "#/$defs/field",
+                                    "description": "How many input positions one feature of its output "
+                                                   "sees (every call of the layer)."},
+                "effective_stride": {"$ref": "#/$defs/stride",
+                                     "description": "Input positions between neighbouring features of its output."},
             }},
         "spec": {
             "type": "object",
@@ -159,6 +175,12 @@ def definitions() -> dict[str, object]:
                 "exact_division": {"type": "boolean",
                                    "description": "Every conv and pooling layer's (W - F + 2P) / S "
                                                   "must divide exactly."},
+                "receptive_field": {"description": "The least field the widest features (the layer output "
+                                                   "with positions whose field is largest) must see: 224, "
+                                                   "[224, 224], or whole.",
+                                    "anyOf": [{"const": "whole"}, {"$ref": "#/$defs/exact_count"},
+                                              {"type": "array", "minItems": 1, "maxItems": 3,
+                                               "items": {"$ref": "#/$defs/exact_count"}}]},
             }},
     }
 

@@ -165,11 +165,13 @@ def test_very_verbose_adds_torchinfo_table_under_every_spec(tutorial: pytest.Pyt
     tutorial.runpytest("-v", "-k", "right or wrong")
     assert calls == []  # -v never runs torchinfo
     out = tutorial.runpytest("-vv", "-k", "right or wrong").stdout.str()
-    assert_in_order(out, "arch.cnncheck.yaml::right PASSED",
-                    "    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, on meta",
+    # -vv follows receptive fields too: the tutorial's second pooling sees 16x16 pixels
+    # (5x5 conv, 2x2 pool, 5x5 conv at stride 2, 2x2 pool: 1+4=5, +1=6, +4*2=14, +1*2=16).
+    facts = ("    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, "
+             "receptive field 16x16 at pool (call 2), on meta")
+    assert_in_order(out, "arch.cnncheck.yaml::right PASSED", facts,
                     "Layer (type:depth-idx)", "    Total mult-adds (M): 0.66",
-                    "arch.cnncheck.yaml::wrong FAILED",
-                    "    output [1, 10], params 62,006, memory: params 242.2 KiB, activations 50.9 KiB, on meta",
+                    "arch.cnncheck.yaml::wrong FAILED", facts,
                     "Layer (type:depth-idx)", "    Total mult-adds (M): 0.66")
     assert "Units." not in out
 

@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                            "today's values (10%%), rather than the exact values")
     init.add_argument("--rules", action="store_true",
                       help="also state the pooling and exact-division rules the model satisfies")
+    init.add_argument("--receptive-field", action="store_true",
+                      help="also state each layer's receptive field and effective stride (with "
+                           "--rules, the widest features' field as rules.receptive_field)")
     init.add_argument("--device", choices=("meta", "cpu", "cuda"),
                       help="where to run (default: meta, falling back to the CPU)")
     init.add_argument("--mode", choices=("eval", "train"), default="eval")
@@ -92,6 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     sizes.add_argument("--device", choices=("meta", "cpu", "cuda"),
                        help="where to run (default: meta, and the CPU for sizes meta can't run)")
     sizes.add_argument("--mode", choices=("eval", "train"), default="eval")
+    graph = commands.add_parser("graph", help="draw a model's shape flow as a Mermaid flowchart",
+                                description="Build MODEL, run one dummy input through it, and print "
+                                            "its shape flow as a Mermaid flowchart (the one the "
+                                            "Markdown report draws): layers as boxes with their "
+                                            "receptive fields, output shapes on the edges.")
+    graph.add_argument("model", metavar="MODEL",
+                       help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
+    graph.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
+                       help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs)")
+    graph.add_argument("--dtype", action="append", metavar="DTYPE", help="the input's dtype (default float32)")
+    graph.add_argument("--kwargs", default="{}", metavar="JSON", help="keyword arguments for Attr, as JSON")
+    graph.add_argument("--boxes", type=int, default=None, metavar="N",
+                       help="at most this many boxes: blocks are drawn collapsed to the deepest level "
+                            "that fits (default 20)")
+    graph.add_argument("--markdown", action="store_true",
+                       help="print it inside a ```mermaid block, ready for a Markdown file")
+    graph.add_argument("--device", choices=("meta", "cpu", "cuda"),
+                       help="where to run (default: meta, falling back to the CPU)")
+    graph.add_argument("--mode", choices=("eval", "train"), default="eval")
     lint = commands.add_parser("lint", help="validate spec files without torch (for pre-commit)",
                                description="Read and validate spec files with the plugin's own "
                                            "validator: the same file:line sentences as pytest, no "
@@ -129,6 +151,8 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
             return _sizes(args)
         if args.command == "lint":
             return _lint(args.files)
+        if args.command == "graph":
+            return _graph(args)
         if args.command == "schema":
             sys.stdout.write((Path(__file__).parent / "cnncheck.schema.json").read_text(encoding="utf-8"))
             return 0
@@ -196,7 +220,8 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _init(args: argparse.Namespace, argv: list[str]) -> int:
+def _model_spec(args: argparse.Namespace, spec_dir: Path) -> Spec:
+    """The spec a command line names: MODEL, --input-size, --dtype, --kwargs, --device, --mode."""
     sizes = tuple(_shape(text) for text in args.input_size)
     dtypes = tuple(args.dtype or ["float32"])
     for dtype in dtypes:
@@ -210,28 +235,36 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
     target, sep, attr = args.model.rpartition(":")
     if not sep or not target or not attr:
         raise UsageError(f"MODEL must be module.path:Attr or path/to/file.py:Attr, not {args.model!r}")
+    model = args.model
+    if _names_file(args.model):
+        # The spec names a model file relative to the spec file itself.
+        model = f"{Path(os.path.relpath(Path(target).resolve(), spec_dir)).as_posix()}:{attr}"
+    return Spec(
+        name=getattr(args, "name", None) or _snake(attr.split(".")[-1]), path=spec_dir / "init.cnncheck.yaml",
+        line=1, model=model, model_line=1, input_sizes=sizes, input_line=1, kwargs=kwargs, kwargs_line=1,
+        dtypes=tuple(d.removeprefix("torch.") for d in dtypes), device=args.device, mode=args.mode,
+    )
 
+
+def _names_file(model: str) -> bool:
+    target = model.rpartition(":")[0]
+    return target.endswith(".py") or "/" in target or os.sep in target
+
+
+def _init(args: argparse.Namespace, argv: list[str]) -> int:
     out_path = Path(args.output).resolve() if args.output else None
     if out_path is not None and out_path.exists() and not args.force:
         raise UsageError(f"{args.output} exists; pass --force to overwrite it")
     spec_dir = out_path.parent if out_path else Path.cwd()
-    model = args.model
-    model_file = target.endswith(".py") or "/" in target or os.sep in target
-    if model_file:
-        # The spec names a model file relative to the spec file itself.
-        model = f"{Path(os.path.relpath(Path(target).resolve(), spec_dir)).as_posix()}:{attr}"
-    spec = Spec(
-        name=args.name or _snake(attr.split(".")[-1]), path=spec_dir / "init.cnncheck.yaml", line=1,
-        model=model, model_line=1, input_sizes=sizes, input_line=1, kwargs=kwargs, kwargs_line=1,
-        dtypes=tuple(d.removeprefix("torch.") for d in dtypes), device=args.device, mode=args.mode,
-    )
+    spec = _model_spec(args, spec_dir)
+    model, model_file = args.model, _names_file(args.model)
 
     from . import probe  # torch is imported here
 
     probe.freeze_startup_objects()
 
     try:
-        trace = probe.probe(spec, Path.cwd())
+        trace = probe.probe(spec, Path.cwd(), fields=args.receptive_field)
     except probe.DeviceUnavailable as reason:
         raise UsageError(str(reason)) from None
     if trace.crash is not None:
@@ -251,7 +284,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
               "Review it and keep what matters. Refresh values that change on purpose with",
               "`pytest --cnncheck-update`; remove a layer line to stop checking it.", "")
     text = spec_text(spec, trace, layers=args.layers, rules=args.rules, header=header,
-                     budget=_budget(args.budget))
+                     budget=_budget(args.budget), fields=args.receptive_field)
     _self_check(spec, trace, text)
     if out_path is None:
         sys.stdout.write(text)
@@ -270,6 +303,30 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         except OSError as error:
             raise UsageError(f"{args.output} could not be written: {error.strerror or error}") from None
         print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    """`cnncheck graph`: the Markdown report's picture of one model, printed."""
+    spec = _model_spec(args, Path.cwd())
+    if args.boxes is not None and args.boxes < 1:
+        raise UsageError(f"--boxes must be 1 or more, not {args.boxes}")
+
+    from . import probe  # torch is imported here
+    from .diagram import MAX_BOXES, mermaid
+
+    probe.freeze_startup_objects()
+    try:
+        trace = probe.probe(spec, Path.cwd(), fields=True)
+    except probe.DeviceUnavailable as reason:
+        raise UsageError(str(reason)) from None
+    text = mermaid(trace, max_boxes=args.boxes or MAX_BOXES)
+    assert text is not None
+    sys.stdout.write(f"```mermaid\n{text}```\n" if args.markdown else text)
+    if trace.crash is not None:
+        print(f"cnncheck graph: the forward pass raised ({trace.crash.exception}); the picture "
+              "ends where it did, the layer that raised in red", file=sys.stderr)
+        return 1
     return 0
 
 

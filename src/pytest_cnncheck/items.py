@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import warnings
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -155,10 +156,12 @@ class SpecItem(pytest.Item):
         if spec.scan is not None:
             return self._scan(probe, spec)
         # torchinfo's table costs a second, hooked forward pass: -vv asks for it, -v not.
+        # So do receptive fields (the pass under Flow): -vv, or a report that draws them all.
         wants_table = self.config.get_verbosity() > 1
+        diagrams = self._diagrams()
         with self._probing(probe):
-            trace = probe.probe(spec, self.config.rootpath,
-                                summary=wants_table,
+            trace = probe.probe(spec, self.config.rootpath, summary=wants_table,
+                                fields=wants_table or diagrams == "all",
                                 **self.config.stash[SETTINGS])
         if trace.fallback:
             message = f"ran on the CPU because {trace.fallback}"
@@ -171,10 +174,23 @@ class SpecItem(pytest.Item):
         findings = check(spec, trace)
         if findings and self.config.getoption("cnncheck_update"):
             findings = self._update(spec, trace, findings)
+        if findings and diagrams and trace.flow is None:
+            with self._probing(probe):  # a failing spec's picture: one more pass, failing items only
+                drawn = probe.probe(spec, self.config.rootpath, fields=True, **self.config.stash[SETTINGS])
+            if (drawn.crash is None) == (trace.crash is None):
+                trace = replace(trace, flow=drawn.flow, calls=drawn.calls)
         self.cnncheck_result = spec_result(spec, [trace], findings,
-                                           counts=bool(self.config.getoption("cnncheck_report")))
+                                           counts=bool(self.config.getoption("cnncheck_report")),
+                                           diagram=bool(diagrams) and (bool(findings) or diagrams == "all"))
         if findings:
             raise SpecMismatch(spec, trace, findings)
+
+    def _diagrams(self) -> str | None:
+        """Which specs the Markdown report draws: "all" (--cnncheck-diagrams), "failed", or
+        None (no Markdown report)."""
+        if not any(str(path).endswith(".md") for path in self.config.getoption("cnncheck_report")):
+            return None
+        return "all" if self.config.getoption("cnncheck_diagrams") else "failed"
 
     def _update(self, spec: Spec, trace: Trace, findings: list[Finding]) -> list[Finding]:
         """`--cnncheck-update`: ask for the edits that make the spec state what the model

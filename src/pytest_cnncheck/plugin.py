@@ -33,6 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cnncheck-baseline", default=None, metavar="PATH",
                     help="the JSON report of the base branch: the Markdown report then shows what "
                          "changed against it (params, mult-adds, memory, output), biggest first")
+    group.addoption("--cnncheck-diagrams", action="store_true", default=False,
+                    help="draw every spec's shape flow (a Mermaid flowchart with receptive fields) "
+                         "in the Markdown report, not only failing specs'")
     parser.addini("cnncheck_patterns", type="args", default=DEFAULT_PATTERNS,
                   help="glob patterns of spec file names pytest-cnncheck collects "
                        f"(default: {' '.join(DEFAULT_PATTERNS)})")

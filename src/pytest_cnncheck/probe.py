@@ -77,21 +77,25 @@ class _BuildFailed(Exception):
             f"Is {spec.kwargs[key]!r} the kind of value {key} takes?"))
 
 
-def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: str = "meta",
+def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = False,
+          default_device: str = "meta",
           max_input_bytes: int | None = None, factory: Callable[..., Any] | None = None) -> Trace:
     """Build `spec`'s model and run its dummy input once; the record of what happened.
 
     `default_device` is where a spec that names no device runs ("meta": there,
     falling back to the CPU). `max_input_bytes` bounds the dummy input on a real
     device: a spec asking for more fails before anything is allocated. `factory`, where
-    given, builds the model instead of what `spec.model` names (the Python API).
+    given, builds the model instead of what `spec.model` names (the Python API). `fields`
+    (or a spec that states a receptive field) runs the pass under Flow: receptive fields
+    and which layer fed which, for `-vv`, `init --receptive-field` and diagrams.
     """
+    fields = fields or spec.wants_fields
     factory = factory or resolve_model(spec, rootdir)
     check_kwargs(spec, factory)
     device = _device(spec, default_device)
     if device != "meta" or spec.device == "meta":  # forced: no fallback to try
         _check_input_budget(spec, device, max_input_bytes)
-        return _probe_or_fail(spec, factory, device, summary=summary)
+        return _probe_or_fail(spec, factory, device, summary=summary, fields=fields)
 
     # Keyed by the class or function itself (two specs may write one path for
     # different files) and weakly, so that a model's module can still be freed.
@@ -103,7 +107,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: s
     fallback = failures.get(key)
     if fallback is None:
         try:
-            trace = _probe_on(spec, factory, "meta", summary=summary)
+            trace = _probe_on(spec, factory, "meta", summary=summary, fields=fields)
         except _BuildFailed as failure:
             fallback = f"building the model on meta failed ({failure.sentence})"
         else:
@@ -116,7 +120,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, default_device: s
             fallback = f"the forward pass failed on meta ({trace.crash.exception})"
         failures[key] = fallback
     _check_input_budget(spec, "cpu", max_input_bytes, fallback)
-    return replace(_probe_or_fail(spec, factory, "cpu", summary=summary), fallback=fallback)
+    return replace(_probe_or_fail(spec, factory, "cpu", summary=summary, fields=fields), fallback=fallback)
 
 
 def _grouped_conv(error: BaseException) -> str | None:
@@ -178,9 +182,9 @@ def _check_input_budget(spec: Spec, device: str, budget: int | None, why: str = 
 
 
 def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
-                   summary: bool) -> Trace:
+                   summary: bool, fields: bool = False) -> Trace:
     try:
-        return _probe_on(spec, factory, device, summary=summary)
+        return _probe_on(spec, factory, device, summary=summary, fields=fields)
     except _BuildFailed as failure:
         raise failure.at(spec) from None
 
@@ -298,15 +302,17 @@ def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
         return [torch.zeros(size, dtype=getattr(torch, dtype)) for size, dtype in zip(sizes, spec.dtypes)]
 
 
-def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = False) -> Run:
-    """One recorded pass; with `tagging`, one that also says where each tensor came from."""
+def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = False,
+            fields: bool = False) -> Run:
+    """One recorded pass; with `tagging`, one that also says where each tensor came from;
+    with `fields`, one that follows receptive fields and which layer fed which."""
     # The tagging pass repeats a pass that already said what the model warns about; it
     # would say it again, attributed to our mode's frame.
     with formula_shapes(model) if device == "meta" else nullcontext(), \
             warnings.catch_warnings() if tagging else nullcontext():
         if tagging:
             warnings.simplefilter("ignore")
-        return run_recorded(model, inputs, tagging=tagging)
+        return run_recorded(model, inputs, tagging=tagging, fields=fields)
 
 
 def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor]) -> Trace:
@@ -332,14 +338,15 @@ def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Tr
                  output=run.output, params_total=total, params_trainable=trainable,
                  param_bytes=param_bytes, buffer_bytes=buffer_bytes, element_bytes=element,
                  weighted=layers.weighted_leaves(),
-                 crash=run.crash, clash=run.clash, reshapes=run.reshapes, **more)
+                 crash=run.crash, clash=run.clash, reshapes=run.reshapes, flow=run.flow, **more)
 
 
-def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool) -> Trace:
+def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool,
+              fields: bool = False) -> Trace:
     with _isolated() as default:
         model, sites = _built(spec, factory, device, default)
         inputs = _inputs(spec, spec.input_sizes, device, default)
-        run = _run_on(model, inputs, device)
+        run = _run_on(model, inputs, device, fields=fields)
         table: str | None = None
         mult_adds: int | None = None
         notes: tuple[str, ...] = ()
@@ -408,7 +415,8 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
     try:
         with _isolated() as default:
             model, sites = _built(spec, factory, device, default)
-            runs = [_run_on(model, _inputs(spec, one, device, default), device) for one in sizes]
+            runs = [_run_on(model, _inputs(spec, one, device, default), device, fields=spec.wants_fields)
+                    for one in sizes]
             layers = Layers(model, sites)
             return [_trace(spec, device, run, layers) for run in runs]
     except _BuildFailed as failure:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of
-from .trace import Call, Clash, Crash, Reshape, ShapeTree
+from .trace import Call, Clash, Crash, FlowRecord, Reshape, ShapeTree
 
 __all__ = ["Run", "Sites", "definition_sites", "named_modules", "plain", "run_recorded"]
 
@@ -64,25 +64,36 @@ class Run:
     crash: Crash | None
     clash: Clash | None = None
     reshapes: tuple[Reshape, ...] = ()
+    flow: FlowRecord | None = None
 
 
-def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = False) -> Run:
+def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = False,
+                 fields: bool = False) -> Run:
     """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
-    came from (and costs on every operation: for a pass that must explain a clash)."""
+    came from (and costs on every operation: for a pass that must explain a clash);
+    `fields` under Flow, which follows each layer's receptive field and inputs."""
     modules = named_modules(model)
     names = {id(module): name for name, module in modules.items()}
     # One list per call, in the order the calls began: Call's fields, filled in as it ends.
     records: list[list[Any]] = []
     open_calls: list[list[Any]] = []  # calls that have begun and not ended, innermost last
     counts: dict[str, int] = {}
-    provenance = None
+    provenance = flow = None
+
+    def current() -> str:
+        return (f"{open_calls[-1][0]}" + (f" (call {open_calls[-1][1] + 1})" if open_calls[-1][1] else "")
+                if open_calls else "")
+
     if tagging:
         from .provenance import Provenance
 
         batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
-        provenance = Provenance(batch, lambda: (
-            f"{open_calls[-1][0]}" + (f" (call {open_calls[-1][1] + 1})" if open_calls[-1][1] else "")
-            if open_calls else ""))
+        provenance = Provenance(batch, current)
+    if fields:
+        from .flow import Flow
+
+        flow = Flow(inputs, current)
+    numbers: dict[int, int] = {}  # id(record) -> its index, for Flow
 
     def begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         if len(args) == 1 and not kwargs:  # most calls: one tensor in
@@ -93,11 +104,17 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
         index = counts.get(name, 0)
         counts[name] = index + 1
         record = [name, index, len(open_calls), shapes, None, False]
+        if flow is not None:
+            numbers[id(record)] = len(records)
+            flow.begin(len(records), args, kwargs)
         records.append(record)
         open_calls.append(record)
         return record
 
-    def end(record: list[Any], output: Any, args: tuple[Any, ...]) -> None:
+    def end(record: list[Any], output: Any, args: tuple[Any, ...], module: nn.Module) -> None:
+        if flow is not None:
+            flow.end(numbers[id(record)], record[0] + (f" (call {record[1] + 1})" if record[1] else ""),
+                     module, args, output)
         if provenance is not None:  # a layer's output is the layer's, whatever made it inside
             provenance.made_by(record[0] + (f" (call {record[1] + 1})" if record[1] else ""), args, output)
         # Pop to this call: a child whose exception the parent caught stays
@@ -114,7 +131,7 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
         def forward(*args: Any, **kwargs: Any) -> Any:
             record = begin(name, args, kwargs)
             output = real(*args, **kwargs)
-            end(record, output, args)
+            end(record, output, args, module)
             return output
         return forward
 
@@ -125,7 +142,7 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
         hooked[id(module)].append(begin(names[id(module)], args, kwargs))
 
     def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        end(hooked[id(module)].pop(), output, args)
+        end(hooked[id(module)].pop(), output, args, module)
 
     # Each module's `forward` is wrapped on the instance rather than hooked: a module
     # with hooks sends every call down torch's slow hooked path, which cost more than
@@ -145,7 +162,8 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
         output: ShapeTree | None = None
         crash = None
         try:
-            with provenance if provenance is not None else nullcontext():
+            with provenance if provenance is not None else nullcontext(), \
+                    flow if flow is not None else nullcontext():
                 output = _shapes(model(*inputs))
         except Exception as error:
             crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error))
@@ -156,7 +174,8 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
             handle.remove()
     return Run(tuple(Call(*record) for record in records), output, crash,
                provenance.clash if provenance is not None else None,
-               tuple(provenance.reshapes) if provenance is not None else ())
+               tuple(provenance.reshapes) if provenance is not None else (),
+               flow.record() if flow is not None else None)
 
 
 def _init_codes(cls: type) -> frozenset[Any]:

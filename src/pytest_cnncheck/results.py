@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from fractions import Fraction
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .checks import Finding
 from .spec import Spec, SpecError
-from . import macs, memory
+from . import fields, macs, memory
 from .trace import Trace, format_shapes, shapes_json
 
 __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_baseline",
@@ -29,9 +30,10 @@ REPORT_VERSION = 2  # 2: a finding's expected and actual are values; their text 
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
-                counts: bool = False) -> dict[str, Any]:
+                counts: bool = False, diagram: bool = False) -> dict[str, Any]:
     """The facts of one checked spec: what the model did, and every mismatch; with `counts`
-    (a report is written), its mult-adds too."""
+    (a report is written), its mult-adds too; with `diagram`, its shape flow as Mermaid text
+    for the Markdown report (the JSON report leaves it out: it is a picture)."""
     trace = traces[0]
     ran = trace.crash is None
     result: dict[str, Any] = {
@@ -44,7 +46,12 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "mult_adds": macs.mult_adds(trace) if counts and ran and spec.scan is None else None,
         "sizes": dict(spec.bindings) if spec.scan is None else None,
         "findings": [_finding(finding, trace) for finding in findings],
+        "receptive_field": widest_field(trace) if spec.scan is None else None,
     }
+    if diagram and spec.scan is None:
+        from .diagram import mermaid
+
+        result["diagram"] = mermaid(trace, frozenset(name for f in findings for name in f.layers))
     if spec.scan is not None:
         result["accepted"] = [dict(bindings) for (bindings, _), one in zip(spec.scan.points, traces)
                               if one.crash is None]
@@ -74,6 +81,26 @@ def _made_at(name: str, trace: Trace) -> dict[str, Any]:
     return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1]}
 
 
+def widest_field(trace: Trace) -> dict[str, Any] | None:
+    """The widest features' receptive field, as numbers: the layer, and per spatial dimension
+    the field's size, effective stride and start (None for a dimension that sees the whole
+    input); None where the pass did not follow fields."""
+    found = fields.widest(trace)
+    if found is None:
+        return None
+    call, entries = found
+    axes = [e if isinstance(e, fields.Axis) else None for e in entries]
+    return {"layer": call.name, "call": call.index + 1,
+            "whole": [isinstance(e, fields.Whole) for e in entries],
+            "size": [_number(a.size) if a else None for a in axes],
+            "stride": [_number(a.stride) if a else None for a in axes],
+            "start": [_number(a.start) if a else None for a in axes]}
+
+
+def _number(value: Any) -> int | float:
+    return int(value) if value == int(value) else float(value)
+
+
 def versions() -> dict[str, str]:
     """The versions a run's results depend on, read without importing torch."""
     found = {}
@@ -101,6 +128,12 @@ def facts_line(result: dict[str, Any]) -> str:
     if figures:
         parts.append(f"memory: params {memory.readable(figures['params'])}, activations "
                      f"{memory.readable(figures['activations'])}")
+    seen = result.get("receptive_field")
+    if seen:
+        size = "x".join("whole" if whole else fields.number(Fraction(size).limit_denominator())
+                        for whole, size in zip(seen["whole"], seen["size"]))
+        call = f" (call {seen['call']})" if seen["call"] > 1 else ""
+        parts.append(f"receptive field {size} at {seen['layer'] or 'the model'}{call}")
     if result.get("device"):
         parts.append(f"on {result['device']}" + (" (fallback)" if result.get("fallback") else ""))
     return ", ".join(parts)
@@ -138,7 +171,7 @@ def json_report(rows: Iterable[dict[str, Any]]) -> str:
         "version": REPORT_VERSION,
         "versions": versions(),
         "summary": _counts(rows),
-        "specs": rows,
+        "specs": [{key: value for key, value in row.items() if key != "diagram"} for row in rows],
     }, indent=2) + "\n"
 
 
@@ -238,6 +271,7 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
     failed = [row for row in rows if row["status"] == "failed"]
     for row in failed:
         out += ["", f"### {_code(row['id'])}", ""]
+        out += _diagram(row)
         for problem in row.get("error") or ():
             out.append(f"- {_code(row['file'] + ':' + str(problem['line']))}: {_text(problem['message'])}")
         for finding in row["findings"]:
@@ -260,7 +294,22 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
                 depth = (len(line) - len(line.lstrip(" "))) // 2
                 out.append(f"{'  ' * (depth + 1)}- {'**fix**: ' if line.startswith('fix:') else ''}"
                            f"{_code(line.strip().removeprefix('fix: '))}")
+    drawn = [row for row in rows if row["status"] != "failed" and row.get("diagram")]
+    if drawn:
+        out += ["", "### Shape flow", ""]
+        for row in drawn:
+            out += ["<details>", f"<summary>{_html(row['id'])}</summary>", ""] + _diagram(row) + ["</details>", ""]
     return "\n".join(out) + "\n"
+
+
+def _diagram(row: dict[str, Any]) -> list[str]:
+    """The spec's shape flow as a Mermaid block, which GitHub draws."""
+    text = row.get("diagram")
+    return ["```mermaid", text.rstrip("\n"), "```", ""] if text else []
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cell(text: str) -> str:

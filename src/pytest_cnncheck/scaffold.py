@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from . import explain, macs, memory
 from .checks import flow_shapes, is_shape_tree
+from .fields import Axis, Whole, widest
 from .spec import COUNT_SUFFIXES, DEFAULT_POOLING, Spec
 from .trace import Trace, format_shapes
 from .yamlsource import yaml_key
@@ -29,9 +30,10 @@ def _flow(value: Any) -> str:
 
 
 def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = False,
-              header: tuple[str, ...] = (), budget: Fraction | None = None) -> str:
+              header: tuple[str, ...] = (), budget: Fraction | None = None, fields: bool = False) -> str:
     """The spec's text; with `budget` (0.1 for 10% headroom), the counts as bounds above
-    today's values rather than the values themselves."""
+    today's values rather than the values themselves; with `fields` (a trace recorded under
+    Flow), each layer's receptive field and effective stride."""
     out = [f"# {line}" if line else "#" for line in header]
     out.append(f"{yaml_key(spec.name)}:")
     out.append(f"  model: {yaml_key(spec.model)}")
@@ -59,10 +61,10 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
         out.append(f"    mult_adds: {{max: {headroom(counted, budget, COUNT_SUFFIXES)}}}   # {counted:,} today")
         out.append(f"    memory: {{activations: {{max: {headroom(activations, budget, _BINARY)}}}}}"
                    f"   # {activations:,} bytes today")
-    out.extend(_layer_lines(trace, layers))
+    out.extend(_layer_lines(trace, layers, fields))
     out.extend(_flatten_lines(trace))
     if rules:
-        out.extend(_rule_lines(trace))
+        out.extend(_rule_lines(trace, fields))
     return "\n".join(out) + "\n"
 
 
@@ -91,7 +93,28 @@ def headroom(value: int, budget: Fraction, suffixes: dict[str, int]) -> str:
     return f"{text}{unit}"
 
 
-def _layer_lines(trace: Trace, which: str) -> list[str]:
+def _field_items(trace: Trace, index: int) -> str:
+    """`, receptive_field: 212, effective_stride: 32` for a call whose field is whole numbers
+    (or the whole input); "" where it is not (unknown, or a fraction after an upsampling)."""
+    entries = trace.flow.fields[index] if trace.flow is not None and index < len(trace.flow.fields) else None
+    if not entries:
+        return ""
+    if all(isinstance(e, Whole) for e in entries):
+        return ", receptive_field: whole"
+    if not all(isinstance(e, Axis) and e.size.denominator == 1 for e in entries):
+        return ""
+    axes = [e for e in entries if isinstance(e, Axis)]
+    text = ", receptive_field: " + _one_or_list([int(a.size) for a in axes])
+    if all(a.stride.denominator == 1 for a in axes):
+        text += ", effective_stride: " + _one_or_list([int(a.stride) for a in axes])
+    return text
+
+
+def _one_or_list(values: list[int]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "[" + ", ".join(map(str, values)) + "]"
+
+
+def _layer_lines(trace: Trace, which: str, fields: bool = False) -> list[str]:
     if which == "none":
         return []
     lines = []
@@ -106,7 +129,8 @@ def _layer_lines(trace: Trace, which: str) -> list[str]:
             continue  # never called, or an output that is no shape: nothing to state
         params = f", params: {layer.params}" if layer.params else ""
         if len(calls) == 1:
-            lines.append(f"      {yaml_key(name)}: {{output: {flow_shapes(outputs[0])}{params}}}")
+            seen = _field_items(trace, trace.calls.index(calls[0])) if fields else ""
+            lines.append(f"      {yaml_key(name)}: {{output: {flow_shapes(outputs[0])}{params}{seen}}}")
             continue
         lines.append(f"      {yaml_key(name)}:")
         if layer.params:
@@ -128,7 +152,7 @@ def _flatten_lines(trace: Trace) -> list[str]:
     return ["    flatten:", *lines] if lines else []
 
 
-def _rule_lines(trace: Trace) -> list[str]:
+def _rule_lines(trace: Trace, fields: bool = False) -> list[str]:
     pairs = sorted({pair for layer in trace.layers.values() if layer.kind == "pool"
                     for pair in zip(layer.hparams["kernel_size"], layer.hparams["stride"])})
     if set(pairs) <= set(DEFAULT_POOLING):
@@ -142,4 +166,10 @@ def _rule_lines(trace: Trace) -> list[str]:
         lines.append(f"    # exact_division does not hold today: {', '.join(dict.fromkeys(uneven))}")
     else:
         lines.append("    exact_division: true")
+    found = widest(trace) if fields else None
+    if found is not None:
+        call, entries = found
+        seen = _field_items(trace, trace.calls.index(call))
+        if seen:
+            lines.append(f"    receptive_field: {seen.split(', ')[1].split(': ')[1]}   # what {call.name or 'the model'} sees today")
     return lines

@@ -22,7 +22,7 @@ from .sizes import SizeSet, SizeSetError, label, parse_sizes
 from .yamlsource import LineMap, Span, YamlError, closing, load
 
 __all__ = [
-    "Bound", "CallSpec", "Count", "Dim", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
+    "Bound", "CallSpec", "Count", "Dim", "FieldSpec", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
     "Scan", "Shape", "ShapeMap", "ShapeNode", "ShapeSeq", "Shapes", "Spec", "SpecError", "items_of", "parse_file", "parse_text",
     "DEFAULT_POOLING",
 ]
@@ -42,9 +42,9 @@ SPEC_KEYS = ("model", "kwargs", "input_size", "sweep", "dtype", "device", "mode"
 EXPECT_KEYS = ("output", "params", "mult_adds", "memory", "layers", "flatten", "accepts")
 MEMORY_KEYS = ("params", "buffers", "activations")
 PARAMS_KEYS = ("total", "trainable")
-LAYER_KEYS = ("output", "input", "params", "type", "calls")
+LAYER_KEYS = ("output", "input", "params", "type", "calls", "receptive_field", "effective_stride")
 CALL_KEYS = ("output", "input")
-RULE_KEYS = ("pooling", "exact_division")
+RULE_KEYS = ("pooling", "exact_division", "receptive_field")
 
 # A sweep makes one item a combination; beyond this many it is a typo, not a plan.
 MAX_COMBINATIONS = 10_000
@@ -241,6 +241,25 @@ class CallSpec:
 
 
 @dataclass(frozen=True)
+class FieldSpec:
+    """A receptive field or effective stride as stated: one count (or bound) for every
+    spatial dimension, one per dimension, or `whole` (the whole input)."""
+
+    counts: tuple[Count, ...]  # one per dimension, or one for all; () with `whole`
+    line: int
+    whole: bool = False
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    def per_dim(self, dims: int) -> tuple[Count, ...]:
+        return self.counts * dims if len(self.counts) == 1 else self.counts
+
+    def __str__(self) -> str:
+        if self.whole:
+            return "the whole input"
+        return "x".join(str(c) for c in self.counts)
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     name: str
     key: str
@@ -252,6 +271,8 @@ class LayerSpec:
     type_span: Span | None = field(default=None, compare=False, repr=False)
     calls: tuple[CallSpec, ...] | None = None
     calls_line: int = 0
+    receptive_field: FieldSpec | None = None
+    effective_stride: FieldSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -309,8 +330,15 @@ class Spec:
     pooling_line: int = 0
     exact_division: bool = False
     exact_division_line: int = 0
+    receptive_field: FieldSpec | None = None  # rules.receptive_field: what the widest features see, at least
     bindings: Bindings = ()  # the sweep combination this spec was made for
     scan: Scan | None = None  # `expect.accepts`: the sizes to try and the set expected
+
+    @property
+    def wants_fields(self) -> bool:
+        """Whether a check reads receptive fields: then the pass runs under Flow."""
+        return self.receptive_field is not None or any(
+            layer.receptive_field is not None or layer.effective_stride is not None for layer in self.layers)
 
 
 @dataclass(frozen=True)
@@ -1004,7 +1032,34 @@ class _Validator:
                     calls.append(CallSpec(call_key, call_line, **shapes))
                 found["calls"] = tuple(calls)
                 found["calls_line"] = calls_line
+        for which in ("receptive_field", "effective_stride"):
+            if which in body:
+                found[which] = self.field_spec(body[which], body.value_line(which), f"{key}.{which}",
+                                               bounds=which == "receptive_field",
+                                               span=body.value_spans.get(which))
         return LayerSpec(name, key, key_line, **found)
+
+    def field_spec(self, value: Any, line: int, key: str, bounds: bool,
+                   span: Span | None = None) -> FieldSpec | None:
+        """`212`, `[212, 212]`, `{min: 200}` (a receptive field only) or `whole`."""
+        if value == "whole" and bounds:
+            return FieldSpec((), line, whole=True, span=span)
+        items = value if isinstance(value, list) else [value]
+        counts = []
+        for item in items:
+            if isinstance(item, dict) and not bounds:
+                self.problem(line, f"`{key}` is an exact number of input pixels such as 32, not a bound.")
+                return None
+            count = self.count(item, line, key, None) if bounds else self.integer(item, line, key, 1)
+            if count is None:
+                return None
+            counts.append(count)
+        if not counts or len(counts) > 3:
+            what = "212, [212, 212], {min: 200} or whole" if bounds else "32 or [32, 32]"
+            self.problem(line, f"`{key}` must be one number for every spatial dimension or one per "
+                               f"dimension ({what}), not {_kind(value)}.")
+            return None
+        return FieldSpec(tuple(counts), line, span=span)
 
     def flatten(self, value: Any, line: int) -> tuple[FlattenSpec, ...]:
         if not isinstance(value, LineMap):
@@ -1046,6 +1101,17 @@ class _Validator:
             else:
                 fields["exact_division"] = exact
                 fields["exact_division_line"] = rules.value_line("exact_division")
+        if "receptive_field" in rules:
+            wanted = rules["receptive_field"]
+            if isinstance(wanted, dict):
+                self.problem(rules.value_line("receptive_field"),
+                             "`rules.receptive_field` is the least field the widest features must see: "
+                             "a number such as 224, [224, 224], or whole; not a mapping.")
+            else:
+                found = self.field_spec(wanted, rules.value_line("receptive_field"), "rules.receptive_field",
+                                        bounds=True)
+                if found is not None:
+                    fields["receptive_field"] = found
 
 
 def _name_hint(word: str, names: list[str]) -> str:

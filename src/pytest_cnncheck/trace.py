@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Union
 
-__all__ = ["Call", "Clash", "Crash", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
+from .fields import Entry
+
+__all__ = ["Call", "Clash", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
            "format_shapes", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
@@ -118,6 +120,18 @@ class Crash:
 
 
 @dataclass(frozen=True)
+class FlowRecord:
+    """Per layer call, in the order the calls began: the field of its (first) output over the
+    input's spatial dimensions, and the calls whose outputs went into it (-1: the model's
+    input)."""
+
+    fields: tuple[tuple[Entry, ...] | None, ...]
+    sources: tuple[frozenset[int], ...]
+    spatial: int  # how many spatial dimensions the input has
+    made: tuple[frozenset[int], ...] = ()  # per call, the calls inside it that made its output
+
+
+@dataclass(frozen=True)
 class Trace:
     model: str
     device: str
@@ -138,6 +152,7 @@ class Trace:
     clash: Clash | None = None  # where a crash was a clash between tensors (a second, tagging pass)
     reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
     fitting_inputs: tuple[tuple[int, ...], ...] = ()  # for a clash: nearby input sizes that run
+    flow: FlowRecord | None = None  # receptive fields and layer inputs, where a spec asked
 
     def calls_of(self, name: str) -> list[Call]:
         return [call for call in self.calls if call.name == name]

@@ -139,3 +139,23 @@ class BiasBeforeNorm(nn.Module):
 
     def forward(self, x):
         return self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+
+
+class TinyDetector(nn.Module):
+    """A backbone for 128x128 images whose deepest features see too little of them: four
+    3x3 convs and two 2x2 pools give a field of 1 + 2 + 1 + 4 + 2 + 8 + 8 = 26 pixels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.block1 = nn.Conv2d(16, 32, 3, padding=1)
+        self.block2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.block3 = nn.Conv2d(64, 64, 3, padding=1)
+        self.head = nn.Conv2d(64, 5, 1)  # box and score per position
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(torch.relu(self.stem(x)))
+        x = self.pool(torch.relu(self.block1(x)))
+        x = torch.relu(self.block3(torch.relu(self.block2(x))))
+        return self.head(x)
