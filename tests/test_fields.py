@@ -14,7 +14,7 @@ import pytest
 
 from conftest import run, write_spec
 from mermaid_render import available, render
-from test_meta import MODELS, RECURRENT, ROOT, ZOO, _spec
+from test_meta import MODELS, ROOT, _spec, write_models
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -231,9 +231,8 @@ def test_fields_are_the_same_on_meta_and_the_cpu_and_change_nothing(tmp_path: Pa
     every operation runs: the layer rules and the operation rules must agree."""
     from pytest_cnncheck.probe import probe
 
-    tmp_path.joinpath("zoo.py").write_text(ZOO)
-    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
-    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
+    write_models(tmp_path)
+    folder = tmp_path if model.startswith(("zoo", "recurrent", "functional")) else ROOT
     plain = probe(_spec(model, sizes, "meta", folder), ROOT)
     on_meta = probe(_spec(model, sizes, "meta", folder), ROOT, fields=True)
     on_cpu = probe(_spec(model, sizes, "cpu", folder), ROOT, fields=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,13 @@ ZOO = textwrap.dedent('''
 ''')
 
 
+def write_models(folder: Path) -> None:
+    """The models written out in this file, into `folder`."""
+    folder.joinpath("zoo.py").write_text(ZOO)
+    folder.joinpath("recurrent.py").write_text(RECURRENT)
+    folder.joinpath("functional.py").write_text(FUNCTIONAL)
+
+
 def _spec(model: str, sizes: tuple[tuple[int, ...], ...], device: str, folder: Path,
           mode: str = "eval") -> Spec:
     return Spec(name="x", path=folder / "x.cnncheck.yaml", line=1, model=model, model_line=1,
@@ -89,6 +97,47 @@ RECURRENT = textwrap.dedent('''
             return g, h, h2, c2, h3, c3, h4, u, h5
 ''')
 
+FUNCTIONAL = textwrap.dedent('''
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class BatchNormAct(nn.BatchNorm2d):
+        """timm's way: a BatchNorm subclass whose forward calls F.batch_norm itself."""
+
+        def forward(self, x):
+            x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             self.training, self.momentum, self.eps)
+            return F.hardswish(x)
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x):
+            return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                                self.eps).permute(0, 3, 1, 2)
+
+    class Functional(nn.Module):
+        """Normalisations and reductions called as functions: by formula on meta too."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn = BatchNormAct(8)
+            self.ln = LayerNorm2d(8)
+            self.fc1 = nn.Conv2d(8, 4, 1)
+            self.fc2 = nn.Conv2d(4, 8, 1)
+
+        def forward(self, x):
+            x = self.ln(self.bn(self.conv(x)))
+            x = F.group_norm(x, 2)
+            gate = F.hardsigmoid(self.fc2(F.relu(self.fc1(x.mean((2, 3), keepdim=True)))))
+            x = x * gate
+            up = F.interpolate(x, scale_factor=2)                                  # nearest
+            smooth = F.interpolate(x, size=(5, 11), mode="bilinear", align_corners=False)
+            odd = F.interpolate(x, scale_factor=(1.5, 0.7), mode="bicubic")       # floor(9*1.5), floor(7*0.7)
+            return (x.sum(dim=1), torch.amax(x, dim=(-1,)), x.mean(-1), torch.sum(x, 2, True), up, smooth,
+                    odd, nn.functional.interpolate(x[:, :, 0], size=4, mode="linear"))
+''')
+
 MODELS = [
     ("examples/models/lenet.py:Net", ((1, 3, 32, 32),)),
     ("examples/models/timeseries.py:SensorCNN", ((4, 9, 128),)),
@@ -98,6 +147,7 @@ MODELS = [
     ("benchmarks/models.py:vgg16", ((1, 3, 224, 224),)),
     ("zoo.py:Zoo", ((2, 4, 17), (2, 6, 15, 11), (2, 1, 8, 8, 8))),
     ("recurrent.py:Recurrent", ((7, 2, 6),)),
+    ("functional.py:Functional", ((2, 3, 9, 7),)),
     ("tests/models/classic.py:alexnet", ((1, 3, 224, 224),)),
     ("tests/models/classic.py:squeezenet1_1", ((1, 3, 225, 225),)),
     ("tests/models/classic.py:mobilenet_v2", ((2, 3, 224, 224),)),
@@ -110,9 +160,8 @@ def test_meta_records_what_the_cpu_records(tmp_path: Path, model: str, sizes: tu
                                            mode: str) -> None:
     from pytest_cnncheck.probe import probe
 
-    tmp_path.joinpath("zoo.py").write_text(ZOO)
-    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
-    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
+    write_models(tmp_path)
+    folder = tmp_path if model.startswith(("zoo", "recurrent", "functional")) else ROOT
     on_meta = probe(_spec(model, sizes, "meta", folder, mode), ROOT)
     on_cpu = probe(_spec(model, sizes, "cpu", folder, mode), ROOT)
     assert on_meta.crash is None and on_cpu.crash is None, (on_meta.crash, on_cpu.crash)
@@ -137,13 +186,43 @@ def test_errors_still_come_from_the_real_kernels(tmp_path: Path) -> None:
 
         def one_value_per_channel():
             return nn.Sequential(nn.Flatten(), nn.Linear(3, 4), nn.BatchNorm1d(4))
-    '''))
+
+        class Functional(nn.Module):
+            def __init__(self, which):
+                super().__init__()
+                self.which = which
+                self.bn = nn.BatchNorm2d(5)
+
+            def forward(self, x):
+                if self.which == "batch_norm":  # 3 channels into statistics of 5
+                    return F.batch_norm(x, self.bn.running_mean, self.bn.running_var)
+                if self.which == "layer_norm":  # normalized over a shape the input lacks
+                    return F.layer_norm(x, (7,))
+                if self.which == "group_norm":  # 3 channels in 2 groups
+                    return F.group_norm(x, 2)
+                if self.which == "mean":  # a dimension the input lacks
+                    return x.mean((2, 4))
+                if self.which == "interpolate":  # a linear mode for a 2-D input
+                    return F.interpolate(x, scale_factor=2, mode="linear")
+                if self.which == "interpolate_both":  # a size and a scale
+                    return F.interpolate(x, size=4, scale_factor=2)
+                return F.batch_norm(x.flatten(1), None, None, training=True)  # one value per channel
+
+        def functional(which):
+            return Functional(which)
+    ''').replace("from torch import nn", "import torch.nn.functional as F\nfrom torch import nn"))
     for name, sizes, mode in (("too_small", (1, 3, 5, 5), "eval"), ("wrong_channels", (1, 3, 8, 8), "eval"),
                               ("one_value_per_channel", (1, 3), "train")):
         meta = probe(_spec(f"bad.py:{name}", (sizes,), "meta", tmp_path, mode), tmp_path)
         cpu = probe(_spec(f"bad.py:{name}", (sizes,), "cpu", tmp_path, mode), tmp_path)
         assert meta.crash is not None and cpu.crash is not None, name
         assert meta.calls == cpu.calls, name
+    for which in ("batch_norm", "layer_norm", "group_norm", "mean", "interpolate", "interpolate_both", "training"):
+        spec = replace(_spec("bad.py:functional", ((1, 3, 4, 4),), "meta", tmp_path), kwargs={"which": which})
+        meta = probe(spec, tmp_path)
+        cpu = probe(replace(spec, device="cpu"), tmp_path)
+        assert meta.crash is not None and cpu.crash is not None, which
+        assert meta.crash.exception.split(":")[0] == cpu.crash.exception.split(":")[0], which
 
 
 @pytest.mark.parametrize(("model", "sizes"), MODELS[:4], ids=[m[0].split(":")[1] for m in MODELS[:4]])
@@ -163,9 +242,8 @@ def test_mult_adds_from_the_recorded_shapes_are_torchinfos(tmp_path: Path, model
     from pytest_cnncheck.macs import mult_adds
     from pytest_cnncheck.probe import probe
 
-    tmp_path.joinpath("zoo.py").write_text(ZOO)
-    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
-    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
+    write_models(tmp_path)
+    folder = tmp_path if model.startswith(("zoo", "recurrent", "functional")) else ROOT
     trace = probe(_spec(model, sizes, "meta", folder), ROOT, summary=True)
     assert trace.mult_adds is not None and mult_adds(trace) == trace.mult_adds
     if model == "benchmarks/models.py:resnet50":
@@ -264,9 +342,8 @@ def test_memory_on_meta_is_what_the_cpu_holds_and_torchinfo_estimates(
     from pytest_cnncheck.probe import probe
     from pytest_cnncheck.resolve import resolve_model
 
-    tmp_path.joinpath("zoo.py").write_text(ZOO)
-    tmp_path.joinpath("recurrent.py").write_text(RECURRENT)
-    folder = tmp_path if model.startswith(("zoo", "recurrent")) else ROOT
+    write_models(tmp_path)
+    folder = tmp_path if model.startswith(("zoo", "recurrent", "functional")) else ROOT
     spec = _spec(model, sizes, "meta", folder)
     measured = figures(probe(spec, ROOT))
     # The CPU: what the model's real tensors hold, storage by storage (torch exposes no
@@ -280,3 +357,22 @@ def test_memory_on_meta_is_what_the_cpu_holds_and_torchinfo_estimates(
     assert measured["params"] == stats.total_param_bytes
     if not model.startswith("recurrent"):  # torchinfo sizes a tuple output by its first tensor
         assert measured["activations"] == stats.total_output_bytes
+
+
+def test_functional_norms_and_reductions_take_their_shapes_by_formula(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # timm's BatchNormAct2d calls F.batch_norm itself, squeeze-and-excitation takes a mean,
+    # an FPN decoder upsamples bilinearly: on meta torch runs each as a Python
+    # decomposition, most of a small mobile model's (or a decoder's) time. Each call here
+    # must take the formula.
+    from pytest_cnncheck import fastmeta
+    from pytest_cnncheck.probe import probe
+
+    taken: list[str] = []
+    for name in ("_norm", "_reduced", "_interpolated"):
+        real = getattr(fastmeta, name)
+        monkeypatch.setattr(fastmeta, name, lambda *a, real=real, name=name: taken.append(name) or real(*a))
+    write_models(tmp_path)
+    trace = probe(_spec("functional.py:Functional", ((2, 3, 9, 7),), "meta", tmp_path), ROOT)
+    assert trace.crash is None and trace.device == "meta"
+    assert taken.count("_norm") == 3 and taken.count("_reduced") == 5 and taken.count("_interpolated") == 4, taken

@@ -225,7 +225,12 @@ _IN_PLACE = {torch.Tensor.add_, torch.Tensor.sub_, torch.Tensor.mul_, torch.Tens
              torch.Tensor.__isub__, torch.Tensor.__imul__}
 _UNARY = {F.relu, torch.relu, torch.Tensor.relu, F.relu6, F.gelu, F.silu, F.hardswish, F.leaky_relu,
           F.elu, F.mish, torch.sigmoid, torch.Tensor.sigmoid, torch.tanh, torch.Tensor.tanh,
-          F.dropout}
+          F.dropout, F.hardsigmoid, F.hardtanh}
+# Normalisations called as functions (timm's BatchNormAct2d, a channels-first LayerNorm):
+# torch's meta path for them is a Python decomposition, most of a small mobile model's time.
+_NORMS = {F.batch_norm, F.layer_norm, F.group_norm}
+# Reductions over dimensions (a squeeze-and-excitation block's x.mean((2, 3), keepdim=True)).
+_REDUCTIONS = {torch.mean, torch.Tensor.mean, torch.sum, torch.Tensor.sum, torch.amax, torch.Tensor.amax}
 _UNARY_IN_PLACE = {torch.relu_, torch.Tensor.relu_, F.relu_}
 
 
@@ -279,6 +284,12 @@ def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if func in _UNARY_IN_PLACE or kwargs.get("inplace") or (func is F.dropout and len(args) > 3 and args[3]):
             return x
         return _empty(x, x.shape)
+    if func in _NORMS:
+        return _norm(func, args, kwargs)
+    if func in _REDUCTIONS:
+        return _reduced(args, kwargs)
+    if func is F.interpolate:
+        return _interpolated(args, kwargs)
     if func is torch.cat:
         tensors = args[0] if args else kwargs.get("tensors")
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
@@ -296,6 +307,107 @@ def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         size = sum(t.shape[dim] for t in tensors)
         return _empty(tensors[0], (*first[:dim], size, *first[dim + 1:]))
     raise _Unsure
+
+
+def _reduced(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+    """`x.mean(dims, keepdim)`, `sum`, `amax` of a floating meta tensor over named dimensions."""
+    if not args or len(args) > 3 or not set(kwargs) <= {"dim", "keepdim"}:
+        raise _Unsure  # a dtype, an out: torch's own path
+    given = dict(zip(("input", "dim", "keepdim"), args))
+    if set(kwargs) & set(given):
+        raise _Unsure
+    given.update(kwargs)
+    x, dim, keepdim = given["input"], given.get("dim"), given.get("keepdim", False)
+    if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or not isinstance(keepdim, bool):
+        raise _Unsure
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    rank = x.dim()
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and -rank <= d < rank for d in dims):
+        raise _Unsure
+    chosen = {d % rank for d in dims}
+    if len(chosen) != len(dims):
+        raise _Unsure  # a dimension named twice: torch's error
+    shape = [1 if i in chosen else size for i, size in enumerate(x.shape)] if keepdim else \
+        [size for i, size in enumerate(x.shape) if i not in chosen]
+    return _empty(x, shape)
+
+
+# The modes and the spatial dimensions each takes (None: any).
+_MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2, "bicubic": 2,
+          "trilinear": 3}
+
+
+def _interpolated(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+    """F.interpolate's output: `size`, or floor(in * scale_factor) per spatial dimension
+    (torch's rule). A bilinear upsampling on meta runs a Python decomposition: most of an
+    FPN decoder's time."""
+    names = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
+    if len(args) > len(names) or set(kwargs) - set(names):
+        raise _Unsure
+    given = dict(zip(names, args))
+    if set(kwargs) & set(given):
+        raise _Unsure
+    given.update(kwargs)
+    x, size, scale = given["input"], given.get("size"), given.get("scale_factor")
+    mode = given.get("mode", "nearest")
+    if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or x.dim() < 3:
+        raise _Unsure
+    dims = x.dim() - 2
+    if mode not in _MODES or _MODES[mode] not in (None, dims) or (size is None) == (scale is None):
+        raise _Unsure
+    if given.get("align_corners") is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear"):
+        raise _Unsure  # torch refuses align_corners for these modes
+    if given.get("antialias") and mode not in ("bilinear", "bicubic"):
+        raise _Unsure
+    if size is not None:
+        sizes = _tuple(size, dims)
+        if len(sizes) != dims or not all(isinstance(n, int) and not isinstance(n, bool) for n in sizes):
+            raise _Unsure
+    else:
+        scales = _tuple(scale, dims)
+        if len(scales) != dims or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in scales):
+            raise _Unsure
+        sizes = tuple(math.floor(float(n) * f) for n, f in zip(x.shape[2:], scales))
+    if any(n <= 0 for n in sizes) or any(n == 0 for n in x.shape[2:]):
+        raise _Unsure
+    return _empty(x, (*x.shape[:2], *sizes))
+
+
+_NORM_ARGS = {F.batch_norm: ("input", "running_mean", "running_var", "weight", "bias", "training"),
+              F.layer_norm: ("input", "normalized_shape", "weight", "bias"),
+              F.group_norm: ("input", "num_groups", "weight", "bias")}
+
+
+def _norm(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+    """The output of a normalisation is its input's shape, where every argument fits it;
+    anything else runs for real, so that its error is torch's."""
+    names = _NORM_ARGS[func]
+    if len(args) > len(names) + (2 if func is F.batch_norm else 1) or not set(kwargs) <= {
+            *names, "momentum", "eps"}:
+        raise _Unsure
+    given = dict(zip(names, args)) | {k: v for k, v in kwargs.items() if k in names}
+    x = given.get("input")
+    if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or x.dim() < 2:
+        raise _Unsure
+    if func is F.layer_norm:
+        shape = tuple(given.get("normalized_shape") or ())
+        if not shape or tuple(x.shape[-len(shape):]) != shape:
+            raise _Unsure
+        per = math.prod(shape)
+    else:
+        per = x.shape[1]
+        if func is F.group_norm:
+            groups = given.get("num_groups")
+            if not isinstance(groups, int) or groups <= 0 or per % groups:
+                raise _Unsure
+        elif given.get("training") and math.prod(x.shape) // per <= 1:
+            raise _Unsure  # "Expected more than 1 value per channel when training"
+    for name in ("running_mean", "running_var", "weight", "bias"):
+        value = given.get(name)
+        if value is not None and (not isinstance(value, torch.Tensor) or not value.is_meta
+                                  or value.numel() != per or value.dtype != x.dtype):
+            raise _Unsure
+    return _empty(x, x.shape)
 
 
 # Filling a tensor with initial values: on meta there are no values to fill.
@@ -318,7 +430,7 @@ def _fill(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Ten
     return tensor
 
 
-_FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | {torch.cat}
+_FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | _NORMS | _REDUCTIONS | {torch.cat, F.interpolate}
 
 
 def _on_meta() -> Any:
