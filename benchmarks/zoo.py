@@ -58,10 +58,11 @@ def smp_model(arch, encoder):
 
 
 def _timm_size(name: str) -> tuple[int, ...]:
-    import timm
+    """The model's default input size, from its pretrained config (no model built)."""
+    from timm.models import get_pretrained_cfg
 
-    config = timm.create_model(name, pretrained=False, pretrained_cfg_overlay={}).pretrained_cfg
-    return (1, *config.get("input_size", (3, 224, 224)))
+    config = get_pretrained_cfg(name)
+    return (1, *(config.input_size if config is not None else (3, 224, 224)))
 
 
 def _specs(models: list[str]) -> dict[str, dict[str, object]]:
@@ -133,9 +134,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="CPU and torchinfo timings: the best of N")
     parser.add_argument("--pytest-args", default="", help="more pytest arguments, e.g. '-v' or '-n 2'")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--keep", metavar="FOLDER", help="write the specs (and reports) into FOLDER and keep it")
     args = parser.parse_args()
     models = args.models.split(",") if args.models else TIMM + [f"{a}:{e}" for a, e in SMP]
-    folder = Path(tempfile.mkdtemp(prefix="cnncheck-zoo-"))
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="cnncheck-zoo-"))
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "factories.py").write_text(FACTORIES)
     # timm and smp are imported at collection, as a project's conftest would: the first
     # item then measures its model, not the libraries' import.
