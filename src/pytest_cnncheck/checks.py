@@ -858,13 +858,9 @@ def _field_value(entries: tuple[fields.Entry, ...], stride: bool) -> Any:
     """As JSON reads it: `whole`, a number (every dimension the same) or one per dimension."""
     if entries and all(isinstance(e, fields.Whole) for e in entries):
         return "whole"
-    values = [_json_number(e.stride if stride else e.size) if isinstance(e, fields.Axis) else "whole"
+    values = [fields.plain(e.stride if stride else e.size) if isinstance(e, fields.Axis) else "whole"
               for e in entries]
     return values[0] if len(set(map(str, values))) == 1 else values
-
-
-def _json_number(value: Any) -> Any:
-    return int(value) if value == int(value) else float(value)
 
 
 def _field_lines(name: str, entries: tuple[fields.Entry, ...]) -> list[str]:

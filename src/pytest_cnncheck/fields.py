@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .trace import Call, Trace
 
 __all__ = ["Axis", "Came", "Entry", "Unknown", "WHOLE", "Whole", "arithmetic", "describe", "widest",
-           "merge", "number", "strided", "transposed", "widen"]
+           "merge", "number", "plain", "strided", "transposed", "widen"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,12 @@ def merge(entries: list[Entry], layer: str = "") -> Entry:
         return widest  # one branch's field holds the others': that path sets it
     return Axis(end - start, axes[0].stride, start,
                 Came(layer, 0, Fraction(1), Fraction(0), widest, note=f"union of {len(axes)} branches"))
+
+
+def plain(value: Fraction | int) -> int | float:
+    """A field's number as JSON carries it: an int, or a float after an upsampling."""
+    value = Fraction(value)
+    return int(value) if value.denominator == 1 else float(value)
 
 
 def number(value: Fraction | int) -> str:

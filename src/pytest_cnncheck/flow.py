@@ -35,9 +35,9 @@ _REDUCING = {"mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", 
 
 
 class Flow(TorchFunctionMode):
-    def __init__(self, inputs: list[torch.Tensor], names: Callable[[], str]) -> None:
+    def __init__(self, inputs: list[torch.Tensor], current: Callable[[], str]) -> None:
         super().__init__()
-        self.current = names  # the layer call the pass is in, for the arithmetic's lines
+        self.current = current  # the layer call the pass is in, for the arithmetic's lines
         self.spatial = max((t.dim() - 2 for t in inputs if isinstance(t, torch.Tensor)), default=0)
         for tensor in inputs:
             if isinstance(tensor, torch.Tensor):

@@ -92,13 +92,9 @@ def widest_field(trace: Trace) -> dict[str, Any] | None:
     axes = [e if isinstance(e, fields.Axis) else None for e in entries]
     return {"layer": call.name, "call": call.index + 1,
             "whole": [isinstance(e, fields.Whole) for e in entries],
-            "size": [_number(a.size) if a else None for a in axes],
-            "stride": [_number(a.stride) if a else None for a in axes],
-            "start": [_number(a.start) if a else None for a in axes]}
-
-
-def _number(value: Any) -> int | float:
-    return int(value) if value == int(value) else float(value)
+            "size": [fields.plain(a.size) if a else None for a in axes],
+            "stride": [fields.plain(a.stride) if a else None for a in axes],
+            "start": [fields.plain(a.start) if a else None for a in axes]}
 
 
 def versions() -> dict[str, str]:

@@ -93,21 +93,29 @@ def headroom(value: int, budget: Fraction, suffixes: dict[str, int]) -> str:
     return f"{text}{unit}"
 
 
-def _field_items(trace: Trace, index: int) -> str:
-    """`, receptive_field: 212, effective_stride: 32` for a call whose field is whole numbers
-    (or the whole input); "" where it is not (unknown, or a fraction after an upsampling)."""
+def _field_values(trace: Trace, index: int) -> tuple[str, str | None] | None:
+    """A call's receptive field and effective stride as a spec writes them (`212`, `[7, 5]`,
+    `whole`; the stride None where it is a fraction, after an upsampling); None where the
+    field is not whole numbers (unknown, or a fraction)."""
     entries = trace.flow.fields[index] if trace.flow is not None and index < len(trace.flow.fields) else None
     if not entries:
-        return ""
+        return None
     if all(isinstance(e, Whole) for e in entries):
-        return ", receptive_field: whole"
+        return "whole", None
     if not all(isinstance(e, Axis) and e.size.denominator == 1 for e in entries):
-        return ""
+        return None
     axes = [e for e in entries if isinstance(e, Axis)]
-    text = ", receptive_field: " + _one_or_list([int(a.size) for a in axes])
-    if all(a.stride.denominator == 1 for a in axes):
-        text += ", effective_stride: " + _one_or_list([int(a.stride) for a in axes])
-    return text
+    stride = _one_or_list([int(a.stride) for a in axes]) if all(a.stride.denominator == 1 for a in axes) else None
+    return _one_or_list([int(a.size) for a in axes]), stride
+
+
+def _field_items(trace: Trace, index: int) -> str:
+    """`, receptive_field: 212, effective_stride: 32` for a layer's line, or ""."""
+    values = _field_values(trace, index)
+    if values is None:
+        return ""
+    field, stride = values
+    return f", receptive_field: {field}" + (f", effective_stride: {stride}" if stride else "")
 
 
 def _one_or_list(values: list[int]) -> str:
@@ -168,8 +176,8 @@ def _rule_lines(trace: Trace, fields: bool = False) -> list[str]:
         lines.append("    exact_division: true")
     found = widest(trace) if fields else None
     if found is not None:
-        call, entries = found
-        seen = _field_items(trace, trace.calls.index(call))
-        if seen:
-            lines.append(f"    receptive_field: {seen.split(', ')[1].split(': ')[1]}   # what {call.name or 'the model'} sees today")
+        call, _ = found
+        values = _field_values(trace, trace.calls.index(call))
+        if values is not None:
+            lines.append(f"    receptive_field: {values[0]}   # what {call.name or 'the model'} sees today")
     return lines
