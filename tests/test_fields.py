@@ -172,7 +172,8 @@ def test_a_wrong_field_fails_with_the_arithmetic_layer_by_layer(models: pytest.P
     lines = [line.strip() for line in out.splitlines()]
     at = lines.index("expected: 200")
     assert lines[at + 1] == "actual:   212"
-    assert lines[at + 2] == "H and W: one feature of 0.30 sees 212 input positions, features 32 apart, from -90:"
+    assert lines[at + 2] == ("H and W: one feature of 0.30 sees 212 input positions, features 32 apart "
+                             "(the first one's field starts 90 into the padding):")
     assert lines[at + 3] == "input: r = 1, j = 1"
     assert lines[at + 4] == "0.0 (F=3, S=1): r = 1 + (3 - 1) * 1 = 3, j = 1 * 1 = 1"
     assert "0.28 (F=3, S=1): r = 164 + (3 - 1) * 16 = 196, j = 16 * 1 = 16" in lines

@@ -873,9 +873,11 @@ def _field_lines(name: str, entries: tuple[fields.Entry, ...]) -> list[str]:
             same = [d for d, e in axes if fields.arithmetic(e) == fields.arithmetic(entry)]
             if same[0] != dim:
                 continue
+            start = entry.start
+            where = f"{fields.number(-start)} into the padding" if start < 0 else f"at {fields.number(start)}"
             lines.append(f"{' and '.join(same)}: one feature of {name} sees {fields.number(entry.size)} input "
-                         f"positions, features {fields.number(entry.stride)} apart, from "
-                         f"{fields.number(entry.start)}:")
+                         f"positions, features {fields.number(entry.stride)} apart (the first one's field "
+                         f"starts {where}):")
             lines.extend(f"  {line}" for line in fields.arithmetic(entry))
     for dim, e in zip(explain.spatial_names(len(entries)), entries):
         if isinstance(e, fields.Whole):
