@@ -53,14 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="write a spec stating what a model does today",
                                description="Build MODEL, run one dummy input through it, and print "
                                            "(or write) a spec that states what it does.")
-    init.add_argument("model", metavar="MODEL",
-                      help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
-    init.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
-                      help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs)")
-    init.add_argument("--dtype", action="append", metavar="DTYPE",
-                      help="the input's dtype (default float32; repeat for one per input)")
-    init.add_argument("--kwargs", default="{}", metavar="JSON",
-                      help="keyword arguments for Attr, as a JSON object: '{\"num_classes\": 10}'")
+    _model_arguments(init)
     init.add_argument("--name", help="the spec's name (default: Attr in snake_case)")
     init.add_argument("--layers", choices=LAYER_CHOICES, default="leaf",
                       help="which layers to state: leaf modules (default), all modules, or none")
@@ -72,9 +65,6 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--receptive-field", action="store_true",
                       help="also state each layer's receptive field and effective stride (with "
                            "--rules, the widest features' field as rules.receptive_field)")
-    init.add_argument("--device", choices=("meta", "cpu", "cuda"),
-                      help="where to run (default: meta, falling back to the CPU)")
-    init.add_argument("--mode", choices=("eval", "train"), default="eval")
     init.add_argument("-o", "--output", metavar="FILE", help="write the spec to FILE instead of printing it")
     init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
@@ -100,20 +90,12 @@ def _parser() -> argparse.ArgumentParser:
                                             "its shape flow as a Mermaid flowchart (the one the "
                                             "Markdown report draws): layers as boxes with their "
                                             "receptive fields, output shapes on the edges.")
-    graph.add_argument("model", metavar="MODEL",
-                       help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
-    graph.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
-                       help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs)")
-    graph.add_argument("--dtype", action="append", metavar="DTYPE", help="the input's dtype (default float32)")
-    graph.add_argument("--kwargs", default="{}", metavar="JSON", help="keyword arguments for Attr, as JSON")
+    _model_arguments(graph)
     graph.add_argument("--boxes", type=int, default=None, metavar="N",
                        help="at most this many boxes: blocks are drawn collapsed to the deepest level "
                             "that fits (default 20)")
     graph.add_argument("--markdown", action="store_true",
                        help="print it inside a ```mermaid block, ready for a Markdown file")
-    graph.add_argument("--device", choices=("meta", "cpu", "cuda"),
-                       help="where to run (default: meta, falling back to the CPU)")
-    graph.add_argument("--mode", choices=("eval", "train"), default="eval")
     lint = commands.add_parser("lint", help="validate spec files without torch (for pre-commit)",
                                description="Read and validate spec files with the plugin's own "
                                            "validator: the same file:line sentences as pytest, no "
@@ -124,6 +106,21 @@ def _parser() -> argparse.ArgumentParser:
                         description="Print the JSON Schema (draft 2020-12) of spec files: save it "
                                     "and point your editor's YAML language server at it.")
     return parser
+
+
+def _model_arguments(command: argparse.ArgumentParser) -> None:
+    """What `init` and `graph` take to build and run one model (read by _model_spec)."""
+    command.add_argument("model", metavar="MODEL",
+                         help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
+    command.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
+                         help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs)")
+    command.add_argument("--dtype", action="append", metavar="DTYPE",
+                         help="the input's dtype (default float32; repeat for one per input)")
+    command.add_argument("--kwargs", default="{}", metavar="JSON",
+                         help="keyword arguments for Attr, as a JSON object: '{\"num_classes\": 10}'")
+    command.add_argument("--device", choices=("meta", "cpu", "cuda"),
+                         help="where to run (default: meta, falling back to the CPU)")
+    command.add_argument("--mode", choices=("eval", "train"), default="eval")
 
 
 # Exit statuses: 0 done; 1 the model could not be checked (its sentences on stderr) or,
