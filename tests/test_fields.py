@@ -146,6 +146,31 @@ def test_the_field_arithmetic_rules(models: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
+def test_a_field_that_became_whole_says_where(models: pytest.Pytester) -> None:
+    result, out = run(models, """
+        squeeze_excite:
+          model: fields.py:Squeeze
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              out: {receptive_field: 5}     # thought: two 3x3 convs
+        vgg16:
+          model: bench.py:vgg16
+          input_size: [1, 3, 224, 224]
+          expect:
+            layers:
+              "3": {receptive_field: 212}   # the first Linear, after the flatten
+    """)
+    result.assert_outcomes(failed=2)
+    assert "H and W: out sees the whole input, from where every position was mixed: squeeze pools every " \
+           "position into one" not in out  # every dimension whole for one reason: said once, unnamed
+    assert "out sees the whole input, from where every position was mixed: squeeze pools every position " \
+           "into one" in out
+    assert "3 sees the whole input, from where every position was mixed: 2: [1, 512, 7, 7] -> [1, 25088], " \
+           "the spatial dimensions merged" in out
+    assert "fix, if the model is right: write receptive_field: whole" in out
+
+
 def test_branches_at_different_strides_are_said_not_guessed(models: pytest.Pytester) -> None:
     result, out = run(models, """
         strides:

@@ -879,10 +879,14 @@ def _field_lines(name: str, entries: tuple[fields.Entry, ...]) -> list[str]:
                          f"positions, features {fields.number(entry.stride)} apart (the first one's field "
                          f"starts {where}):")
             lines.extend(f"  {line}" for line in fields.arithmetic(entry))
-    for dim, e in zip(explain.spatial_names(len(entries)), entries):
-        if isinstance(e, fields.Whole):
-            lines.append(f"{dim}: {name} sees the whole input (a global pooling, a flatten into a Linear, "
-                         "or an attention mixed every position)")
+    wholes = [(dim, e) for dim, e in zip(explain.spatial_names(len(entries)), entries)
+              if isinstance(e, fields.Whole)]
+    for why in dict.fromkeys(e.why for _, e in wholes):
+        # A field whole in every dimension it has (a flattened one has only one) needs no names.
+        dims = "" if len(wholes) == len(entries) and len({e.why for _, e in wholes}) == 1 else \
+            " and ".join(dim for dim, e in wholes if e.why == why) + ": "
+        lines.append(f"{dims}{name} sees the whole input, from where every position was mixed: "
+                     f"{why or 'an operation over all of them'}")
     return lines
 
 

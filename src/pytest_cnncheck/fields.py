@@ -55,11 +55,12 @@ class Axis:
         return self.start + (self.size - 1) / 2
 
 
+@dataclass(frozen=True)
 class Whole:
-    """Every feature sees the whole input along this dimension."""
+    """Every feature sees the whole input along this dimension; `why`: the operation that
+    mixed every position ("se.pool (call 3): `mean` over a spatial dimension")."""
 
-    def __repr__(self) -> str:
-        return "WHOLE"
+    why: str = ""
 
 
 WHOLE = Whole()
@@ -104,8 +105,9 @@ def transposed(axis: Entry, kernel: int, stride: int, padding: int, dilation: in
 
 def merge(entries: list[Entry], layer: str = "") -> Entry:
     """The field of a feature made from several branches' features at the same position."""
-    if any(isinstance(e, Whole) for e in entries):
-        return WHOLE
+    whole = next((e for e in entries if isinstance(e, Whole)), None)
+    if whole is not None:
+        return whole
     unknown = next((e for e in entries if isinstance(e, Unknown)), None)
     if unknown is not None:
         return unknown

@@ -18,7 +18,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .trace import FlowRecord
-from .fields import WHOLE, Axis, Came, Entry, Unknown, Whole, merge, strided, transposed
+from .fields import Axis, Came, Entry, Unknown, Whole, merge, strided, transposed
 
 __all__ = ["Flow"]
 
@@ -156,7 +156,7 @@ def _field(x: torch.Tensor, out: torch.Tensor, name: str, rule: Callable[[Entry,
     """Apply `rule` to each spatial dimension (the trailing dims the layer works on)."""
     before = _field_of(x)
     if len(before) != out.dim():
-        return _whole_or_none([x], out)
+        return _whole_or_none([x], out, f"{name}: an input of another rank")
     n = out.dim() - 2
     spatial = [i for i in range(out.dim()) if i >= out.dim() - n]
     result = list(before)
@@ -189,12 +189,12 @@ def _field_unbatched(x: torch.Tensor, out: torch.Tensor, name: str, kernel: Any,
 def _adaptive(x: torch.Tensor, out: torch.Tensor, name: str) -> Field:
     before = _field_of(x)
     if len(before) != out.dim():
-        return _whole_or_none([x], out)
+        return _whole_or_none([x], out, f"{name}: an input of another rank")
     result = list(before)
     for i in range(2 if out.dim() > 2 else 1, out.dim()):
         size_in, size_out = x.shape[i], out.shape[i]
         if size_out == 1 and size_in >= 1:
-            result[i] = WHOLE if before[i] is not None else None
+            result[i] = Whole(f"{name} pools every position into one") if before[i] is not None else None
         elif size_in % size_out == 0:
             k = size_in // size_out
             result[i] = strided(before[i], k, k, 0, 1, f"{name} (adaptive: window {k})")
@@ -274,12 +274,12 @@ def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: 
     if name in ("linear",):
         last = _field_of(x)
         if last and last[-1] is not None:
-            return _whole_like(out)
-        return last if len(last) == out.dim() else _whole_or_none(inputs, out)
+            return _whole_like(out, f"{layer}: a Linear over a spatial dimension", inputs)
+        return last if len(last) == out.dim() else _whole_or_none(inputs, out, f"{layer}: a Linear")
     if name in _MIXING:
-        return _whole_like(out)
+        return _whole_like(out, f"{layer}: `{name}` mixes every position", inputs)
     if name in _REDUCING:
-        return _reduced(name, args, kwargs, x, out)
+        return _reduced(name, args, kwargs, x, out, layer)
     if name in ("cat", "concat", "concatenate", "stack"):
         return _joined(name, args, kwargs, inputs, out, layer)
     return _generic(layer, inputs, out)
@@ -290,7 +290,7 @@ def _resized(x: torch.Tensor, out: torch.Tensor, layer: str, mode: str) -> Field
     modes two neighbours, cubic four."""
     before = _field_of(x)
     if len(before) != out.dim():
-        return _whole_or_none([x], out)
+        return _whole_or_none([x], out, f"{layer}: an input of another rank")
     taps = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}.get(mode)
     result = list(before)
     for i in range(2, out.dim()):
@@ -328,23 +328,25 @@ def _sliced(x: torch.Tensor, index: Any, out: torch.Tensor, layer: str) -> Field
 
 
 def _reduced(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], x: torch.Tensor,
-             out: torch.Tensor) -> Field:
+             out: torch.Tensor, layer: str) -> Field:
     before = _field_of(x)
     dim = kwargs.get("dim", args[1] if len(args) > 1 and not isinstance(args[1], torch.Tensor) else None)
+    whole = _first_whole([x]) or Whole(f"{layer}: `{name}` over every position")
     if dim is None:
-        return _whole_like(out)
+        return _whole_like(out, whole.why, [x])
     dims = {int(d) % x.dim() for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
     if not any(before[d] is not None for d in dims):  # over channels: each position its own
         kept = tuple(e for i, e in enumerate(before) if i not in dims)
-        return kept if len(kept) == out.dim() else before if len(before) == out.dim() else _whole_or_none([x], out)
+        return kept if len(kept) == out.dim() else before if len(before) == out.dim() else \
+            _whole_or_none([x], out, whole.why)
     if out.dim() == x.dim():
-        return tuple(WHOLE if i in dims or e is not None and out.shape[i] != x.shape[i] else e
+        return tuple(whole if i in dims or e is not None and out.shape[i] != x.shape[i] else e
                      for i, e in enumerate(before))
     kept = tuple(e for i, e in enumerate(before) if i not in dims)
     if len(kept) == out.dim():
         # the spatial dims left see the others whole: no single number per dimension
-        return tuple(WHOLE if e is not None else None for e in kept) if kept else _whole_like(out)
-    return _whole_like(out)
+        return tuple(whole if e is not None else None for e in kept) if kept else _whole_like(out, whole.why)
+    return _whole_like(out, whole.why)
 
 
 def _joined(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: list[torch.Tensor],
@@ -363,7 +365,7 @@ def _joined(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: li
             merged.append(merge(entries, layer))
     if name == "stack":
         merged.insert(dim, None)
-    return tuple(merged) if len(merged) == out.dim() else _whole_or_none(inputs, out)
+    return tuple(merged) if len(merged) == out.dim() else _whole_or_none(inputs, out, f"{layer}: `{name}`")
 
 
 def _pointwise(inputs: list[torch.Tensor], out: torch.Tensor, layer: str) -> Field:
@@ -379,7 +381,7 @@ def _pointwise(inputs: list[torch.Tensor], out: torch.Tensor, layer: str) -> Fie
                 continue
             e = f[j]
             if t.shape[j] == 1 and out.shape[i] != 1 and isinstance(e, Axis):
-                e = WHOLE  # one feature spread over every position: it sees what it saw, everywhere
+                e = Whole(f"{layer}: one value spread over every position")
             entries.append(e)
         merged.append(merge(entries, layer))
     return tuple(merged)
@@ -403,7 +405,9 @@ def _generic(layer: str, inputs: list[torch.Tensor], out: torch.Tensor) -> Field
     if not any(e is not None for e in middle):
         return before[:front] + (None,) * (len(os) - front - back) + (before[len(before) - back:] if back else ())
     if all(e is None or isinstance(e, Whole) for e in middle) or out.dim() < x.dim():
-        return before[:front] + (WHOLE,) * (len(os) - front - back) + (before[len(before) - back:] if back else ())
+        whole = _first_whole(inputs) or Whole(
+            f"{layer}: {list(x.shape)} -> {list(out.shape)}, the spatial dimensions merged")
+        return before[:front] + (whole,) * (len(os) - front - back) + (before[len(before) - back:] if back else ())
     return before[:front] + tuple(Unknown(f"{layer}: a reshape of spatial dimensions")
                                   for _ in range(len(os) - front - back)) + (before[len(before) - back:] if back else ())
 
@@ -416,13 +420,20 @@ def _broadcasts(inputs: list[torch.Tensor], out: torch.Tensor) -> bool:
     return any(t.shape == out.shape for t in inputs)
 
 
-def _whole_like(out: torch.Tensor) -> Field:
-    return tuple(None if i == 0 else WHOLE for i in range(out.dim())) if out.dim() > 1 else (WHOLE,) * out.dim()
+def _whole_like(out: torch.Tensor, why: str, inputs: list[torch.Tensor] | None = None) -> Field:
+    """Every dimension but the batch sees the whole input: for the reason an input already
+    carries, else `why`."""
+    whole = _first_whole(inputs or []) or Whole(why)
+    return tuple(None if i == 0 else whole for i in range(out.dim())) if out.dim() > 1 else (whole,) * out.dim()
 
 
-def _whole_or_none(inputs: list[torch.Tensor], out: torch.Tensor) -> Field:
+def _first_whole(inputs: list[torch.Tensor]) -> Whole | None:
+    return next((e for t in inputs for e in _field_of(t) if isinstance(e, Whole)), None)
+
+
+def _whole_or_none(inputs: list[torch.Tensor], out: torch.Tensor, why: str) -> Field:
     seen = any(e is not None for t in inputs for e in _field_of(t))
-    return _whole_like(out) if seen else (None,) * out.dim()
+    return _whole_like(out, why, inputs) if seen else (None,) * out.dim()
 
 
 def _spatial_of(field: Field) -> tuple[Entry, ...]:
@@ -452,7 +463,7 @@ def _tag(tensor: torch.Tensor) -> tuple[Field, frozenset[int]] | None:
 def _set(tensor: torch.Tensor, field: Field, nodes: frozenset[int]) -> None:
     if not any(e is not None for e in field) and -1 not in nodes or len(field) != tensor.dim():
         # made from the input, yet no dimension follows it: positions were mixed away
-        field = _whole_like(tensor)
+        field = _whole_like(tensor, "its positions were mixed")
     try:
         setattr(tensor, _TAG, (field, nodes))
     except (AttributeError, RuntimeError):
