@@ -309,14 +309,20 @@ def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     raise _Unsure
 
 
-def _reduced(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
-    """`x.mean(dims, keepdim)`, `sum`, `amax` of a floating meta tensor over named dimensions."""
-    if not args or len(args) > 3 or not set(kwargs) <= {"dim", "keepdim"}:
-        raise _Unsure  # a dtype, an out: torch's own path
-    given = dict(zip(("input", "dim", "keepdim"), args))
-    if set(kwargs) & set(given):
+def _bound(names: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A function's arguments by name, as its signature `names` binds them; anything it
+    would not bind (too many, an unknown or repeated keyword) runs for real."""
+    if len(args) > len(names) or set(kwargs) - set(names) or set(kwargs) & set(names[:len(args)]):
         raise _Unsure
-    given.update(kwargs)
+    return dict(zip(names, args)) | kwargs
+
+
+def _reduced(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+    """`x.mean(dims, keepdim)`, `sum`, `amax` of a floating meta tensor over named dimensions
+    (a dtype or an out: torch's own path)."""
+    given = _bound(("input", "dim", "keepdim"), args, kwargs)
+    if "input" not in given:
+        raise _Unsure
     x, dim, keepdim = given["input"], given.get("dim"), given.get("keepdim", False)
     if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or not isinstance(keepdim, bool):
         raise _Unsure
@@ -341,13 +347,10 @@ def _interpolated(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor
     """F.interpolate's output: `size`, or floor(in * scale_factor) per spatial dimension
     (torch's rule). A bilinear upsampling on meta runs a Python decomposition: most of an
     FPN decoder's time."""
-    names = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
-    if len(args) > len(names) or set(kwargs) - set(names):
+    given = _bound(("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
+                    "antialias"), args, kwargs)
+    if "input" not in given:
         raise _Unsure
-    given = dict(zip(names, args))
-    if set(kwargs) & set(given):
-        raise _Unsure
-    given.update(kwargs)
     x, size, scale = given["input"], given.get("size"), given.get("scale_factor")
     mode = given.get("mode", "nearest")
     if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or x.dim() < 3:
@@ -373,19 +376,16 @@ def _interpolated(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor
     return _empty(x, (*x.shape[:2], *sizes))
 
 
-_NORM_ARGS = {F.batch_norm: ("input", "running_mean", "running_var", "weight", "bias", "training"),
-              F.layer_norm: ("input", "normalized_shape", "weight", "bias"),
-              F.group_norm: ("input", "num_groups", "weight", "bias")}
+_NORM_ARGS = {F.batch_norm: ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum",
+                             "eps"),
+              F.layer_norm: ("input", "normalized_shape", "weight", "bias", "eps"),
+              F.group_norm: ("input", "num_groups", "weight", "bias", "eps")}
 
 
 def _norm(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
     """The output of a normalisation is its input's shape, where every argument fits it;
     anything else runs for real, so that its error is torch's."""
-    names = _NORM_ARGS[func]
-    if len(args) > len(names) + (2 if func is F.batch_norm else 1) or not set(kwargs) <= {
-            *names, "momentum", "eps"}:
-        raise _Unsure
-    given = dict(zip(names, args)) | {k: v for k, v in kwargs.items() if k in names}
+    given = _bound(_NORM_ARGS[func], args, kwargs)
     x = given.get("input")
     if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or x.dim() < 2:
         raise _Unsure

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .layers import spatial_dims
 from .trace import FlowRecord
 from .fields import Axis, Came, Entry, Unknown, Whole, merge, strided, transposed
 
@@ -27,6 +28,7 @@ _TAG = "_cnncheck_flow"
 Field = tuple[Entry, ...]  # one entry per dimension of a tensor
 
 
+_POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._LPPoolNd)
 _MIXING = {"matmul", "mm", "bmm", "baddbmm", "addmm", "einsum", "scaled_dot_product_attention",
            "multi_head_attention_forward", "fft_fft2", "fft_rfft2"}
 _REDUCING = {"mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "logsumexp", "prod",
@@ -129,20 +131,16 @@ class Flow(TorchFunctionMode):
 
 def _module_field(module: nn.Module, name: str, x: torch.Tensor, out: torch.Tensor) -> Field | None:
     """A layer's field by its kind and arguments, through the same rules as its operation."""
-    dims = out.dim() - 2
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        return _field(x, out, name, lambda e, i: transposed(
+        return _field(x, out, name, len(module.kernel_size), lambda e, i: transposed(
             e, module.kernel_size[i], module.stride[i], int(module.padding[i]), module.dilation[i], name))
     if isinstance(module, nn.modules.conv._ConvNd):
-        return _conv_like(x, out, name, module.kernel_size, module.stride, module.padding, module.dilation)
-    if isinstance(module, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)):
-        n = dims if dims > 0 else 1
-        return _conv_like(x, out, name, _n(module.kernel_size, n), _n(module.stride or module.kernel_size, n),
-                          _n(module.padding, n), _n(getattr(module, "dilation", 1), n))
-    if isinstance(module, nn.modules.pooling._LPPoolNd):
-        n = dims if dims > 0 else 1
-        return _conv_like(x, out, name, _n(module.kernel_size, n), _n(module.stride or module.kernel_size, n),
-                          (0,) * n, (1,) * n)
+        return _conv_like(x, out, name, len(module.kernel_size), module.kernel_size, module.stride,
+                          module.padding, module.dilation)
+    if isinstance(module, _POOLS):  # MaxPool, AvgPool, LPPool (which has no padding or dilation)
+        return _conv_like(x, out, name, spatial_dims(module), module.kernel_size,
+                          module.stride or module.kernel_size, getattr(module, "padding", 0),
+                          getattr(module, "dilation", 1))
     if isinstance(module, (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)):
         return _adaptive(x, out, name)
     return None
@@ -152,38 +150,24 @@ def _n(value: Any, n: int) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (int(value),) * n
 
 
-def _field(x: torch.Tensor, out: torch.Tensor, name: str, rule: Callable[[Entry, int], Entry]) -> Field:
-    """Apply `rule` to each spatial dimension (the trailing dims the layer works on)."""
+def _field(x: torch.Tensor, out: torch.Tensor, name: str, dims: int,
+           rule: Callable[[Entry, int], Entry]) -> Field:
+    """Apply `rule` to each of the `dims` trailing dimensions a layer works on (batched or not)."""
     before = _field_of(x)
-    if len(before) != out.dim():
+    if len(before) != out.dim() or len(before) < dims:
         return _whole_or_none([x], out, f"{name}: an input of another rank")
-    n = out.dim() - 2
-    spatial = [i for i in range(out.dim()) if i >= out.dim() - n]
-    result = list(before)
-    for k, i in enumerate(spatial):
-        result[i] = rule(before[i], k)
-    return tuple(result)
+    first = len(before) - dims
+    return tuple(rule(e, i - first) if i >= first else e for i, e in enumerate(before))
 
 
-def _conv_like(x: torch.Tensor, out: torch.Tensor, name: str, kernel: Any, stride: Any, padding: Any,
-               dilation: Any) -> Field:
-    n = max(out.dim() - 2, 1)
+def _conv_like(x: torch.Tensor, out: torch.Tensor, name: str, n: int, kernel: Any, stride: Any,
+               padding: Any, dilation: Any) -> Field:
+    """A window of `kernel` taps over the `n` trailing dimensions (ints: the same in each)."""
     kernel, stride, dilation = _n(kernel, n), _n(stride, n), _n(dilation, n)
     if isinstance(padding, str):  # "same" pads d*(F - 1) // 2 on the left, "valid" none
         padding = tuple(d * (k - 1) // 2 if padding == "same" else 0 for k, d in zip(kernel, dilation))
     padding = _n(padding, n)
-    if x.dim() == n + 1:  # unbatched
-        return _field_unbatched(x, out, name, kernel, stride, padding, dilation)
-    return _field(x, out, name, lambda e, i: strided(e, kernel[i], stride[i], padding[i], dilation[i], name))
-
-
-def _field_unbatched(x: torch.Tensor, out: torch.Tensor, name: str, kernel: Any, stride: Any,
-                     padding: Any, dilation: Any) -> Field:
-    before = _field_of(x)
-    n = len(kernel)
-    return tuple(strided(e, kernel[i - (len(before) - n)], stride[i - (len(before) - n)],
-                         padding[i - (len(before) - n)], dilation[i - (len(before) - n)], name)
-                 if i >= len(before) - n else e for i, e in enumerate(before))
+    return _field(x, out, name, n, lambda e, i: strided(e, kernel[i], stride[i], padding[i], dilation[i], name))
 
 
 def _adaptive(x: torch.Tensor, out: torch.Tensor, name: str) -> Field:
@@ -211,7 +195,7 @@ def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: 
     if base in ("conv",) and x is args[0]:
         w = args[1] if len(args) > 1 else kwargs["weight"]
         a = list(args) + [None] * 7
-        return _conv_like(x, out, layer, tuple(w.shape[2:]), kwargs.get("stride", a[3] if a[3] is not None else 1),
+        return _conv_like(x, out, layer, w.dim() - 2, tuple(w.shape[2:]), kwargs.get("stride", a[3] if a[3] is not None else 1),
                           kwargs.get("padding", a[4] if a[4] is not None else 0),
                           kwargs.get("dilation", a[5] if a[5] is not None else 1))
     if base == "conv_transpose" and x is args[0]:
@@ -222,7 +206,7 @@ def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: 
         s = _n(kwargs.get("stride", a[3] if a[3] is not None else 1), n)
         p = _n(kwargs.get("padding", a[4] if a[4] is not None else 0), n)
         d = _n(kwargs.get("dilation", a[7] if a[7] is not None else 1), n)
-        return _field(x, out, layer, lambda e, i: transposed(e, k[i], s[i], p[i], d[i], layer))
+        return _field(x, out, layer, n, lambda e, i: transposed(e, k[i], s[i], p[i], d[i], layer))
     if base in ("max_pool", "max_pool_with_indices", "avg_pool", "lp_pool") and x is args[0]:
         a = list(args) + [None] * 6
         if base == "lp_pool":
@@ -234,7 +218,7 @@ def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: 
             dilation = kwargs.get("dilation", a[4] if base.startswith("max") and a[4] is not None else 1)
         if stride is None or stride == [] or stride == ():
             stride = kernel
-        return _conv_like(x, out, layer, kernel, stride, padding, dilation)
+        return _conv_like(x, out, layer, int(name[-2]), kernel, stride, padding, dilation)
     if base in ("adaptive_avg_pool", "adaptive_max_pool"):
         return _adaptive(x, out, layer)
     if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):

@@ -190,7 +190,8 @@ def _kind_of(module: nn.Module) -> str:
     return "other"
 
 
-def _spatial_dims(module: nn.Module) -> int:
+def spatial_dims(module: nn.Module) -> int:
+    """How many spatial dimensions a layer works on: 2 for a Conv2d or MaxPool2d."""
     for cls in type(module).__mro__:
         if cls.__module__.startswith("torch.nn") and cls.__name__[-2:] in ("1d", "2d", "3d"):
             return int(cls.__name__[-2])
@@ -221,7 +222,7 @@ def _hparams(module: nn.Module, kind: str) -> dict[str, Any]:
         return found
     if kind == "pool":
         pool: Any = module
-        dims = _spatial_dims(module)
+        dims = spatial_dims(module)
         kernel = _per_dim(pool.kernel_size, dims)
         stride = pool.stride if pool.stride not in (None, [], ()) else pool.kernel_size
         return {
