@@ -429,3 +429,27 @@ class Odd(nn.Module):
     def forward(self, x):
         return self.end(getattr(self, "c|d<e>")(getattr(self, 'a"b')(x)))
 '''
+
+
+def test_each_edge_carries_the_shape_its_layer_received(pytester: pytest.Pytester) -> None:
+    # A mean over the last dimension between two layers: the edge into fc shows the [4, 64]
+    # fc received, not the conv's [4, 64, 3] that the mean reduced.
+    pytester.makepyfile(pooled='''
+        from torch import nn
+
+
+        class Pooled(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(8, 64, 3, padding=1)
+                self.fc = nn.Linear(64, 10)
+
+            def forward(self, x):
+                return self.fc(self.conv(x).mean(-1))
+    ''')
+    graph = _cli(pytester.path, "graph", "pooled.py:Pooled", "--input-size", "4,8,3")
+    assert graph.returncode == 0, graph.stderr
+    assert 'input -->|"4x8x3"| n1' in graph.stdout
+    assert 'n1 -->|"4x64"| n2' in graph.stdout
+    assert "4x64x3" not in graph.stdout
+    assert 'n2 -->|"4x10"| output' in graph.stdout

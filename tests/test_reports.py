@@ -280,3 +280,21 @@ def test_a_baseline_that_is_not_a_report_is_a_usage_error(tutorial: pytest.Pytes
     result = tutorial.runpytest("--cnncheck-report", "r.md", "--cnncheck-baseline", "base.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--cnncheck-baseline base.json: is not JSON" in result.stderr.str()
+
+
+def test_a_change_too_small_for_one_decimal_never_reads_as_none(tutorial: pytest.Pytester) -> None:
+    # Dropping conv1's 6 biases is -0.0097% of 62,006: not "-0.0%", which reads as no change.
+    write_spec(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        """)
+    tutorial.runpytest_subprocess("--cnncheck-report", "base.json").assert_outcomes(passed=1)
+    net = tutorial.path / "net.py"
+    net.write_text(net.read_text().replace("nn.Conv2d(3, 6, 5)", "nn.Conv2d(3, 6, 5, bias=False)"))
+    result = tutorial.runpytest_subprocess("--cnncheck-report", "pr.md", "--cnncheck-baseline",
+                                           "base.json")
+    result.assert_outcomes(passed=1)
+    text = (tutorial.path / "pr.md").read_text()
+    assert "| `arch.cnncheck.yaml::net` |  | -6 params (-<0.1%); -4,704 mult-adds (-0.7%)" in text
+    assert "0.0%" not in text

@@ -216,6 +216,28 @@ def test_misused_names_fail_their_spec_alone(tutorial: pytest.Pytester, spec: st
     assert says in out
 
 
+def test_an_empty_range_is_one_error_and_size_free_mistakes_name_no_size(
+        tutorial: pytest.Pytester) -> None:
+    # W is tied to H, whose range is empty: one sentence about H, not also a false one
+    # that H is no name. A mistake that no size causes names no size.
+    result, out = run(tutorial, """
+        empty:
+          model: net.py:Net
+          input_size: [1, 3, H, W]
+          sweep: {H: 64..60, W: H}
+        scan:
+          model: net.py:Net
+          input_size: [1, 3, H, H]
+          sweep: {H: 16..64}
+          expect: {accepts: {X: 32..35}}
+        """)
+    result.assert_outcomes(failed=2)
+    assert "arch.cnncheck.yaml:5: `sweep.H`: '64..60' ends before it starts." in out
+    assert "is neither sizes" not in out
+    assert "arch.cnncheck.yaml:10: `expect.accepts`: 'X' is not a name of the sweep (H).\n" in out
+    assert "(at H=" not in out
+
+
 def test_a_mistake_at_some_sizes_fails_only_those(tutorial: pytest.Pytester) -> None:
     result, out = run(tutorial, """
         net:

@@ -86,6 +86,30 @@ def test_values_shared_through_an_anchor_are_not_rewritten(tutorial: pytest.Pyte
     result.assert_outcomes(passed=1, failed=1)
     after = tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
     assert after == text.replace("[1, 12]", "[1, 10]")
+    # The spec that keeps failing says why, and where to edit.
+    assert "not updated: expect.output is inherited from line 2, through an anchor other specs " \
+           "may share; edit it there" in result.stdout.str()
+
+
+def test_a_merge_key_value_is_named_not_updated_and_the_rest_is_written(
+        tutorial: pytest.Pytester) -> None:
+    text = textwrap.dedent("""\
+        .base: &base
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {output: [1, 11]}
+        net:
+          <<: *base
+          expect: {output: [1, 11], params: 5}
+        inherits:
+          <<: *base
+    """)
+    spec_file(tutorial, text)
+    result = tutorial.runpytest("--cnncheck-update")
+    result.assert_outcomes(passed=1, failed=1)
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_text() == text.replace(
+        "output: [1, 11], params: 5", "output: [1, 10], params: 62006")
+    assert "not updated: expect.output is inherited from line 4" in result.stdout.str()
 
 
 def test_spec_errors_and_crashes_are_never_fixed(tutorial: pytest.Pytester) -> None:
@@ -201,6 +225,78 @@ def test_a_file_edited_during_the_run_is_left_alone(tutorial: pytest.Pytester) -
     result = tutorial.runpytest("--cnncheck-update")
     assert "arch.cnncheck.yaml: not updated: it changed since it was read" in result.stdout.str()
     assert "61706" in tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+    # The item passed on the promise of that write: the run does not end green and silent.
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, warnings=1)
+    assert "CnncheckWarning" in result.stdout.str()
+
+
+def test_a_file_changed_before_its_item_ran_fails_the_item(tutorial: pytest.Pytester) -> None:
+    spec_file(tutorial)
+    tutorial.makeconftest("""
+        from pathlib import Path
+
+        def pytest_runtest_setup(item):
+            path = Path(item.path)
+            path.write_text(path.read_text() + "# edited\\n")
+    """)
+    result = tutorial.runpytest("--cnncheck-update")
+    result.assert_outcomes(failed=1)
+    assert "not updated: the file changed since it was read; run again to update it" in \
+        result.stdout.str()
+    assert "61706" in tutorial.path.joinpath("arch.cnncheck.yaml").read_text()
+
+
+SLOW_NET = textwrap.dedent("""\
+    import os, time
+    from pathlib import Path
+    from torch import nn
+
+
+    class Slow(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            Path(os.environ["SLOW_STARTED"]).touch()
+            time.sleep(60)
+            return self.fc(x)
+""")
+
+
+def test_an_interrupted_update_writes_nothing(tutorial: pytest.Pytester) -> None:
+    # A real Ctrl-C (SIGINT) while the second spec runs: the first spec's fix is ready,
+    # but an interrupted session writes no file.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tutorial.makepyfile(slow=SLOW_NET)
+    text = SPEC + textwrap.dedent("""\
+        slow:
+          model: slow.py:Slow
+          input_size: [1, 4]
+          expect: {output: [1, 3]}
+    """)
+    spec_file(tutorial, text)
+    started = tutorial.path / "started"
+    env = {**os.environ, "SLOW_STARTED": str(started)}
+    process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p",
+                                "no:randomly", "--cnncheck-update"], cwd=tutorial.path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), process.communicate()[0]
+    process.send_signal(signal.SIGINT)
+    out = process.communicate(timeout=60)[0]
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "arch.cnncheck.yaml: not updated: the run was interrupted, so nothing was written" in out
+    assert tutorial.path.joinpath("arch.cnncheck.yaml").read_bytes() == text.encode()
+    assert [p.name for p in tutorial.path.iterdir() if "cnncheck" in p.name] == ["arch.cnncheck.yaml"]
 
 
 def test_xdist_workers_fixes_to_one_file_all_land(tutorial: pytest.Pytester) -> None:

@@ -43,19 +43,30 @@ class Finding:
     # Where this finding only follows from another (a crash before the layer ran, a total
     # that a crash's fix puts right): which, and why. Shown folded under that one.
     follows: str | None = None
-    # The edits that make the spec state the actual value; None where an update can't:
-    # no value to rewrite (a crash, a rule), or one shared with other specs by an anchor.
+    # The edits that make the spec state the actual value; None where there is no value
+    # to rewrite (a crash, a rule). An edit of a value shared with other specs by an
+    # anchor is kept, marked by its span, so the update can say why it leaves it alone.
     edits: tuple[Edit, ...] | None = None
     # The same two as a machine reads them (the JSON report): numbers, shapes as lists
     # (None in an expected shape: any size), names as strings.
     expected_value: Any = None
     actual_value: Any = None
 
+    @property
+    def inherited(self) -> Span | None:
+        """The span of a value this spec inherits through an anchor or a merge key: the
+        update can't rewrite it without changing every spec that shares it."""
+        return next((edit.span for edit in self.edits or () if edit.span.shared), None)
+
+    @property
+    def updatable(self) -> bool:
+        """Whether `--cnncheck-update` rewrites this finding's value."""
+        return self.edits is not None and self.inherited is None
+
 
 def _edits(*pairs: tuple[Span | None, str]) -> tuple[Edit, ...] | None:
-    if any(span is None or span.shared for span, _ in pairs):
-        return None
-    return tuple(Edit(span, new) for span, new in pairs if span is not None)
+    spans = [(span, new) for span, new in pairs if span is not None]
+    return tuple(Edit(span, new) for span, new in spans) if len(spans) == len(pairs) else None
 
 
 def _number_edits(number: Number, actual: int) -> tuple[Edit, ...] | None:
@@ -198,9 +209,12 @@ def _no_fix(finding: Finding, trace: Trace) -> tuple[str, ...]:
     """For a finding no fix was computed for: the value to write where the model may be
     right (and the update can write it), else why no fix applies. Every finding says one
     or the other; the checks leave the plain "write the actual value" to this."""
-    if finding.edits is not None and finding.actual is not None:
+    if finding.updatable and finding.actual is not None:
         return (f"fix, if the model is right: write {finding.actual} (`pytest --cnncheck-update` "
                 "writes it)",)
+    if finding.inherited is not None and finding.actual is not None:
+        return (f"fix, if the model is right: write {finding.actual} where the anchor it is "
+                "inherited from states it (every spec that shares it changes too)",)
     if finding.key == "forward":
         return ("no fix cnncheck can check: the error comes from the model's own code at the line "
                 "above, not from sizes that a layer's arguments or two tensors' shapes explain",)

@@ -1,6 +1,6 @@
 """Trace -> a Mermaid flowchart of the shape flow, which GitHub draws in Markdown (job
 summaries, pull-request comments): one box per layer call at a depth that keeps the picture
-readable (a ResNet-50 as its stages), the output shape on each edge, the receptive field
+readable (a ResNet-50 as its stages), on each edge the shape the next box received, the receptive field
 in each box where it is known, merges drawn as the branches that meet, and the layers a
 failure names in red.
 
@@ -68,6 +68,16 @@ def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int =
             for start, shape in starts(source):
                 if start != ids[target]:
                     edges.setdefault((start, ids[target]), _shape(shape))
+    # An edge carries what the box's layer received where one edge brings all of it (after
+    # `x.mean(-1)` the fc gets [4, 64], not the conv's [4, 64, 3]); where branches meet,
+    # each brings its producer's output.
+    into: dict[str, list[tuple[str, str]]] = {}
+    for start, end in edges:
+        into.setdefault(end, []).append((start, end))
+    for i in boxes:
+        received = calls[i].inputs
+        if len(into.get(ids[i], ())) == 1 and len(received) == 1 and received[0] is not None:
+            edges[into[ids[i]][0]] = _shape(received[0])
     if trace.crash is None:
         lines.append(f'  output(["output {_shape(trace.output)}"])')
         for start, _ in starts(0) if box_of.get(0) is None else [(ids[box_of[0]], None)]:  # type: ignore[index]

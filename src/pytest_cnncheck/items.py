@@ -62,6 +62,12 @@ class UpdateSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: its reports reach the controller, which writes
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            # Ctrl-C (or a signal) stopped the run: the specs it did not reach were never
+            # checked, so no file gets half a session's changes.
+            self.refused.extend((path, "the run was interrupted, so nothing was written")
+                                for path in self.pending)
+            return
         for path, changes in self.pending.items():
             try:
                 written, refused = apply_changes(Path(path), changes)
@@ -70,6 +76,13 @@ class UpdateSession:
             self.written.extend(written)
             if refused:
                 self.refused.append((path, refused))
+                # Its items passed on the promise of this write: the run must not end green.
+                warning = warnings.WarningMessage(CnncheckWarning(f"{path}: not updated: {refused}"),
+                                                  CnncheckWarning, path, 1)
+                self.config.hook.pytest_warning_recorded.call_historic(kwargs=dict(
+                    warning_message=warning, when="runtest", nodeid="", location=None))
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.written and not self.refused:
@@ -199,14 +212,28 @@ class SpecItem(pytest.Item):
         refusal = ("the forward pass raised, so none of its numbers are written"
                    if trace.crash is not None else
                    "the values of a swept spec hold for every size; write them with the "
-                   "sweep's names" if spec.bindings else None)
+                   "sweep's names" if spec.bindings else
+                   "the file changed since it was read; run again to update it"
+                   if self._changed_on_disk() else None)
         if refusal is not None:
             self.add_report_section("call", "cnncheck update", f"not updated: {refusal}")
             return findings
-        self.changes = changes_for(self.parsed, spec.name, findings)
-        self.add_report_section("call", "cnncheck update", "\n".join(
-            text for _, _, text in summary_lines(self.changes)))
-        return [finding for finding in findings if finding.edits is None]
+        self.changes = changes_for(self.parsed, spec.name, [f for f in findings if f.updatable])
+        notes = [text for _, _, text in summary_lines(self.changes)]
+        for finding in findings:
+            span = finding.inherited
+            if span is not None:
+                line = self.parsed.text.count("\n", 0, span.start) + 1
+                notes.append(f"not updated: {finding.key} is inherited from line {line}, through an "
+                             "anchor other specs may share; edit it there")
+        self.add_report_section("call", "cnncheck update", "\n".join(notes))
+        return [finding for finding in findings if not finding.updatable]
+
+    def _changed_on_disk(self) -> bool:
+        try:
+            return self.path.read_bytes().decode("utf-8-sig", "replace") != self.parsed.text
+        except OSError:
+            return True
 
     @contextmanager
     def _probing(self, probe: Any) -> Iterator[None]:

@@ -207,6 +207,14 @@ _FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], int | None]], ...] = (
 )
 
 
+def percent(share: float) -> str:
+    """A relative change as people read it: `+4.8%`; a change too small for one decimal
+    is `+<0.1%`, never `-0.0%` (a nonzero change that reads as none)."""
+    if share and abs(share) < 0.0005:
+        return f"{'+' if share > 0 else '-'}<0.1%"
+    return f"{share:+.1%}"
+
+
 def changes(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> list[str]:
     """Markdown lines: what changed against the base branch, the biggest change first."""
     before = {row["id"]: row for row in baseline}
@@ -224,7 +232,7 @@ def changes(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> list[
             if isinstance(old, int) and isinstance(new, int) and old != new:
                 share = (new - old) / old if old else 1.0
                 biggest = max(biggest, abs(share))
-                cells.append(f"{new - old:+,} {name} ({share:+.1%})" if old else f"{new - old:+,} {name}")
+                cells.append(f"{new - old:+,} {name} ({percent(share)})" if old else f"{new - old:+,} {name}")
         if cells or output:
             changed.append((biggest if cells else 0.0, key, [output] + cells))
     if not (changed or added or removed):

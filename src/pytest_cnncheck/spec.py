@@ -457,8 +457,11 @@ def _scan(path: Path, name: str, line: int, body: LineMap, value_line: int,
           combinations: list[dict[str, int]]) -> Spec | SpecError:
     points = []
     first: Spec | None = None
-    for combination in combinations:
-        entry = _validated(path, name, line, body, value_line, combination)
+    entries = [_validated(path, name, line, body, value_line, combination) for combination in combinations]
+    errors = [entry for entry in entries if isinstance(entry, SpecError)]
+    if errors and len(errors) == len(entries) and all(e.problems == errors[0].problems for e in errors):
+        return errors[0]  # the same mistake at every size: no size to name
+    for combination, entry in zip(combinations, entries):
         if isinstance(entry, SpecError):
             at = label(combination.items())
             return SpecError([(where, f"{message} (at {at})") for where, message in entry.problems])
@@ -616,6 +619,7 @@ class _Validator:
                                      f"{{H: [64, 96, 128], W: H}}, not {_kind(value)}.")
         free: dict[str, list[int]] = {}
         ties: dict[str, str] = {}
+        broken: set[str] = set()  # names whose sizes are wrong: said once, not again by their ties
         for key in value:
             key_line, item, item_line = value.key_line(key), value[key], value.value_line(key)
             if (not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key)
@@ -629,6 +633,7 @@ class _Validator:
                     sizes = parse_sizes(item)
                 except SizeSetError as error:
                     self.problem(item_line, f"`sweep.{key}`: {error}.")
+                    broken.add(key)
                     continue
                 if not sizes.bounded:
                     self.problem(item_line, f"`sweep.{key}`: {sizes} has no end; a sweep tries every "
@@ -642,6 +647,8 @@ class _Validator:
                 self.problem(value.value_line(key), f"`sweep.{key}`: {text!r} {error}.")
                 continue
             strangers = [name for name in used if name not in free]
+            if any(name in broken for name in used):
+                continue
             if strangers and used == [text.strip()] and text.strip() not in ties:
                 self.problem(value.value_line(key), (
                     f"`sweep.{key}`: {text!r} is neither sizes (64, [64, 96], 32..512 step 32) "
