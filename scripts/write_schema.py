@@ -15,19 +15,50 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from pytest_cnncheck.spec import DEVICES, DTYPES, MODES  # noqa: E402
+from pytest_cnncheck.spec import BYTE_SUFFIXES, COUNT_SUFFIXES, DEVICES, DTYPES, MODES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = (ROOT / "src" / "pytest_cnncheck" / "cnncheck.schema.json", ROOT / "schema" / "cnncheck.schema.json")
 
+# The expression grammar as far as a regular expression can follow it: operands (integers,
+# names) joined by operators, each operand behind any number of `(`, `ceil(` or a sign and
+# before any number of `)`. So `16 x 13 x 13` (no operator between operands) and `2**10`
+# fail here as in the plugin; whether the parentheses pair up is the plugin's to say.
+_OPERAND = r"(?:[0-9][0-9_]*|[A-Za-z_][A-Za-z0-9_]*)"
+_OPEN = r"(?:(?:ceil\s*)?\(\s*|[-+]\s*)*"
+_TERM = rf"{_OPEN}{_OPERAND}\s*(?:\)\s*)*"
 EXPRESSION = {
     "type": "string",
     # Integers, names (a sweep's), + - * // % /, ceil(a / b) and parentheses; not `_` alone.
-    "pattern": r"^(?!\s*_\s*$)[\s\w+\-*/%().]+$",
+    "pattern": rf"^(?!\s*_\s*$)\s*{_TERM}(?:(?://|[-+*/%])\s*{_TERM})*$",
     "description": "Integer arithmetic: integers, + - * // % /, ceil(a / b), parentheses, and the "
                    "names a `sweep` declares. '16*5*5', 'H//16'.",
 }
 SIZE_TEXT = r"^\s*[0-9]+\s*(\.\.\s*[0-9]*\s*(step\s+[0-9]+)?)?\s*$"
+
+
+def magnitude(suffixes: dict[str, int], example: str) -> dict[str, object]:
+    """`25.6M`, `16GiB`: a number and one of the plugin's suffixes, exactly as it spells them."""
+    return {"type": "string",
+            "pattern": rf"^\s*[0-9][0-9_]*(\.[0-9]+)?\s*({'|'.join(suffixes)})\s*$",
+            "description": f"A magnitude: {example} ({', '.join(suffixes)})."}
+
+
+def counts(unit: str, what: str, example: str) -> dict[str, dict[str, object]]:
+    """An exact value and a value-or-bound of one unit: counts (25.6M) or bytes (16GiB)."""
+    return {
+        f"exact_{unit}": {"description": f"A non-negative integer, an expression giving one, or a "
+                                         f"magnitude: {example}.",
+                          "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/expression"},
+                                    {"$ref": f"#/$defs/{unit}_magnitude"}]},
+        unit: {"description": f"{what}: exact (62006, '16*5*5', {example}), or a bound: {{max: ...}}, "
+                              "{min: ...}, or both (min at most max). A bound is never rewritten by "
+                              "--cnncheck-update.",
+               "anyOf": [{"$ref": f"#/$defs/exact_{unit}"},
+                         {"type": "object", "minProperties": 1, "additionalProperties": False,
+                          "properties": {"min": {"$ref": f"#/$defs/exact_{unit}"},
+                                         "max": {"$ref": f"#/$defs/exact_{unit}"}}}]},
+    }
 
 
 def definitions() -> dict[str, object]:
@@ -35,15 +66,10 @@ def definitions() -> dict[str, object]:
                             {"type": "string", "pattern": SIZE_TEXT}]}
     return {
         "expression": EXPRESSION,
-        "exact_count": {"description": "A non-negative integer, an expression giving one, or a "
-                                       "magnitude: 25.6M, 600M, 4.1G (K, M, G, T).",
-                        "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/expression"}]},
-        "count": {"description": "A count: exact (62006, '16*5*5', 25.6M), or a bound: {max: 5M}, "
-                                 "{min: 1M}, or both. A bound is never rewritten by --cnncheck-update.",
-                  "anyOf": [{"$ref": "#/$defs/exact_count"},
-                            {"type": "object", "minProperties": 1, "additionalProperties": False,
-                             "properties": {"min": {"$ref": "#/$defs/exact_count"},
-                                            "max": {"$ref": "#/$defs/exact_count"}}}]},
+        "count_magnitude": magnitude(COUNT_SUFFIXES, "25.6M, 600M, 4.1G"),
+        "bytes_magnitude": magnitude(BYTE_SUFFIXES, "16GiB, 512MiB, 1.5GB"),
+        **counts("count", "A count", "25.6M"),
+        **counts("bytes", "A size in bytes", "16GiB"),
         "dim": {"description": "A dimension: a positive integer, an expression, or `_` for any size.",
                 "anyOf": [{"type": "integer", "minimum": 1}, {"const": "_"},
                           {"$ref": "#/$defs/expression"}]},
@@ -150,7 +176,7 @@ def definitions() -> dict[str, object]:
                 "memory": {"type": "object", "additionalProperties": False, "minProperties": 1,
                            "description": "Bytes, measured on meta: params, buffers, activations "
                                           "(exact, or bounds such as {max: 16GiB}).",
-                           "properties": {key: {"$ref": "#/$defs/count"}
+                           "properties": {key: {"$ref": "#/$defs/bytes"}
                                           for key in ("params", "buffers", "activations")}},
                 "layers": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"},
                            "description": "Expectations per layer, keyed by the name named_modules() gives."},

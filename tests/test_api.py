@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 
-from conftest import assert_in_order
+from conftest import TUTORIAL_NET, assert_in_order
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_check_architecture_passes_and_fails_like_a_spec(tutorial: pytest.Pytester) -> None:
@@ -89,3 +97,48 @@ def test_a_model_that_is_no_model_is_a_type_error(tutorial: pytest.Pytester) -> 
                 check_architecture(42, [1, 3, 32, 32])
     ''')
     tutorial.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_documented_settings_make_a_models_folder_importable(pytester: pytest.Pytester) -> None:
+    # docs/python-api.md: a test in tests/ imports models/ only once pytest is told where
+    # imports start; a model named by a string needs nothing.
+    pytester.mkdir("models").joinpath("lenet.py").write_text(TUTORIAL_NET)
+    tests = pytester.mkdir("tests")
+    tests.joinpath("test_lenet.py").write_text(textwrap.dedent("""\
+        from pytest_cnncheck import check_architecture
+
+        from models.lenet import Net
+
+
+        def test_lenet():
+            check_architecture(Net, (1, 3, 32, 32), expect={"output": [1, 10], "flatten": {"fc1": "16*5*5"}})
+    """))
+    tests.joinpath("test_by_name.py").write_text(textwrap.dedent("""\
+        from pytest_cnncheck import check_architecture
+
+
+        def test_by_path(cnncheck):
+            cnncheck("models/lenet.py:Net", (1, 3, 32, 32), expect={"output": [1, 10]})
+
+
+        def test_by_module(cnncheck):
+            cnncheck("models.lenet:Net", (1, 3, 32, 32), expect={"output": [1, 10]})
+    """))
+    # The `pytest` command, as users type it: `python -m pytest` would put the current
+    # folder on sys.path and hide the problem.
+    # (pytester's own runs put it on PYTHONPATH too.)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(Path(sys.executable).parent / "pytest"), "-p", "no:cacheprovider", "-q"],
+                              cwd=pytester.path, env=env, capture_output=True, text=True)
+
+    result = run()
+    assert result.returncode == 2, result.stdout
+    assert "No module named 'models'" in result.stdout and "1 error" in result.stdout, result.stdout
+    docs = (ROOT / "docs" / "python-api.md").read_text()
+    setting = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert 'pythonpath = ["."]' in setting
+    pytester.path.joinpath("pyproject.toml").write_text(setting)
+    result = run()
+    assert result.returncode == 0 and "3 passed" in result.stdout, result.stdout

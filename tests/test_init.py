@@ -135,8 +135,8 @@ def test_init_writes_the_model_path_relative_to_where_the_spec_lands(
     assert main(["init", "models/lenet.py:Net", "--input-size", "1,3,32,32"]) == 0
     printed = capsys.readouterr()
     assert "  model: models/lenet.py:Net\n" in printed.out
-    assert ("`model: models/lenet.py:Net` is relative to the current folder: save the spec "
-            "here, or write it with -o FILE") in printed.err
+    assert (f"`model: models/lenet.py:Net` is relative to {pytester.path}, where init ran: save "
+            "the spec in that folder, or write it with -o FILE") in printed.err
 
 
 def test_the_command_never_ends_in_a_traceback(tutorial: pytest.Pytester,
@@ -178,9 +178,11 @@ def test_init_with_a_budget_writes_bounds_with_headroom(tutorial: pytest.Pyteste
                  "-o", "net.cnncheck.yaml"]) == 0
     text = (tutorial.path / "net.cnncheck.yaml").read_text()
     # 62,006 * 1.1 = 68,206.6: three significant digits, rounded up; bytes in whole KiB steps
-    assert "    params: {max: 68.3K}   # 62,006 today\n" in text
-    assert "    mult_adds: {max: 725K}   # 658,238 today\n" in text
-    assert "    memory: {activations: {max: 56.5KiB}}   # 52,144 bytes today\n" in text
+    # No "# 62,006 today" comment: the update never rewrites a bound, so it would go stale.
+    assert "    params: {max: 68.3K}\n" in text
+    assert "    mult_adds: {max: 725K}\n" in text
+    assert "    memory: {activations: {max: 56.5KiB}}\n" in text
+    assert "today" not in text
     tutorial.runpytest().assert_outcomes(passed=1)
     # The update leaves bounds alone: a budget is intent.
     tutorial.runpytest("--cnncheck-update").assert_outcomes(passed=1)

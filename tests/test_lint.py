@@ -77,3 +77,44 @@ def test_the_pre_commit_hook_fails_on_a_broken_spec_and_passes_on_a_good_one(tmp
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "models/broken.cnncheck.yaml:4: Unknown key 'ouput' in `expect`. Did you mean 'output'?" \
         in failed.stdout
+
+
+def test_the_documented_local_hook_stops_a_commit_from_a_shell_without_the_environment(
+        tmp_path: Path) -> None:
+    # The config exactly as docs/ci.md shows it, in a repository whose .venv is this test
+    # environment; the commit runs with that environment's bin/ nowhere on PATH.
+    text = (ROOT / "docs" / "ci.md").read_text()
+    config = text.split("`.pre-commit-config.yaml`, with the environment in `.venv`", 1)[1]
+    config = config.split("```yaml\n", 1)[1].split("```", 1)[0]
+    repo = tmp_path / "project"
+    repo.mkdir()
+    (repo / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    assert (repo / ".venv" / "bin" / "cnncheck").exists()
+    (repo / ".gitignore").write_text(".venv\n")
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(part for part in os.environ["PATH"].split(os.pathsep)
+                           if Path(part).resolve() != Path(venv_bin).resolve())
+    env = {**{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}, "PATH": path,
+           "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(args), cwd=repo, env=env, capture_output=True, text=True)
+
+    assert run("git", "init", "-q").returncode == 0
+    # `pre-commit install` records the Python that pre-commit runs under, as it does for a user.
+    installed = run(sys.executable, "-m", "pre_commit", "install")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert run("sh", "-c", "command -v cnncheck").returncode != 0  # not on PATH
+    (repo / "good.cnncheck.yaml").write_text(GOOD)
+    run("git", "add", ".")
+    good = run("git", "commit", "-q", "-m", "a good spec")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "cnncheck lint" in good.stdout + good.stderr
+    (repo / "bad.cnncheck.yaml").write_text(BAD)
+    run("git", "add", ".")
+    bad = run("git", "commit", "-q", "-m", "a broken spec")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "bad.cnncheck.yaml:4: Unknown key 'ouput' in `expect`." in bad.stdout + bad.stderr
+    assert run("git", "log", "--oneline").stdout.count("\n") == 1  # the broken spec was not committed

@@ -8,6 +8,7 @@ this machine has rather than download.pytorch.org, and this checkout for the pac
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -58,13 +59,12 @@ def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -
     # Steps for a pull request only talk to GitHub (fetching the base branch's report):
     # here the base report is the first run's, put where that step puts it.
     runs = [step["run"] for step in steps if "run" in step and "pull_request" not in step.get("if", "")]
-    # A user's project: a package with a model and a spec beside it.
+    # A user's project: a plain repository (no pyproject.toml, no package), its models in a
+    # folder with a spec beside them, and a requirements file that names pytest-cnncheck as
+    # the README says, from this checkout instead of the repository's URL.
     project = tmp_path / "project"
     (project / "models").mkdir(parents=True)
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "user-project"\nversion = "0"\n\n'
-        '[tool.setuptools]\npackages = ["models"]\n')
-    (project / "models" / "__init__.py").write_text("")
+    (project / "requirements.txt").write_text(f"pytest-cnncheck @ {ROOT.as_uri()}\n")
     (project / "models" / "net.py").write_text(PROJECT_MODEL)
     (project / "models" / "net.cnncheck.yaml").write_text(
         "net:\n  model: net.py:Net\n  input_size: [2, 3, 32, 32]\n"
@@ -77,8 +77,7 @@ def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -
 
     def job() -> None:
         for run in runs:
-            command = (run.replace("torch --index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0")
-                       .replace("pytest-cnncheck", str(ROOT)))
+            command = run.replace("torch --index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0")
             done = subprocess.run(["bash", "-ec", command], cwd=project, env=env, capture_output=True,
                                   text=True)
             assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -105,6 +104,31 @@ def test_the_ci_example_runs_as_written_in_a_fresh_environment(tmp_path: Path) -
     assert (project / setup["with"]["cache-dependency-path"]).is_file()
 
 
+def test_the_cpu_form_is_the_same_two_commands_and_is_named_before_them() -> None:
+    # On Linux, PyPI's torch is the CUDA build: a user must meet the CPU form before the
+    # commands that would fetch it, and it must be those commands, not others.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Quickstart", 1)[1].split("\n## ", 1)[0]
+    assert section.index("run the CPU form") < section.index("```bash")
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    plain, cpu = (commands_of(block) for block in blocks[:2])
+    index = " --extra-index-url https://download.pytorch.org/whl/cpu"
+    assert cpu == [command.replace("torch==2.13.0", "torch==2.13.0" + index) for command in plain]
+
+
+def commands_of(block: str) -> list[str]:
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_readme_installs_what_exists() -> None:
+    # Not on PyPI yet: no bare `pip install pytest-cnncheck`, in the README or the docs.
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "examples" / "ci" / "github-actions.yml"]:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"pip install (-U )?pytest-cnncheck(\s|$)", text), page
+    assert "pytest-cnncheck @ git+https://github.com/pytest-cnncheck/pytest-cnncheck" in \
+        (ROOT / "README.md").read_text(encoding="utf-8")
+
+
 def test_the_advice_on_parallel_runs_is_where_users_look_first() -> None:
     # -n 2 on a dozen specs took twice as long as without: the README's options and the
     # FAQ say when it pays, with the measured break-even.
@@ -114,3 +138,11 @@ def test_the_advice_on_parallel_runs_is_where_users_look_first() -> None:
     faq = (ROOT / "docs" / "faq.md").read_text(encoding="utf-8")
     assert "**Should I run the specs with `-n auto` (pytest-xdist)?**" in faq
     assert "more than about 6 s in one process" in faq
+
+
+def test_the_ci_page_shows_the_example_itself_not_an_include() -> None:
+    # GitHub shows a docs page as it is: an include line would read as raw text there.
+    for page in (ROOT / "docs").glob("*.md"):
+        assert "--8<--" not in page.read_text(encoding="utf-8"), page
+    example = (ROOT / "examples" / "ci" / "github-actions.yml").read_text(encoding="utf-8")
+    assert f"```yaml\n{example}```\n" in (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")

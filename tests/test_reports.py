@@ -45,7 +45,9 @@ def test_markdown_report_has_a_row_per_spec_and_the_mismatches(tutorial: pytest.
                     "| status | spec | output | params | activations | mismatches |",
                     "| ⏭️ skipped | `arch.cnncheck.yaml::gpu` |",
                     "| ✅ passed | `arch.cnncheck.yaml::right` | [1, 10] | 62,006 | 50.9 KiB |  |",
-                    "| ✅ passed | `arch.cnncheck.yaml::sizes` | runs at H: 32..35 (4 of 7 sizes) | 62,006 |",
+                    # the memory of the largest size that ran, and which one it is
+                    "| ✅ passed | `arch.cnncheck.yaml::sizes` | runs at H: 32..35 (4 of 7 sizes) | 62,006 | "
+                    "61.8 KiB at H=35 |  |",
                     "| ❌ failed | `arch.cnncheck.yaml::typo` |  |  |  | spec error |",
                     "| ❌ failed | `arch.cnncheck.yaml::wrong` | [1, 10] | 62,006 | 50.9 KiB | 2 mismatches |",
                     "### `arch.cnncheck.yaml::typo`",

@@ -111,22 +111,30 @@ INVALID = {
     "bound with another key": (GOOD + "\n  expect: {params: {total: {max: 5M, exact: 3}}}",
                                "as a mapping is a bound"),
     "expression with a call": (GOOD + "\n  expect: {params: \"__import__('os')\"}", "function call"),
+    "a power": (GOOD + "\n  expect: {params: 2**10}", "uses the operator **"),
+    "a misspelt magnitude": (GOOD + "\n  expect: {params: {max: 5Mb}}", "Did you mean 5M?"),
+    "a lowercase magnitude": (GOOD + "\n  expect: {params: {max: 5m}}", "Did you mean 5M?"),
+    "a count suffix on bytes": (GOOD + "\n  expect: {memory: {params: 16M}}", "Did you mean 16MB?"),
+    "a misspelt byte magnitude": (GOOD + "\n  expect: {memory: {activations: {max: 16Gib}}}",
+                                  "Did you mean 16GiB?"),
+    "a magnitude in a shape": (GOOD + "\n  expect: {output: [1, 10K]}", "not the text '10K'"),
+    "dimensions by x": (GOOD + "\n  expect: {flatten: {fc1: 16 x 13 x 13}}", "is not integer arithmetic"),
     "spec not a mapping": ("[1, 2]", None),
 }
 
-# What a schema cannot say, and the plugin checks (docs/spec-format.md lists these):
+# What a schema cannot say, and the plugin checks (docs/spec-format.md lists these): a
+# schema looks at one value at a time and at JSON's data, so it cannot compare two values
+# (min against max, dtypes against inputs), do arithmetic, or see YAML's own text.
 # the schema accepts them, the plugin refuses them.
 BEYOND_THE_SCHEMA = {
     "a division with a remainder": (GOOD + "\n  expect: {params: 7/2}", "leaves a remainder"),
     "a name no sweep declares": (GOOD + "\n  expect: {output: [B, 10]}", "uses the name 'B'"),
-    "a power": (GOOD + "\n  expect: {params: 2**10}", "uses the operator **"),
     "a dtype per input, miscounted": (GOOD + "\n  dtype: [float32, float32]", "lists 2 dtypes for 1"),
     "a swept name the input does not use": (
         "model: net.py:Net\n  input_size: [1, 3, 32, 32]\n  sweep: {H: [32]}", "does not use it"),
     "accepts beside other expectations": (
         "model: net.py:Net\n  input_size: [1, 3, H, H]\n  sweep: {H: 16..64}\n"
         "  expect: {accepts: {H: 32..35}, output: [1, 10]}", "stands alone"),
-    "a misspelt magnitude": (GOOD + "\n  expect: {params: {max: 5Mb}}", "Did you mean 5M?"),
     "a magnitude that is not whole": (GOOD + "\n  expect: {params: {max: 1.0001K}}", "not a whole number"),
     "a bound upside down": (GOOD + "\n  expect: {params: {min: 5M, max: 1M}}", "is above max"),
     "a range that ends before it starts": (
@@ -181,6 +189,38 @@ def test_what_only_the_plugin_can_check(name: str) -> None:
     text = document(body)
     assert any(says in problem for problem in plugin_problems(text))
     assert schema_accepts(text)
+
+
+# The spec-error tests' mistakes that a schema cannot see, each for a reason the docs give.
+SCHEMA_BLIND = {
+    "is written twice in one mapping": "keys written twice",  # JSON has no duplicate keys
+    "YAML reads 0.10 as the number 0.1": "a layer name that YAML reads as a number",
+    "which leaves a remainder": "a `/` that leaves a remainder",
+    "is above max": "a bound whose min is above its max",
+}
+
+
+def _spec_error_cases() -> list[tuple[str, str]]:
+    from test_spec_errors import GOOD as GOOD_SPEC, MISTAKES, NEAR_MISSES
+
+    good = textwrap.dedent(GOOD_SPEC)  # first, as there: the sentences' line numbers count it
+    cases = [(good + textwrap.dedent(broken), sentence) for broken, _, sentence in MISTAKES]
+    cases += [(good + good.replace("good:", "broken:") + f"  {line}\n", sentence)
+              for line, sentence in NEAR_MISSES.items()]
+    return cases
+
+
+@pytest.mark.parametrize(("text", "says"), _spec_error_cases())
+def test_every_spec_error_is_refused_by_the_schema_too(text: str, says: str) -> None:
+    # The plugin's sentence first: the case is what the spec-error tests say it is.
+    assert any(says in problem for problem in plugin_problems(text)), plugin_problems(text)
+    blind = next((reason for sentence, reason in SCHEMA_BLIND.items() if sentence in says), None)
+    if blind is None:
+        assert not schema_accepts(text), "the schema accepted it"
+    else:
+        assert schema_accepts(text)
+        docs = " ".join((ROOT / "docs" / "spec-format.md").read_text().split())
+        assert blind in docs  # and the docs say so
 
 
 def test_the_schema_is_valid_draft_2020_12_and_describes_every_key() -> None:

@@ -22,7 +22,9 @@ def assert_fails_alone(result: pytest.RunResult, out: str) -> None:
     assert "Traceback" not in out
 
 
-@pytest.mark.parametrize(("broken", "line", "sentence"), [
+# (the broken spec, its line, the plugin's sentence). tests/test_schema.py runs each one
+# through the JSON Schema too.
+MISTAKES = [
     ("""
     broken:
       model: net.py:Net
@@ -116,7 +118,54 @@ def assert_fails_alone(result: pytest.RunResult, out: str) -> None:
         layers:
           0.1: {output: [1, 2]}
     """, 7, "(quote it: YAML reads 0.10 as the number 0.1)"),
-])
+    ("""
+    broken:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        params: {max: 5m}
+    """, 6, "`expect.params.max`: '5m' has the suffix 'm', which is not one cnncheck knows (K, M, G, T). "
+            "Did you mean 5M?"),
+    ("""
+    broken:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        memory: {activations: {max: 16Gib}}
+    """, 6, "'16Gib' has the suffix 'Gib', which is not one cnncheck knows (B, KiB, MiB, GiB, TiB, KB, "
+            "MB, GB, TB). Did you mean 16GiB?"),
+    ("""
+    broken:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        memory: {params: 16M}
+    """, 6, "'16M' has the suffix 'M', which is not one cnncheck knows"),
+    ("""
+    broken:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        flatten: {fc1: "16 x 5 x 5"}
+    """, 6, "`expect.flatten.fc1`: the expression '16 x 5 x 5' is not integer arithmetic"),
+    ("""
+    broken:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        output: [1, 10M]
+    """, 6, "not the text '10M'"),
+    ("""
+    broken:
+      model: net.py:Net
+      input_size: [1, 3, 32, 32]
+      expect:
+        params: {min: 10M, max: 5M}
+    """, 6, "`expect.params`: min 10M = 10000000 is above max 5M = 5000000."),
+]
+
+
+@pytest.mark.parametrize(("broken", "line", "sentence"), MISTAKES)
 def test_spec_mistakes(tutorial: pytest.Pytester, broken: str, line: int, sentence: str) -> None:
     result, out = run(tutorial, GOOD + broken)
     assert_fails_alone(result, out)

@@ -288,9 +288,9 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         if model_file:
             # Printed, the spec can't know where it will be saved: a spec's paths are
             # relative to the spec file, and this one is relative to the current folder.
-            print(f"cnncheck init: `model: {model}` is relative to the current folder: save the "
-                  "spec here, or write it with -o FILE to have the path relative to FILE.",
-                  file=sys.stderr)
+            print(f"cnncheck init: `model: {model}` is relative to {Path.cwd()}, where init ran: "
+                  "save the spec in that folder, or write it with -o FILE to have the path "
+                  "relative to FILE.", file=sys.stderr)
     else:
         from .update import write_atomically
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .checks import Finding
+from .sizes import label
 from .spec import Spec, SpecError
 from . import fields, macs, memory
 from .trace import Trace, format_shapes, shapes_json
@@ -36,13 +37,22 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
     for the Markdown report (the JSON report leaves it out: it is a picture)."""
     trace = traces[0]
     ran = trace.crash is None
+    measured = trace
+    if spec.scan is not None:
+        # An `accepts` spec ran at many sizes: its memory is the largest size's that ran,
+        # and the row says which (the first size may not even run).
+        ran_sizes = [(one, dict(bindings)) for (bindings, _), one in zip(spec.scan.points, traces)
+                     if one.crash is None]
+        if ran_sizes:
+            measured, at = max(ran_sizes, key=lambda pair: memory.activation_bytes(pair[0]))
+        ran = bool(ran_sizes)
     result: dict[str, Any] = {
         "device": trace.device,
         "fallback": next((t.fallback for t in traces if t.fallback), None),
         "input": [list(size) for size in spec.input_sizes] if spec.scan is None else None,
         "output": shapes_json(trace.output) if ran and spec.scan is None else None,
         "params": {"total": trace.params_total, "trainable": trace.params_trainable},
-        "memory": memory.figures(trace) if ran else None,
+        "memory": memory.figures(measured) if ran else None,
         "mult_adds": macs.mult_adds(trace) if counts and ran and spec.scan is None else None,
         "sizes": dict(spec.bindings) if spec.scan is None else None,
         "findings": [_finding(finding, trace) for finding in findings],
@@ -56,6 +66,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         result["accepted"] = [dict(bindings) for (bindings, _), one in zip(spec.scan.points, traces)
                               if one.crash is None]
         result["tried"] = len(spec.scan.points)
+        result["memory_sizes"] = at if ran else None  # the size the memory figures are for
     return result
 
 
@@ -267,6 +278,8 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
             (accepted_text(row["accepted"], row.get("tried")) if "accepted" in row else "")
         params = f"{row['params']['total']:,}" if row.get("params") else ""
         activations = memory.readable(row["memory"]["activations"]) if row.get("memory") else ""
+        if activations and row.get("memory_sizes"):
+            activations += f" at {label(row['memory_sizes'].items())}"
         count = len(row["findings"])
         mismatches = ("spec error" if row.get("error") else
                       f"{count} mismatch{'es' if count != 1 else ''}" if count else "")

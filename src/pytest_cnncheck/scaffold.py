@@ -54,13 +54,13 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     if budget is None:
         out.append(f"    params: {{total: {trace.params_total}, trainable: {trace.params_trainable}}}")
     else:
+        # No "# 62,006 today" beside a bound: the update never rewrites a bound, so such a
+        # comment would go stale on the first change; `-v` prints today's figures.
         counted = macs.mult_adds(trace)
         activations = memory.activation_bytes(trace)
-        out.append(f"    params: {{max: {headroom(trace.params_total, budget, COUNT_SUFFIXES)}}}"
-                   f"   # {trace.params_total:,} today")
-        out.append(f"    mult_adds: {{max: {headroom(counted, budget, COUNT_SUFFIXES)}}}   # {counted:,} today")
-        out.append(f"    memory: {{activations: {{max: {headroom(activations, budget, _BINARY)}}}}}"
-                   f"   # {activations:,} bytes today")
+        out.append(f"    params: {{max: {headroom(trace.params_total, budget, COUNT_SUFFIXES)}}}")
+        out.append(f"    mult_adds: {{max: {headroom(counted, budget, COUNT_SUFFIXES)}}}")
+        out.append(f"    memory: {{activations: {{max: {headroom(activations, budget, _BINARY)}}}}}")
     out.extend(_layer_lines(trace, layers, fields))
     out.extend(_flatten_lines(trace))
     if rules:
