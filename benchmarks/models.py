@@ -105,3 +105,47 @@ class ReadsValues(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x)
         return out if float(out.abs().sum()) >= 0 else -out
+
+
+class ConvAttention(nn.Module):
+    """A small conv + attention hybrid (a MobileViT-like block, four times over): convs,
+    token Linears, explicit q @ k^T, scaled_dot_product_attention and nn.MultiheadAttention."""
+
+    def __init__(self, width: int = 96, heads: int = 4, blocks: int = 4) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, stride=4, padding=1), nn.BatchNorm2d(width), nn.SiLU())
+        self.blocks = nn.ModuleList(_AttentionBlock(width, heads) for _ in range(blocks))
+        self.head = nn.Linear(width, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x.mean((2, 3)))
+
+
+class _AttentionBlock(nn.Module):
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.local = nn.Conv2d(width, width, 3, padding=1, groups=width)
+        self.norm = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.mix = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.heads = heads
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        x = x + self.local(x)
+        t = self.norm(x.flatten(2).transpose(1, 2))
+        q, k, v = self.qkv(t).reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        explicit = (q @ k.transpose(-2, -1) * (c // self.heads) ** -0.5).softmax(-1) @ v
+        fused = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        t = t + (explicit + fused).transpose(1, 2).reshape(b, h * w, c)
+        t = t + self.mix(t, t, t, need_weights=False)[0]
+        t = t + self.mlp(t)
+        return t.transpose(1, 2).reshape(b, c, h, w)
+
+
+def conv_attention() -> nn.Module:
+    return ConvAttention()

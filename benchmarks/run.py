@@ -344,20 +344,23 @@ def section_sites() -> None:
 
 
 def section_mult_adds() -> None:
-    """A spec with `expect.mult_adds`: counted from the recorded shapes, against the
-    torchinfo pass it took before (a second, hooked forward pass)."""
-    from pytest_cnncheck.macs import mult_adds
+    """A spec with `expect.mult_adds` against the same spec without: the count runs in the
+    recorded pass (counting.py, a dispatch mode over every op), not in a second pass."""
     from pytest_cnncheck.probe import probe
 
-    print("\n## 8. `expect.mult_adds`: from the recorded shapes, not a second pass\n")
-    print("| model | item on meta, torchinfo's pass (before) | from the recorded pass (now) | ratio |")
-    print("| --- | --- | --- | --- |")
-    for label, (model, size) in MODELS.items():
+    print("\n## 8. `expect.mult_adds`: counted in the recorded pass\n")
+    print("| model | item on meta | with `expect.mult_adds` | ratio | mult-adds |")
+    print("| --- | --- | --- | --- | --- |")
+    for label, (model, size) in {**MODELS, **ATTENTION}.items():
         one = spec(model, size, "meta")
-        times = interleaved({"before": lambda: probe(one, ROOT, summary=True).mult_adds,
-                             "now": lambda: mult_adds(probe(one, ROOT))}, repeat=21)
-        print(f"| {label} | {times['before'] * 1000:.2f} ms | {times['now'] * 1000:.2f} ms | "
-              f"**{times['now'] / times['before']:.2f}x** |")
+        counted = probe(one, ROOT, count=True).compute
+        times = interleaved({"item": lambda: probe(one, ROOT),
+                             "counted": lambda: probe(one, ROOT, count=True)}, repeat=21)
+        print(f"| {label} | {times['item'] * 1000:.2f} ms | {times['counted'] * 1000:.2f} ms | "
+              f"**{times['counted'] / times['item']:.2f}x** | {counted.mult_adds:,} |")
+
+
+ATTENTION = {"conv + attention hybrid, 64x64": ("models.py:conv_attention", (1, 3, 64, 64))}
 
 
 def section_fields() -> None:

@@ -268,10 +268,10 @@ def test_the_markdown_report_shows_what_changed_against_the_base_branch(tutorial
                     "| spec | output | change |",
                     # the biggest change first: 100 classes add to the head as well
                     "| `arch.cnncheck.yaml::wide` | [1, 10] → [1, 100] | +65,850 params (+106.2%); "
-                    "+65,850 mult-adds (+10.0%); +1,680 activations (+3.2%); +263,400 param bytes "
+                    "+65,640 mult-adds (+10.1%); +1,680 activations (+3.2%); +263,400 param bytes "
                     "(+106.2%) |",
-                    "| `arch.cnncheck.yaml::net` |  | +58,200 params (+93.9%); +58,200 mult-adds "
-                    "(+8.8%); +960 activations (+1.8%); +232,800 param bytes (+93.9%) |",
+                    "| `arch.cnncheck.yaml::net` |  | +58,200 params (+93.9%); +58,080 mult-adds "
+                    "(+8.9%); +960 activations (+1.8%); +232,800 param bytes (+93.9%) |",
                     "Added: `arch.cnncheck.yaml::new`", "Removed: `arch.cnncheck.yaml::gone`",
                     "| status | spec | output | params | activations | mismatches |")
 
@@ -298,5 +298,6 @@ def test_a_change_too_small_for_one_decimal_never_reads_as_none(tutorial: pytest
                                            "base.json")
     result.assert_outcomes(passed=1)
     text = (tutorial.path / "pr.md").read_text()
-    assert "| `arch.cnncheck.yaml::net` |  | -6 params (-<0.1%); -4,704 mult-adds (-0.7%)" in text
+    # (a bias is an add, not a multiply-accumulate: the mult-adds stay as they were)
+    assert "| `arch.cnncheck.yaml::net` |  | -6 params (-<0.1%); -24 param bytes (-<0.1%) |" in text
     assert "0.0%" not in text

@@ -336,6 +336,9 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
     return findings
 
 
+MODEL_ITSELF = "the model's own forward"  # the "layer" of ops outside every module call
+
+
 def _over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[tuple[str, int]],
                  what: str) -> Finding:
     """A count outside its bound: by how much, and the five layers that carry the most."""
@@ -351,11 +354,11 @@ def _over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[
     details = [said]
     if top:
         details.append("the layers that carry the most:")
-        details += [f"  {name}: {count:,} ({count / actual:.1%})" for name, count in top]
+        details += [f"  {name or MODEL_ITSELF}: {count:,} ({count / actual:.1%})" for name, count in top]
     return Finding(key, line, expected=str(bound), actual=f"{actual:,}",
                    expected_value={"min": bound.low.value if bound.low else None,
                                    "max": bound.high.value if bound.high else None},
-                   actual_value=actual, details=tuple(details), layers=tuple(name for name, _ in top),
+                   actual_value=actual, details=tuple(details), layers=tuple(name for name, _ in top if name),
                    fix=("fix: make the layers above smaller, or move the bound if the growth is "
                         "intended (a bound is intent: `--cnncheck-update` leaves it alone)",))
 
@@ -409,19 +412,26 @@ def _activation_carriers(trace: Trace) -> list[tuple[str, int]]:
 
 
 def _mult_adds(spec: Spec, trace: Trace) -> list[Finding]:
-    """Counted from the recorded shapes as torchinfo counts them (macs.py): no second pass."""
-    assert spec.mult_adds is not None
+    """Every multiply-accumulate of the recorded pass (counting.py): no second pass."""
+    assert spec.mult_adds is not None and trace.compute is not None
     number, line = spec.mult_adds
-    counted = macs.mult_adds(trace)
+    counted = trace.compute.mult_adds
+    what = (f"counted: every multiply-accumulate of the forward pass, for the batch as given "
+            f"({macs.coverage(trace.compute.uncounted)})")
+    partial = () if trace.compute.complete else (
+        "the count is partial: the ops named above ran and were not counted, so the model "
+        "does more than this",)
     if isinstance(number, Bound):
         carriers = sorted(macs.layer_mult_adds(trace).items(), key=lambda item: -item[1])
-        return [] if number.holds(counted) else [
-            _over_budget("expect.mult_adds", line, number, counted, carriers, "mult-adds")]
+        if number.holds(counted):
+            return []
+        finding = _over_budget("expect.mult_adds", line, number, counted, carriers, "mult-adds")
+        return [replace(finding, details=(what, *finding.details, *partial))]
     if counted == number.value:
         return []
     return [Finding("expect.mult_adds", line, expected=_counted(number),
                     actual=f"{counted:,}", expected_value=number.value,
-                    actual_value=counted, details=("as torchinfo counts them",),
+                    actual_value=counted, details=(what, *partial),
                     edits=_number_edits(number, counted))]
 
 

@@ -261,7 +261,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
     probe.freeze_startup_objects()
 
     try:
-        trace = probe.probe(spec, Path.cwd(), fields=args.receptive_field)
+        trace = probe.probe(spec, Path.cwd(), fields=args.receptive_field, count=args.budget is not None)
     except probe.DeviceUnavailable as reason:
         raise UsageError(str(reason)) from None
     if trace.crash is not None:

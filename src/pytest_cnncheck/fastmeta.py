@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import counting
+
 try:  # torch's `with torch.device(...)` mode: private, so only where it is as we know it
     from torch.utils._device import DeviceContext
 except ImportError:  # pragma: no cover - a torch that moved it: meta without the formulas
@@ -32,6 +34,7 @@ except ImportError:  # pragma: no cover - a torch that moved it: meta without th
 __all__ = ["formula_shapes", "meta_build"]
 
 Forward = Callable[..., Any]
+aten = torch.ops.aten
 
 
 class _Unsure(Exception):
@@ -39,9 +42,22 @@ class _Unsure(Exception):
 
 
 def _empty(like: torch.Tensor, shape: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A meta tensor of `shape`, made without a round through the torch-function modes."""
+    """A meta tensor of `shape`, made without a round through the torch-function modes, nor,
+    while MACs are counted, through the counter's dispatch mode (it would only be told of
+    an allocation: most of what counting costs a formula layer)."""
     with torch._C.DisableTorchFunction():
+        if _NO_DISPATCH_MODES is not None and counting.counting():
+            with torch._C._ExcludeDispatchKeyGuard(_NO_DISPATCH_MODES):
+                return torch.empty(shape, dtype=dtype or like.dtype, device="meta")
         return torch.empty(shape, dtype=dtype or like.dtype, device="meta")
+
+
+_NO_DISPATCH_MODES: Any
+try:  # the dispatch keys that send an op to the Python dispatch modes: private, so guarded
+    _NO_DISPATCH_MODES = (torch._C.DispatchKeySet(torch._C.DispatchKey.Python)
+                          | torch._C.DispatchKeySet(torch._C.DispatchKey.PythonTLSSnapshot))
+except AttributeError:  # pragma: no cover - a torch without them: the counter sees them, slower
+    _NO_DISPATCH_MODES = None
 
 
 def _tensor(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
@@ -79,15 +95,23 @@ def _conv(module: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     _spatial_input(module, x, dims, module.in_channels)
     if x.dtype != module.weight.dtype or not module.weight.is_meta:
         raise _Unsure
+    shape = tuple(x.shape)
     if module.padding == "same":
-        spatial = tuple(x.shape[-dims:])
+        spatial = shape[-dims:]
     else:
         padding = (0,) * dims if module.padding == "valid" else _tuple(module.padding, dims)
         spatial = tuple(
             _window_size(size, f, s, p, d, False)
-            for size, f, s, p, d in zip(x.shape[-dims:], module.kernel_size, module.stride,
+            for size, f, s, p, d in zip(shape[-dims:], module.kernel_size, module.stride,
                                         padding, module.dilation))
-    return _empty(x, (*x.shape[:-dims - 1], module.out_channels, *spatial))
+    out_shape = (*shape[:-dims - 1], module.out_channels, *spatial)
+    if counting.counting():  # the convolution that did not run, batched as aten's would be
+        batched = (1,) * (dims + 2 - len(shape))
+        weight = (module.out_channels, module.in_channels // module.groups, *module.kernel_size)
+        counting.note(counting.macs_on_shapes(aten.convolution, (*batched, *shape), weight, None,
+                                              module.stride, module.padding, module.dilation, False,
+                                              out_shape=(*batched, *out_shape)))
+    return _empty(x, out_shape)
 
 
 def _pool(dims: int) -> Callable[[Any, torch.Tensor], torch.Tensor]:
@@ -157,6 +181,9 @@ def _linear(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if x.dim() < 1 or x.shape[-1] != module.in_features or x.dtype != module.weight.dtype \
             or not module.weight.is_meta:
         raise _Unsure
+    if counting.counting():  # the matrix product that did not run: every row of x by weight^T
+        counting.note(counting.macs_on_shapes(aten.mm, (math.prod(x.shape[:-1]), module.in_features),
+                                              (module.in_features, module.out_features)))
     return _empty(x, (*x.shape[:-1], module.out_features))
 
 
@@ -198,6 +225,8 @@ def _recurrent(module: Any, x: torch.Tensor) -> Any:
                         else (steps, batch, directions * projected))
         state = (layers, batch, projected)
         cell = (layers, batch, module.hidden_size)
+    if counting.counting():
+        counting.note(counting.recurrent_macs(module, math.prod(x.shape[:-1])))
     if isinstance(module, nn.LSTM):
         return output, (_empty(x, state), _empty(x, cell))
     return output, _empty(x, state)

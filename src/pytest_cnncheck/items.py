@@ -175,6 +175,7 @@ class SpecItem(pytest.Item):
         with self._probing(probe):
             trace = probe.probe(spec, self.config.rootpath, summary=wants_table,
                                 fields=wants_table or diagrams == "all",
+                                count=bool(self.config.getoption("cnncheck_report")),
                                 **self.config.stash[SETTINGS])
         if trace.fallback:
             message = f"ran on the CPU because {trace.fallback}"
@@ -193,7 +194,6 @@ class SpecItem(pytest.Item):
             if (drawn.crash is None) == (trace.crash is None):
                 trace = replace(trace, flow=drawn.flow, calls=drawn.calls)
         self.cnncheck_result = spec_result(spec, [trace], findings,
-                                           counts=bool(self.config.getoption("cnncheck_report")),
                                            diagram=bool(diagrams) and (bool(findings) or diagrams == "all"))
         if findings:
             raise SpecMismatch(spec, trace, findings)

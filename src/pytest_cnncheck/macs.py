@@ -1,65 +1,53 @@
-"""Multiply-adds of one forward pass, from the recorded shapes: no second pass.
+"""Multiply-accumulates as people read and compare them, from the count the pass made
+(counting.py; trace.Compute). Pure: no torch.
 
-torchinfo's count, computed the way torchinfo computes it (tests hold the two equal on
-the example and benchmark models): for each call of a leaf layer, each of its
-parameters times what that parameter is applied to. A conv's `weight` and `bias` run
-once per output position, `N * H_out * W_out` (a kernel's channels are in the weight
-already); every other layer's once per sample, `N`; a recurrent layer's inner weights
-(`weight_ih_l0`, ...) once per sample and time step. Pure: no torch.
+The convention: MACs of the contractions of one forward pass (convolutions, linear layers,
+matmul and its kin, einsum, attention), for the batch as given; a bias, a normalisation,
+an activation or a pooling adds no MAC. FLOPs, as torch's FlopCounterMode and most
+papers count them, are twice this.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Iterable
 
-from .trace import Trace
+from .trace import Compute, Trace
 
-__all__ = ["layer_mult_adds", "mult_adds"]
+__all__ = ["coverage", "described", "layer_mult_adds", "mult_adds", "readable"]
 
 
-def layer_mult_adds(trace: Trace) -> dict[str, int]:
-    """Multiply-adds by layer, over all of its calls; only layers that hold parameters."""
-    counts: dict[str, int] = {}
-    for call in trace.calls:
-        if not call.finished or not call.name:
-            continue
-        layer = trace.layers[call.name]
-        if not layer.leaf or not layer.own:
-            continue
-        out = _first_shape(call.output)
-        if out is None:
-            continue
-        total = 0
-        for name, shape in layer.own:
-            size = math.prod(shape)
-            if name in ("weight", "bias"):
-                if "Conv" in layer.type_name:
-                    total += size * math.prod(out[:1] + out[2:])
-                else:
-                    total += out[0] * size if out else 0
-            elif "weight" in name or "bias" in name:
-                total += math.prod(out[:2]) * size
-        counts[call.name] = counts.get(call.name, 0) + total
-    return counts
+def _compute(trace: Trace) -> Compute:
+    if trace.compute is None:
+        raise ValueError("the pass was not counted: probe(..., count=True)")
+    return trace.compute
 
 
 def mult_adds(trace: Trace) -> int:
-    return sum(layer_mult_adds(trace).values())
+    return _compute(trace).mult_adds
 
 
-def _first_shape(tree: Any) -> tuple[int, ...] | None:
-    """The shape torchinfo reads a call's output size from: the first tensor's."""
-    if isinstance(tree, tuple):
-        return tree
-    if isinstance(tree, list):
-        for item in tree:
-            found = _first_shape(item)
-            if found is not None:
-                return found
-    if isinstance(tree, dict):
-        for item in tree.values():
-            found = _first_shape(item)
-            if found is not None:
-                return found
-    return None
+def layer_mult_adds(trace: Trace) -> dict[str, int]:
+    """MACs by the layer whose own forward ran them; the model's own forward's under ""."""
+    return dict(_compute(trace).by_layer)
+
+
+def coverage(uncounted: Iterable[tuple[str, int]]) -> str:
+    """`complete`, or `partial: mylib::my_op ×4, aten::_trilinear ×1 not counted`."""
+    missed = list(uncounted)
+    if not missed:
+        return "complete"
+    return "partial: " + ", ".join(f"{name} ×{times}" for name, times in missed) + " not counted"
+
+
+def readable(count: int) -> str:
+    """`1.80G`, `658K`: three significant digits and a magnitude, as model cards print MACs."""
+    for suffix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f}{suffix}"
+    return str(count)
+
+
+def described(count: int, uncounted: Iterable[tuple[str, int]]) -> str:
+    """`1.80G (complete)`: the count and what it covers, as `-v` and the reports say it."""
+    return f"{readable(count)} ({coverage(uncounted)})"

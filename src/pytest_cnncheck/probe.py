@@ -78,7 +78,7 @@ class _BuildFailed(Exception):
 
 
 def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = False,
-          default_device: str = "meta",
+          count: bool = False, default_device: str = "meta",
           max_input_bytes: int | None = None, factory: Callable[..., Any] | None = None) -> Trace:
     """Build `spec`'s model and run its dummy input once; the record of what happened.
 
@@ -87,15 +87,17 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
     device: a spec asking for more fails before anything is allocated. `factory`, where
     given, builds the model instead of what `spec.model` names (the Python API). `fields`
     (or a spec that states a receptive field) runs the pass under Flow: receptive fields
-    and which layer fed which, for `-vv`, `init --receptive-field` and diagrams.
+    and which layer fed which, for `-vv`, `init --receptive-field` and diagrams. `count`
+    (or a spec that states mult_adds) counts the pass's multiply-accumulates (counting.py).
     """
     fields = fields or spec.wants_fields
+    count = count or spec.mult_adds is not None
     factory = factory or resolve_model(spec, rootdir)
     check_kwargs(spec, factory)
     device = _device(spec, default_device)
     if device != "meta" or spec.device == "meta":  # forced: no fallback to try
         _check_input_budget(spec, device, max_input_bytes)
-        return _probe_or_fail(spec, factory, device, summary=summary, fields=fields)
+        return _probe_or_fail(spec, factory, device, summary=summary, fields=fields, count=count)
 
     # Keyed by the class or function itself (two specs may write one path for
     # different files) and weakly, so that a model's module can still be freed.
@@ -107,7 +109,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
     fallback = failures.get(key)
     if fallback is None:
         try:
-            trace = _probe_on(spec, factory, "meta", summary=summary, fields=fields)
+            trace = _probe_on(spec, factory, "meta", summary=summary, fields=fields, count=count)
         except _BuildFailed as failure:
             fallback = f"building the model on meta failed ({failure.sentence})"
         else:
@@ -120,7 +122,8 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
             fallback = f"the forward pass failed on meta ({trace.crash.exception})"
         failures[key] = fallback
     _check_input_budget(spec, "cpu", max_input_bytes, fallback)
-    return replace(_probe_or_fail(spec, factory, "cpu", summary=summary, fields=fields), fallback=fallback)
+    return replace(_probe_or_fail(spec, factory, "cpu", summary=summary, fields=fields, count=count),
+                   fallback=fallback)
 
 
 def _grouped_conv(error: BaseException) -> str | None:
@@ -182,9 +185,9 @@ def _check_input_budget(spec: Spec, device: str, budget: int | None, why: str = 
 
 
 def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
-                   summary: bool, fields: bool = False) -> Trace:
+                   summary: bool, fields: bool = False, count: bool = False) -> Trace:
     try:
-        return _probe_on(spec, factory, device, summary=summary, fields=fields)
+        return _probe_on(spec, factory, device, summary=summary, fields=fields, count=count)
     except _BuildFailed as failure:
         raise failure.at(spec) from None
 
@@ -303,16 +306,17 @@ def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
 
 
 def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = False,
-            fields: bool = False) -> Run:
+            fields: bool = False, count: bool = False) -> Run:
     """One recorded pass; with `tagging`, one that also says where each tensor came from;
-    with `fields`, one that follows receptive fields and which layer fed which."""
+    with `fields`, one that follows receptive fields and which layer fed which; with
+    `count`, one that counts multiply-accumulates."""
     # The tagging pass repeats a pass that already said what the model warns about; it
     # would say it again, attributed to our mode's frame.
     with formula_shapes(model) if device == "meta" else nullcontext(), \
             warnings.catch_warnings() if tagging else nullcontext():
         if tagging:
             warnings.simplefilter("ignore")
-        return run_recorded(model, inputs, tagging=tagging, fields=fields)
+        return run_recorded(model, inputs, tagging=tagging, fields=fields, count=count)
 
 
 def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor]) -> Trace:
@@ -338,22 +342,23 @@ def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Tr
                  output=run.output, params_total=total, params_trainable=trainable,
                  param_bytes=param_bytes, buffer_bytes=buffer_bytes, element_bytes=element,
                  weighted=layers.weighted_leaves(),
-                 crash=run.crash, clash=run.clash, reshapes=run.reshapes, flow=run.flow, **more)
+                 crash=run.crash, clash=run.clash, reshapes=run.reshapes, flow=run.flow,
+                 compute=run.compute, **more)
 
 
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool,
-              fields: bool = False) -> Trace:
+              fields: bool = False, count: bool = False) -> Trace:
     with _isolated() as default:
         model, sites = _built(spec, factory, device, default)
         inputs = _inputs(spec, spec.input_sizes, device, default)
-        run = _run_on(model, inputs, device, fields=fields)
+        run = _run_on(model, inputs, device, fields=fields, count=count)
         table: str | None = None
-        mult_adds: int | None = None
+        torchinfo_count: int | None = None
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
-            table, mult_adds, notes = _torchinfo(model, inputs, device, spec.mode)
-        trace = _with_provenance(_trace(spec, device, run, Layers(model, sites),
-                                        summary=table, mult_adds=mult_adds, notes=notes), model, inputs)
+            table, torchinfo_count, notes = _torchinfo(model, inputs, device, spec.mode)
+        trace = _with_provenance(_trace(spec, device, run, Layers(model, sites), summary=table,
+                                        summary_mult_adds=torchinfo_count, notes=notes), model, inputs)
         if len(spec.input_sizes) == 1:
             trace = replace(trace, fitting_inputs=_fitting(spec, model, trace, device, default))
         return trace

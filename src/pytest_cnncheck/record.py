@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of
-from .trace import Call, Clash, Crash, FlowRecord, Reshape, ShapeTree
+from .trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
 
 __all__ = ["Run", "Sites", "definition_sites", "named_modules", "plain", "run_recorded"]
 
@@ -65,13 +65,15 @@ class Run:
     clash: Clash | None = None
     reshapes: tuple[Reshape, ...] = ()
     flow: FlowRecord | None = None
+    compute: Compute | None = None
 
 
 def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = False,
-                 fields: bool = False) -> Run:
+                 fields: bool = False, count: bool = False) -> Run:
     """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
     came from (and costs on every operation: for a pass that must explain a clash);
-    `fields` under Flow, which follows each layer's receptive field and inputs."""
+    `fields` under Flow, which follows each layer's receptive field and inputs; `count`
+    under MacCounter, which counts the multiply-accumulates of every op, by layer."""
     modules = named_modules(model)
     names = {id(module): name for name, module in modules.items()}
     # One list per call, in the order the calls began: Call's fields, filled in as it ends.
@@ -93,6 +95,11 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
         from .flow import Flow
 
         flow = Flow(inputs, current)
+    counter = None
+    if count:
+        from .counting import MacCounter
+
+        counter = MacCounter(lambda: open_calls[-1][0] if open_calls else "")
     numbers: dict[int, int] = {}  # id(record) -> its index, for Flow
 
     def begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
@@ -163,7 +170,8 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
         crash = None
         try:
             with provenance if provenance is not None else nullcontext(), \
-                    flow if flow is not None else nullcontext():
+                    flow if flow is not None else nullcontext(), \
+                    counter if counter is not None else nullcontext():
                 output = _shapes(model(*inputs))
         except Exception as error:
             crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error))
@@ -175,7 +183,8 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
     return Run(tuple(Call(*record) for record in records), output, crash,
                provenance.clash if provenance is not None else None,
                tuple(provenance.reshapes) if provenance is not None else (),
-               flow.record() if flow is not None else None)
+               flow.record() if flow is not None else None,
+               counter.record() if counter is not None and crash is None else None)
 
 
 def _init_codes(cls: type) -> frozenset[Any]:

@@ -31,10 +31,11 @@ REPORT_VERSION = 2  # 2: a finding's expected and actual are values; their text 
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
-                counts: bool = False, diagram: bool = False) -> dict[str, Any]:
-    """The facts of one checked spec: what the model did, and every mismatch; with `counts`
-    (a report is written), its mult-adds too; with `diagram`, its shape flow as Mermaid text
-    for the Markdown report (the JSON report leaves it out: it is a picture)."""
+                diagram: bool = False) -> dict[str, Any]:
+    """The facts of one checked spec: what the model did, and every mismatch; its mult-adds
+    where the pass counted them (a report is written, or the spec states them); with
+    `diagram`, its shape flow as Mermaid text for the Markdown report (the JSON report
+    leaves it out: it is a picture)."""
     trace = traces[0]
     ran = trace.crash is None
     measured = trace
@@ -53,7 +54,10 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "output": shapes_json(trace.output) if ran and spec.scan is None else None,
         "params": {"total": trace.params_total, "trainable": trace.params_trainable},
         "memory": memory.figures(measured) if ran else None,
-        "mult_adds": macs.mult_adds(trace) if counts and ran and spec.scan is None else None,
+        "mult_adds": trace.compute.mult_adds if trace.compute and spec.scan is None else None,
+        # The ops that may contract but were not counted, with how often each ran: {} when
+        # the count is complete.
+        "mult_adds_uncounted": dict(trace.compute.uncounted) if trace.compute and spec.scan is None else None,
         "sizes": dict(spec.bindings) if spec.scan is None else None,
         "findings": [_finding(finding, trace) for finding in findings],
         "receptive_field": widest_field(trace) if spec.scan is None else None,
@@ -131,6 +135,8 @@ def facts_line(result: dict[str, Any]) -> str:
         trainable = "" if params["trainable"] == params["total"] else \
             f" ({params['trainable']:,} trainable)"
         parts.append(f"params {params['total']:,}{trainable}")
+    if result.get("mult_adds") is not None:
+        parts.append(f"mult-adds {macs.described(result['mult_adds'], (result.get('mult_adds_uncounted') or {}).items())}")
     figures = result.get("memory")
     if figures:
         parts.append(f"memory: params {memory.readable(figures['params'])}, activations "

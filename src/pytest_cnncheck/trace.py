@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Union
 
 from .fields import Entry
 
-__all__ = ["Call", "Clash", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
+__all__ = ["Call", "Clash", "Compute", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
            "format_shapes", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
@@ -132,6 +132,21 @@ class FlowRecord:
 
 
 @dataclass(frozen=True)
+class Compute:
+    """The multiply-accumulates of the forward pass (counting.py): in all, by layer call
+    (the innermost module call an op ran in; "" is the model's own forward), and the ops
+    that may contract but have no formula, with how often each ran."""
+
+    mult_adds: int
+    by_layer: Mapping[str, int]
+    uncounted: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncounted
+
+
+@dataclass(frozen=True)
 class Trace:
     model: str
     device: str
@@ -143,7 +158,8 @@ class Trace:
     crash: Crash | None = None
     fallback: str | None = None  # why the meta device was left for the CPU
     summary: str | None = None  # torchinfo's table
-    mult_adds: int | None = None
+    summary_mult_adds: int | None = None  # torchinfo's own count, beside its table
+    compute: Compute | None = None  # the MACs counted in the pass, where something asked
     notes: tuple[str, ...] = field(default=())
     param_bytes: int = 0  # what the parameters hold, each at its own dtype
     buffer_bytes: int = 0  # what the buffers hold (BatchNorm's running statistics, ...)
