@@ -576,3 +576,42 @@ def test_memory_exact_and_bounded_and_in_the_facts_line(tutorial: pytest.Pyteste
     run(tutorial, spec.replace("400KiB", "0.5MiB"))[0].assert_outcomes(passed=1)
     _, out = run(tutorial, spec.replace("params: 248024", "params: 1MB"))
     assert_in_order(out, "expect.memory.params", "expected: 1MB = 1,000,000", "actual:   248,024 (242.2 KiB)")
+
+
+def test_a_nested_output_mismatch_names_the_first_path_that_differs(pytester: pytest.Pytester) -> None:
+    # A dict of a list of flows, as RAFT and detection models return: the failure says
+    # where the trees part, not only both trees.
+    pytester.makepyfile(flows="""
+        from torch import nn
+        import torch.nn.functional as F
+
+        class Flows(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 2, 3, padding=1)
+
+            def forward(self, x):
+                f = self.conv(x)
+                return {"flow": [f, f, f, F.avg_pool2d(f, 2)], "score": f.mean((2, 3))}
+    """)
+    result, out = run(pytester, """
+        flows:
+          model: flows.py:Flows
+          input_size: [1, 3, 16, 16]
+          expect:
+            output: {flow: [[1, 2, 16, 16], [1, 2, 16, 16], [1, 2, 16, 16], [1, 2, 16, 16]], score: [1, 2]}
+        fewer:
+          model: flows.py:Flows
+          input_size: [1, 3, 16, 16]
+          expect:
+            output: {flow: [[1, 2, 16, 16], [1, 2, 16, 16]], score: [1, 2]}
+        keys:
+          model: flows.py:Flows
+          input_size: [1, 3, 16, 16]
+          expect:
+            output: {flows: _, score: [1, 2]}
+    """)
+    result.assert_outcomes(failed=3)
+    assert "first difference: output.flow[3]: [1, 2, 16, 16] expected, actual [1, 2, 8, 8]" in out
+    assert "first difference: output.flow: 2 elements expected, actual 4" in out
+    assert "first difference: output: keys flows, score expected, actual flow, score" in out

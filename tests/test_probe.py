@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -288,3 +289,64 @@ def test_calls_are_recorded_for_scripted_and_patched_modules_and_put_back(
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     assert pytester.path.joinpath("state.txt").read_text() == "0 True False"
+
+
+def test_one_specs_meta_failure_does_not_send_another_size_to_the_cpu(pytester: pytest.Pytester) -> None:
+    # Meta fails only at odd widths (the model reads a value there). The spec at width 7
+    # falls back; the spec of the same model at width 8 runs on meta, quoting nothing.
+    pytester.makepyfile(models="""
+        from torch import nn
+
+        class OddReads(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                if x.shape[-1] % 2 and x.sum().item() > 1e9:
+                    return x
+                return self.fc(x[..., :4])
+    """)
+    write_spec(pytester, """
+        odd:
+          model: models.py:OddReads
+          input_size: [1, 7]
+        even:
+          model: models.py:OddReads
+          input_size: [1, 8]
+    """)
+    result = pytester.runpytest("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    assert_in_order(out, "arch.cnncheck.yaml::odd PASSED", "on cpu (fallback)",
+                    "arch.cnncheck.yaml::even PASSED", "output [1, 2], params 10, memory")
+    even = out.split("arch.cnncheck.yaml::even PASSED", 1)[1].splitlines()[1]
+    assert even.endswith("on meta"), even
+    assert out.count("ran on the CPU because") == 1
+
+
+def test_a_package_whose_name_starts_with_torch_is_the_users_code(tmp_path: Path) -> None:
+    # Frames are told apart by whole folders: skipping torch/ must not skip torchvision/.
+    import sys
+    import traceback
+
+    from pytest_cnncheck.report import folder_prefix, user_frame
+
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torchvision").mkdir()
+    (tmp_path / "torchvision" / "builder.py").write_text("def build():\n    raise ValueError('in torchvision')\n")
+    sys.path.insert(0, str(tmp_path / "torchvision"))
+    try:
+        import builder
+
+        try:
+            builder.build()
+        except ValueError as error:
+            tb = error.__traceback__
+    finally:
+        sys.path.remove(str(tmp_path / "torchvision"))
+        sys.modules.pop("builder", None)
+    found = user_frame(tb, skip=(folder_prefix(tmp_path / "torch"),))
+    assert found is not None and "torchvision/builder.py:2: raise ValueError('in torchvision')" in found, \
+        traceback.format_tb(tb)
+    assert "builder.py" not in (user_frame(tb, skip=(folder_prefix(tmp_path / "torchvision"),)) or "")

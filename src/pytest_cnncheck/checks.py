@@ -15,7 +15,8 @@ from typing import Any
 from . import clashes, explain, fields, fixes, macs, memory
 from .sizes import describe as describe_sizes
 from .sizes import label
-from .spec import Bound, FieldSpec, LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec, did_you_mean
+from .spec import (Bound, FieldSpec, LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec,
+                   did_you_mean, node_matches, node_text)
 from .trace import Call, Layer, Trace, format_shapes, shapes_json
 from .yamlsource import Span, yaml_key
 
@@ -260,7 +261,31 @@ def _dimension_lines(label: str, shapes: Shapes, actual: Any) -> list[str]:
                     visit(f"{where}.{key}", item, one[key])
 
     visit(label, shapes.root, actual)
+    if not isinstance(shapes.root, Shape):  # a tree: say where it first parts from the model's
+        found = _first_difference(label, shapes.root, actual)
+        if found is not None:
+            lines.insert(0, f"first difference: {found}")
     return lines
+
+
+def _first_difference(where: str, node: ShapeNode | None, actual: Any) -> str | None:
+    """`output.flow[3]: [1, 2, 224, 224] expected, actual [1, 2, 112, 112]`: the first place,
+    depth first in the spec's order, where a stated tree and the model's differ."""
+    if node is None or node_matches(node, actual):
+        return None
+    if isinstance(node, ShapeSeq) and isinstance(actual, list):
+        if len(actual) != len(node.items):
+            return f"{where}: {len(node.items)} elements expected, actual {len(actual)}"
+        return next((found for i, (item, one) in enumerate(zip(node.items, actual))
+                     if (found := _first_difference(f"{where}[{i}]", item, one)) is not None), None)
+    if isinstance(node, ShapeMap) and isinstance(actual, dict):
+        keys = [key for key, _ in node.items]
+        if list(actual) != keys:
+            return (f"{where}: keys {', '.join(map(str, keys))} expected, actual "
+                    f"{', '.join(map(str, actual)) or 'none'}")
+        return next((found for key, item in node.items
+                     if (found := _first_difference(f"{where}.{key}", item, actual[key])) is not None), None)
+    return f"{where}: {node_text(node, values=True)} expected, actual {format_shapes(actual)}"
 
 
 def _counted(number: Number) -> str:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import torch
 
-from .report import relative, user_frame
+from .report import folder_prefix, relative, user_frame
 
 __all__ = ["OWN_DIR", "TORCH_DIR", "first_line", "raised", "user_frame_of", "user_line_now"]
 
-TORCH_DIR = str(Path(torch.__file__).parent)
-OWN_DIR = str(Path(__file__).parent)
+# Folders as prefixes that end in a separator, so that a path is inside one by whole
+# components: torchvision/ and torchinfo/ are not torch/.
+TORCH_DIR = folder_prefix(Path(torch.__file__).parent)
+OWN_DIR = folder_prefix(Path(__file__).parent)
 
 
 def raised(doing: str, error: BaseException) -> str:

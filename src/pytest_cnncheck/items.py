@@ -18,7 +18,7 @@ from _pytest._code.code import TerminalRepr
 
 from .checks import Finding, check, check_scan, first_against
 from .plugin import SETTINGS
-from .report import BOLD, PLAIN, Line, failure_lines, relative, spec_error_lines, user_frame
+from .report import BOLD, PLAIN, Line, failure_lines, folder_prefix, relative, spec_error_lines, user_frame
 from .results import error_result, spec_result
 from .spec import FileSpecs, Spec, SpecError, parse_file
 from .update import Change, apply_changes, changes_for, summary_lines
@@ -118,7 +118,7 @@ def _library_dirs() -> tuple[str, ...]:
         module = sys.modules.get(name)
         origin = getattr(module, "__file__", None) or (found.origin if found else None)
         if origin:
-            dirs.append(str(Path(origin).parent))
+            dirs.append(folder_prefix(Path(origin).parent))
     return tuple(dirs)
 
 

@@ -105,7 +105,9 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
         failures = _META_INCAPABLE.setdefault(factory, {})
     except TypeError:  # a callable that takes no weak reference: don't remember
         failures = {}
-    key = repr(sorted(spec.kwargs.items()))
+    # Everything that decides whether meta fails: one spec's wrong input must not send
+    # another spec of the same model to the CPU, quoting the other's error.
+    key = repr((sorted(spec.kwargs.items()), spec.input_sizes, spec.dtypes, spec.mode))
     fallback = failures.get(key)
     if fallback is None:
         try:

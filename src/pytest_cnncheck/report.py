@@ -6,6 +6,7 @@ writes it through pytest's own writer and `--color` / `NO_COLOR` just work.
 
 from __future__ import annotations
 
+import os
 import traceback
 from pathlib import Path
 from types import TracebackType
@@ -159,7 +160,13 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-_OWN_DIR = str(Path(__file__).parent)
+def folder_prefix(folder: Path | str) -> str:
+    """`folder` with a separator at its end: a path inside it starts with this, and a path
+    in a folder that merely begins with its name (torch -> torchvision) does not."""
+    return os.path.join(str(folder), "")
+
+
+_OWN_DIR = folder_prefix(Path(__file__).parent)
 
 
 def user_frame(tb: TracebackType | None, skip: tuple[str, ...] = ()) -> str | None:
