@@ -301,3 +301,38 @@ def test_a_change_too_small_for_one_decimal_never_reads_as_none(tutorial: pytest
     # (a bias is an add, not a multiply-accumulate: the mult-adds stay as they were)
     assert "| `arch.cnncheck.yaml::net` |  | -6 params (-<0.1%); -24 param bytes (-<0.1%) |" in text
     assert "0.0%" not in text
+
+
+def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pytest.Pytester,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under GitHub Actions the diff of a pull request shows a finding at the line that made
+    # the layer and at the spec's line: workflow commands with paths from the repository root.
+    models = tutorial.mkdir("models")
+    (tutorial.path / "net.py").rename(models / "net.py")
+    write_spec(tutorial, """
+        net:
+          model: models/net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              conv2: {output: [1, 16, 12, 12]}
+        typo:
+          model: models/net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {ouput: [1, 10]}
+        """)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tutorial.path))
+    for extra in ((), ("-n", "2")):
+        result = tutorial.runpytest_subprocess(*extra)
+        result.assert_outcomes(failed=2)
+        lines = [line for line in result.stdout.lines if line.startswith("::error ")]
+        conv2 = "title=cnncheck%3A conv2 (net%3A expect.layers.conv2.output)::expected [1, 16, 12, 12], actual [1, 16, 10, 10]%0A"
+        assert any(line.startswith("::error file=models/net.py,line=11,") and conv2 in line for line in lines), lines
+        assert any(line.startswith("::error file=arch.cnncheck.yaml,line=7,title=cnncheck%3A net%3A "
+                                   "expect.layers.conv2.output::expected") for line in lines), lines
+        assert any(line.startswith("::error file=arch.cnncheck.yaml,line=11,title=cnncheck%3A typo::Unknown key "
+                                   "'ouput'") for line in lines), lines
+        assert all("\n" not in line for line in lines) and len(lines) == 3, lines
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    assert "::error" not in tutorial.runpytest_subprocess().stdout.str()

@@ -62,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(UpdateSession(config), "cnncheck-update")
     if config.get_verbosity() > 0:
         config.pluginmanager.register(VerboseFacts(config), "cnncheck-verbose")
+    from . import github
+
+    if github.enabled() and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(GithubAnnotations(config), "cnncheck-github")
     paths = config.getoption("cnncheck_report")
     baseline = None
     if config.getoption("cnncheck_baseline"):
@@ -143,6 +147,28 @@ class VerboseFacts:
         if tables:
             for line in tables[0].splitlines():
                 terminal.write_line(f"    {line}")
+
+
+class GithubAnnotations:
+    """Under GitHub Actions: each failing spec's findings as `::error` workflow commands at
+    the spec's line and at the model's line to edit (github.py), printed once, on the
+    controller, at the end of the run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = getattr(report, "cnncheck_result", None)
+        if result is not None:
+            self.results.append(result)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from .github import commands
+
+        for result in self.results:
+            for command in commands(result, self.config.rootpath):
+                terminalreporter.write_line(command)
 
 
 class ReportWriter:

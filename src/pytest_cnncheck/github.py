@@ -1,0 +1,71 @@
+"""GitHub Actions annotations: under `GITHUB_ACTIONS=true`, each failing spec prints
+workflow commands, `::error file=models/net.py,line=13,title=...::message`, so that a pull
+request's diff shows the finding at the model's line to edit and at the spec's line.
+
+A writer: it renders the results a spec item made (results.py's data, so xdist workers'
+too) and computes nothing. Paths are relative to the repository root (`GITHUB_WORKSPACE`,
+else pytest's rootdir), as GitHub matches them against the diff; the convention is
+pytest-github-actions-annotate-failures'.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = ["commands", "enabled"]
+
+
+def enabled() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def commands(result: dict[str, Any], rootdir: Path) -> Iterator[str]:
+    """The workflow commands for one spec's result: one per problem of a spec that could
+    not be checked; per finding, one at the spec's line and one at each line that made a
+    layer it names. Nothing for a spec that passed."""
+    if result.get("status") != "failed":
+        return
+    root = Path(os.environ.get("GITHUB_WORKSPACE") or rootdir)
+    spec_file = _relative(Path(rootdir, result["file"]), root)
+    name = result.get("name", "")
+    for problem in result.get("error") or ():
+        yield _command(spec_file, problem["line"], f"cnncheck: {name}", problem["message"])
+    for finding in result.get("findings", ()):
+        if finding.get("follows"):
+            continue  # folded under its root cause, which is annotated
+        message = _message(finding)
+        yield _command(spec_file, finding["line"], f"cnncheck: {name}: {finding['key']}", message)
+        for layer in finding.get("layers", ()):
+            if layer.get("file"):
+                where = _relative(Path(layer["file"]).resolve(), root)
+                yield _command(where, layer["line"], f"cnncheck: {layer['name']} ({name}: {finding['key']})",
+                               message)
+
+
+def _message(finding: dict[str, Any]) -> str:
+    head = finding.get("message") or (f"expected {finding.get('expected_text')}, "
+                                      f"actual {finding.get('actual_text')}")
+    return "\n".join([head, *finding.get("details", ()), *finding.get("fix", ())])
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _command(file: str, line: int, title: str, message: str) -> str:
+    return (f"::error file={_property(file)},line={int(line)},title={_property(title)}::"
+            f"{_data(message)}")
+
+
+def _data(text: str) -> str:
+    """A workflow command's message: its line breaks and % escaped, as GitHub reads them."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
