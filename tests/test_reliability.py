@@ -180,7 +180,7 @@ CASES = [
          "expected: [1, 10, 1]\n  actual:   [1, 10]", line=4),
     Case("spec-calls-once", "`calls` with two entries on a module called once",
          spec("input_size: [1, 3, 32, 32]\nexpect:\n  layers:\n    conv1:\n      calls: [{output: [1, 6, 28, 28]}, {output: [1, 6, 28, 28]}]\n"),
-         "expect.layers.conv1.calls\n", line=7),
+         "expect.layers.conv1.calls (CNN105 layer-calls)\n", line=7),
     Case("spec-no-such-layer", "a layer name the model does not have",
          spec("input_size: [1, 3, 32, 32]\nexpect:\n  layers:\n    conv_1: {params: 456}\n"),
          "The model has no layer named 'conv_1'. Did you mean 'conv1'", line=6),

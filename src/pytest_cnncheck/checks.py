@@ -18,6 +18,7 @@ from .sizes import label
 from .spec import (Bound, FieldSpec, LayerSpec, Number, Shape, ShapeMap, ShapeNode, ShapeSeq, Shapes, Spec,
                    did_you_mean, node_matches, node_text)
 from .trace import Call, Layer, Trace, format_shapes, shapes_json
+from .kinds import Kind, kind_of
 from .yamlsource import Span, yaml_key
 
 __all__ = ["Edit", "Finding", "check", "check_scan", "first_against"]
@@ -52,6 +53,11 @@ class Finding:
     # (None in an expected shape: any size), names as strings.
     expected_value: Any = None
     actual_value: Any = None
+
+    @property
+    def kind(self) -> Kind:
+        """What kind of finding this is: a stable id and name (kinds.py)."""
+        return kind_of(self.key)
 
     @property
     def inherited(self) -> Span | None:

@@ -33,7 +33,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .explain import rejections, tied_columns
 from .scaffold import LAYER_CHOICES, spec_text
@@ -102,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
                                            "torch imported and no model built. Exit status 1 when "
                                            "a file has a problem.")
     lint.add_argument("files", nargs="+", metavar="FILE", help="spec files (*.cnncheck.yaml)")
+    report = commands.add_parser("report", help="merge the JSON reports of CI shards",
+                                 description="cnncheck report merge A.json B.json ... -o report.md: the "
+                                             "JSON reports of several pytest runs (CI shards) as one "
+                                             "Markdown report (one pull-request comment) or one JSON "
+                                             "report, baseline deltas included.")
+    report.add_argument("action", choices=("merge",))
+    report.add_argument("reports", nargs="+", metavar="REPORT.json", help="the shards' JSON reports")
+    report.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="the merged report: .md (Markdown) or .json")
+    report.add_argument("--baseline", metavar="BASE.json",
+                        help="the base branch's JSON report: the Markdown report leads with what changed")
     commands.add_parser("schema", help="print the JSON Schema of spec files, for editors",
                         description="Print the JSON Schema (draft 2020-12) of spec files: save it "
                                     "and point your editor's YAML language server at it.")
@@ -150,6 +161,8 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
             return _lint(args.files)
         if args.command == "graph":
             return _graph(args)
+        if args.command == "report":
+            return _merge(args.reports, args.output, args.baseline)
         if args.command == "schema":
             sys.stdout.write((Path(__file__).parent / "cnncheck.schema.json").read_text(encoding="utf-8"))
             return 0
@@ -174,6 +187,38 @@ def _budget(text: str | None) -> Fraction | None:
     if share < 0:
         raise UsageError(f"--budget must be zero or more, not {text!r}")
     return share
+
+
+def _merge(reports: list[str], output: str, baseline: str | None) -> int:
+    """The shards' rows as one report: each spec once (a spec in two shards is said, and the
+    first kept), sorted by id as a single run sorts them."""
+    from .results import json_report, markdown_report, read_baseline
+    from .update import write_atomically
+
+    if not output.endswith((".md", ".json")):
+        raise UsageError(f"-o {output}: the name must end in .md (Markdown) or .json")
+
+    def read(name: str) -> list[dict[str, Any]]:
+        try:
+            return read_baseline(Path(name))
+        except ValueError as error:
+            raise UsageError(f"{name}: {error}") from None
+
+    rows: dict[str, dict[str, Any]] = {}
+    for name in reports:
+        for row in read(name):
+            if row["id"] in rows:
+                print(f"cnncheck report: {row['id']} is in more than one report; the first is kept",
+                      file=sys.stderr)
+            rows.setdefault(row["id"], row)
+    merged = [rows[key] for key in sorted(rows)]
+    text = (markdown_report(merged, read(baseline) if baseline else None) if output.endswith(".md")
+            else json_report(merged))
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text.encode("utf-8"))
+    print(f"cnncheck report: wrote {output} ({len(merged)} specs from {len(reports)} reports)", file=sys.stderr)
+    return 0
 
 
 def _lint(files: list[str]) -> int:

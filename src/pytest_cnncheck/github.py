@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["commands", "enabled"]
+__all__ = ["commands", "enabled", "finding_message", "repository_path"]
 
 
 def enabled() -> bool:
@@ -28,33 +28,34 @@ def commands(result: dict[str, Any], rootdir: Path) -> Iterator[str]:
     if result.get("status") != "failed":
         return
     root = Path(os.environ.get("GITHUB_WORKSPACE") or rootdir)
-    spec_file = _relative(Path(rootdir, result["file"]), root)
+    spec_file = repository_path(Path(rootdir, result["file"]), root)
     name = result.get("name", "")
     for problem in result.get("error") or ():
         yield _command(spec_file, problem["line"], f"cnncheck: {name}", problem["message"])
     for finding in result.get("findings", ()):
         if finding.get("follows"):
             continue  # folded under its root cause, which is annotated
-        message = _message(finding)
+        message = finding_message(finding)
         yield _command(spec_file, finding["line"], f"cnncheck: {name}: {finding['key']}", message)
         for layer in finding.get("layers", ()):
             if layer.get("file"):
-                where = _relative(Path(layer["file"]).resolve(), root)
+                where = repository_path(Path(layer["file"]).resolve(), root)
                 yield _command(where, layer["line"], f"cnncheck: {layer['name']} ({name}: {finding['key']})",
                                message)
 
 
-def _message(finding: dict[str, Any]) -> str:
+def finding_message(finding: dict[str, Any]) -> str:
+    """A finding's text for a reader outside the terminal: what differs, why, the fix."""
     head = finding.get("message") or (f"expected {finding.get('expected_text')}, "
                                       f"actual {finding.get('actual_text')}")
     return "\n".join([head, *finding.get("details", ()), *finding.get("fix", ())])
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+def repository_path(path: Path, root: Path) -> str:
+    """`models/net.py`: a path as GitHub names it, from the repository's root, with `/`."""
+    from .report import relative  # here: plugin.py imports this module in every session
+
+    return Path(relative(path.resolve(), root.resolve())).as_posix()
 
 
 def _command(file: str, line: int, title: str, message: str) -> str:

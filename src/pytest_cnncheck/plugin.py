@@ -29,7 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "only those values change, and the specs pass")
     group.addoption("--cnncheck-report", action="append", default=[], metavar="PATH",
                     help="write a report of the spec results to PATH: .md (Markdown, for a pull "
-                         "request or $GITHUB_STEP_SUMMARY) or .json; may be given more than once")
+                         "request or $GITHUB_STEP_SUMMARY), .json, or .sarif (SARIF 2.1.0, for "
+                         "code scanning); may be given more than once")
     group.addoption("--cnncheck-baseline", default=None, metavar="PATH",
                     help="the JSON report of the base branch: the Markdown report then shows what "
                          "changed against it (params, mult-adds, memory, output), biggest first")
@@ -81,9 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "--cnncheck-report with a .md name too")
     if paths:
         for path in paths:
-            if not path.endswith((".md", ".json")):
+            if not path.endswith((".md", ".json", ".sarif")):
                 raise pytest.UsageError(f"--cnncheck-report {path}: the name must end in .md "
-                                        "(Markdown) or .json")
+                                        "(Markdown), .json or .sarif (SARIF, for code scanning)")
         config.pluginmanager.register(ReportWriter(config, paths, baseline), "cnncheck-report")
 
 
@@ -191,13 +192,16 @@ class ReportWriter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: its reports reach the controller, which writes
-        from .results import json_report, markdown_report
+        from .results import json_report, markdown_report, versions
+        from .sarif import sarif_report
         from .update import write_atomically
 
         rows = [self.rows[nodeid] for nodeid in sorted(self.rows)]
         for name in self.paths:
             path = Path(self.config.invocation_params.dir, name)
-            text = markdown_report(rows, self.baseline) if name.endswith(".md") else json_report(rows)
+            text = (markdown_report(rows, self.baseline) if name.endswith(".md") else
+                    sarif_report(rows, self.config.rootpath, versions()["pytest-cnncheck"])
+                    if name.endswith(".sarif") else json_report(rows))
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomically(path, text.encode("utf-8"), exclusive=False)

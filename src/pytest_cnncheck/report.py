@@ -65,7 +65,8 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         out.append((f"(ran on the CPU: {trace.fallback})", PLAIN))
     for finding in findings:
         out.append(("", PLAIN))
-        out.append((f"{where}:{finding.line}: {finding.key}" if where else finding.key, BOLD))
+        kind = f"{finding.key} ({finding.kind.id} {finding.kind.name})"
+        out.append((f"{where}:{finding.line}: {kind}" if where else kind, BOLD))
         out.extend(_source(source, finding.line))
         if finding.follows is not None:  # folded: what it says, and the finding it follows from
             said = (f"expected {finding.expected}, actual {finding.actual}"

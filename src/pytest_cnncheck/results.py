@@ -27,7 +27,9 @@ __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown
            "spec_result", "versions"]
 
 # Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
-REPORT_VERSION = 2  # 2: a finding's expected and actual are values; their text beside them
+# 2: a finding's expected and actual are values, their text beside them. 3: mult_adds counts
+# every multiply-accumulate (counting.py), with mult_adds_uncounted; findings carry a kind.
+REPORT_VERSION = 3
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
@@ -81,7 +83,8 @@ def error_result(error: SpecError) -> dict[str, Any]:
 
 
 def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
-    return {"key": finding.key, "line": finding.line, "message": finding.message,
+    return {"key": finding.key, "kind": finding.kind.id, "kind_name": finding.kind.name,
+            "line": finding.line, "message": finding.message,
             "expected": finding.expected_value, "actual": finding.actual_value,
             "expected_text": finding.expected, "actual_text": finding.actual,
             "details": list(finding.details), "fix": list(finding.fix), "follows": finding.follows,
@@ -209,10 +212,13 @@ def read_baseline(path: Path) -> list[dict[str, Any]]:
                          "report of the base branch") from None
     if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
         raise ValueError("is not a cnncheck JSON report (no `specs` list)")
-    if data.get("version") != REPORT_VERSION:
+    if data.get("version") not in (2, REPORT_VERSION):
         raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
-                         f"version {REPORT_VERSION}: write the base branch's report again")
-    return [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
+                         f"versions 2 and {REPORT_VERSION}: write the base branch's report again")
+    specs = [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
+    if data["version"] == 2:  # its mult_adds were torchinfo's count: not comparable, left out
+        specs = [{**spec, "mult_adds": None} for spec in specs]
+    return specs
 
 
 # The figures compared against the base branch: (name, how to read it from a result).
