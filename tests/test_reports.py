@@ -305,10 +305,9 @@ def test_a_change_too_small_for_one_decimal_never_reads_as_none(tutorial: pytest
     assert "0.0%" not in text
 
 
-def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pytest.Pytester,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    # Under GitHub Actions the diff of a pull request shows a finding at the line that made
-    # the layer and at the spec's line: workflow commands with paths from the repository root.
+def in_a_repository(tutorial: pytest.Pytester) -> None:
+    """The tutorial Net in models/ (conv2 made at models/net.py:11) and a spec file with a
+    wrong layer output (line 7) and a spec error (line 11), and a spec that passes."""
     models = tutorial.mkdir("models")
     (tutorial.path / "net.py").rename(models / "net.py")
     write_spec(tutorial, """
@@ -322,12 +321,22 @@ def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pyt
           model: models/net.py:Net
           input_size: [1, 3, 32, 32]
           expect: {ouput: [1, 10]}
+        good:
+          model: models/net.py:Net
+          input_size: [1, 3, 32, 32]
         """)
+
+
+def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pytest.Pytester,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under GitHub Actions the diff of a pull request shows a finding at the line that made
+    # the layer and at the spec's line: workflow commands with paths from the repository root.
+    in_a_repository(tutorial)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_WORKSPACE", str(tutorial.path))
     for extra in ((), ("-n", "2")):
         result = tutorial.runpytest_subprocess(*extra)
-        result.assert_outcomes(failed=2)
+        result.assert_outcomes(failed=2, passed=1)
         lines = [line for line in result.stdout.lines if line.startswith("::error ")]
         conv2 = "title=cnncheck%3A conv2 (net%3A expect.layers.conv2.output)::expected [1, 16, 12, 12], actual [1, 16, 10, 10]%0A"
         assert any(line.startswith("::error file=models/net.py,line=11,") and conv2 in line for line in lines), lines
@@ -347,23 +356,7 @@ def test_the_sarif_report_is_valid_sarif_with_a_rule_per_kind_and_results_at_the
 
     import jsonschema
 
-    models = tutorial.mkdir("models")
-    (tutorial.path / "net.py").rename(models / "net.py")
-    write_spec(tutorial, """
-        net:
-          model: models/net.py:Net
-          input_size: [1, 3, 32, 32]
-          expect:
-            layers:
-              conv2: {output: [1, 16, 12, 12]}
-        typo:
-          model: models/net.py:Net
-          input_size: [1, 3, 32, 32]
-          expect: {ouput: [1, 10]}
-        good:
-          model: models/net.py:Net
-          input_size: [1, 3, 32, 32]
-        """)
+    in_a_repository(tutorial)
     monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     result = tutorial.runpytest_subprocess("-n", "2", "--cnncheck-report", "out/cnncheck.sarif")
     result.assert_outcomes(failed=2, passed=1)
