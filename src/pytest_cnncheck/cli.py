@@ -192,7 +192,7 @@ def _budget(text: str | None) -> Fraction | None:
 def _merge(reports: list[str], output: str, baseline: str | None) -> int:
     """The shards' rows as one report: each spec once (a spec in two shards is said, and the
     first kept), sorted by id as a single run sorts them."""
-    from .results import json_report, markdown_report, read_baseline
+    from .results import json_report, markdown_report, read_report
     from .update import write_atomically
 
     if not output.endswith((".md", ".json")):
@@ -200,7 +200,7 @@ def _merge(reports: list[str], output: str, baseline: str | None) -> int:
 
     def read(name: str) -> list[dict[str, Any]]:
         try:
-            return read_baseline(Path(name))
+            return read_report(Path(name))
         except ValueError as error:
             raise UsageError(f"{name}: {error}") from None
 

@@ -79,11 +79,11 @@ def _shape(value: Any) -> Any:
     return value
 
 
-def _from_torch(flops: Callable[..., int]) -> Formula:
+def _from_torch(packet: Any, flops: Callable[..., int]) -> Formula:
     """One of torch's flop formulas, as MACs. Most are written on shapes and wrapped to take
     tensors through a pytree walk that costs more than the formula; those are called on
     the shapes directly."""
-    raw = getattr(flops, "__wrapped__", None)
+    raw = _ON_SHAPES.get(packet)
     if raw is None:
         return lambda args, kwargs, out: flops(*args, **kwargs, out_val=out) // 2
     return lambda args, kwargs, out: raw(*_shape(args), **_shape(kwargs), out_shape=_shape(out)) // 2
@@ -93,9 +93,10 @@ def _ours(flops: Callable[..., int]) -> Formula:
     return lambda args, kwargs, out: flops(*args, **kwargs) // 2
 
 
-_FORMULAS: dict[Any, Formula] = {packet: _from_torch(flops) for packet, flops in flop_registry.items()}
+# torch's formulas written on shapes (most), unwrapped; then every formula as MACs.
 _ON_SHAPES: dict[Any, Callable[..., int]] = {packet: flops.__wrapped__ for packet, flops in flop_registry.items()
                                              if hasattr(flops, "__wrapped__")}
+_FORMULAS: dict[Any, Formula] = {packet: _from_torch(packet, flops) for packet, flops in flop_registry.items()}
 for _name, _flops in (("_scaled_dot_product_flash_attention_for_cpu", _attention_flops),
                       ("_scaled_dot_product_fused_attention_overrideable", _attention_flops),
                       ("mkldnn_rnn_layer", _rnn_layer_flops), ("_native_multi_head_attention", _mha_flops),

@@ -70,10 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
     paths = config.getoption("cnncheck_report")
     baseline = None
     if config.getoption("cnncheck_baseline"):
-        from .results import read_baseline
+        from .results import read_report
 
         try:
-            baseline = read_baseline(Path(config.invocation_params.dir, config.getoption("cnncheck_baseline")))
+            baseline = read_report(Path(config.invocation_params.dir, config.getoption("cnncheck_baseline")))
         except ValueError as error:
             raise pytest.UsageError(f"--cnncheck-baseline {config.getoption('cnncheck_baseline')}: "
                                     f"{error}") from None

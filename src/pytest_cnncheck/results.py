@@ -23,7 +23,7 @@ from .spec import Spec, SpecError
 from . import fields, macs, memory
 from .trace import Trace, format_shapes, shapes_json
 
-__all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_baseline",
+__all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_report",
            "spec_result", "versions"]
 
 # Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
@@ -201,20 +201,21 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 _ICONS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
 
 
-def read_baseline(path: Path) -> list[dict[str, Any]]:
-    """The specs of a JSON report (the base branch's); ValueError with a plain sentence."""
+def read_report(path: Path) -> list[dict[str, Any]]:
+    """The specs of a JSON report (the base branch's, a CI shard's); ValueError with a
+    plain sentence."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ValueError(f"cannot be read: {error.strerror or error}") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"is not JSON ({error.msg} at line {error.lineno}); give the .json "
-                         "report of the base branch") from None
+        raise ValueError(f"is not JSON ({error.msg} at line {error.lineno}); give a .json "
+                         "report of cnncheck's") from None
     if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
         raise ValueError("is not a cnncheck JSON report (no `specs` list)")
     if data.get("version") not in (2, REPORT_VERSION):
         raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
-                         f"versions 2 and {REPORT_VERSION}: write the base branch's report again")
+                         f"versions 2 and {REPORT_VERSION}: write that report again")
     specs = [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
     if data["version"] == 2:  # its mult_adds were torchinfo's count: not comparable, left out
         specs = [{**spec, "mult_adds": None} for spec in specs]
