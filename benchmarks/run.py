@@ -383,9 +383,52 @@ def section_fields() -> None:
               f"{extra / times['item']:+.0%} | {times['diagram'] * 1000:.2f} ms |")
 
 
+def section_fixes() -> None:
+    """What verifying the fixes costs a failing item: each spec of examples/broken checked
+    (probe + checks) and checked with its fixes verified (the repair search's reruns of the
+    edited model), fastest of 5 each, interleaved; and how many reruns each spec took."""
+    from pytest_cnncheck import repair
+    from pytest_cnncheck.runner import run_spec
+    from pytest_cnncheck.spec import Spec, parse_file
+
+    print("\n## fixes: one failing item without and with its fixes verified\n")
+    print("| spec | findings | reruns of the model | checks | with fixes verified | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    runs: list[int] = []
+    counted = repair._Search.run
+
+    def counting(self: repair._Search, edits: tuple) -> object:
+        runs.append(1)
+        return counted(self, edits)
+
+    repair._Search.run = counting  # type: ignore[method-assign]
+    ratios = []
+    for file in sorted((ROOT / "examples" / "broken").glob("*.cnncheck.yaml")):
+        for name, _, entry in parse_file(file).entries:
+            if not isinstance(entry, Spec) or entry.scan is not None:
+                continue
+            try:
+                _, findings = run_spec(entry, ROOT, fixes=False)
+            except Exception:
+                continue
+            if not findings:
+                continue
+            runs.clear()
+            run_spec(entry, ROOT)
+            reruns = len(runs)
+            times = interleaved({"plain": lambda: run_spec(entry, ROOT, fixes=False),
+                                 "fixes": lambda: run_spec(entry, ROOT)}, 5)
+            ratios.append(times["fixes"] / times["plain"])
+            print(f"| {name} | {len(findings)} | {reruns} | {times['plain'] * 1e3:.1f} ms | "
+                  f"{times['fixes'] * 1e3:.1f} ms | {ratios[-1]:.1f}x |")
+    repair._Search.run = counted  # type: ignore[method-assign]
+    print(f"\nmedian ratio {statistics.median(ratios):.1f}x, at most {max(ratios):.1f}x")
+
+
 SECTIONS = {"unused": section_unused, "item": section_item, "meta": section_meta,
             "fallback": section_fallback, "xdist": section_xdist, "sizes": section_sizes,
-            "sites": section_sites, "mult_adds": section_mult_adds, "fields": section_fields}
+            "sites": section_sites, "mult_adds": section_mult_adds, "fields": section_fields,
+            "fixes": section_fixes}
 
 
 def main(names: list[str]) -> None:

@@ -22,8 +22,8 @@ SECTIONS = {
         "A forgotten bias, a conv thought to keep its size, a flatten computed for another input "
         "size, a total that is off: every mismatch of the spec in one failure, each with its "
         "arithmetic, the spec's own line, the model's line that made the layer, and a fix solved "
-        "from the layer's own arithmetic and checked with it (or the number to write, where the "
-        "model is right). A difference in a total is named where a few terms add up to it. The "
+        "from the layer's own arithmetic, then applied to the model and run again; where no "
+        "change verifies, it says so and gives the number to write, for a model that is right. A difference in a total is named where a few terms add up to it. The "
         "layer table marks the layers concerned."),
     "tutorial_net_layer_names": (
         "Layer names",
@@ -36,13 +36,14 @@ SECTIONS = {
         "whose rounding surprised its author."),
     "channel_mismatch": ("Channels that do not match",
                          "A conv written for 8 input channels after one that makes 6: either layer "
-                         "can change, and both fixes are given."),
+                         "could change; the first that verifies on the model is given."),
     "residual_without_downsample": (
         "A residual add whose shortcut lacks its downsample",
         "`out + x` in a block that halves the size and doubles the channels. The two operands, "
         "the layer behind each (a second pass tags where every tensor comes from, on meta as on "
-        "the CPU), the layer where the two paths parted with its arithmetic, and the projection "
-        "that takes the shortcut to the other shape, its stride checked with the size formula."),
+        "the CPU), the layer where the two paths parted with its arithmetic, and, as a suggestion "
+        "to write by hand (a new module), the projection that takes the shortcut to the other "
+        "shape, its stride checked with the size formula."),
     "unet_odd_size": (
         "A U-Net skip one wider than the decoder",
         "A 97-wide input: pooling floors 97 / 2 to 48, and the decoder comes back at 96. The "
@@ -117,6 +118,16 @@ def main() -> None:
     for name, (title, blurb) in SECTIONS.items():
         out += [f"## {title}", ""] + ([blurb, ""] if blurb else [])
         out += ["```", found[name], "```", ""]
+    fix = subprocess.run([sys.executable, "-m", "pytest_cnncheck", "fix", "--diff", "examples/broken"],
+                         capture_output=True, text=True, check=False)
+    out += ["## `cnncheck fix --diff`", "",
+            "Every `fix:` above was applied to the model and the spec run again before it was "
+            "printed: the finding went away and nothing new appeared. `cnncheck fix` writes "
+            "them into the model's source, all of a spec's at once, checked together; `--diff` "
+            "prints them and writes nothing ([cnncheck fix](workflow.md#4-fix-the-model-with-cnncheck-fix)). "
+            "Suggestions to write by hand (a new module, a crop in `forward`) and the spec's side "
+            "(`fix, if the model is right`, which `--cnncheck-update` writes) are not in it.", "",
+            "```diff", fix.stdout.replace(str(Path.cwd()) + "/", "").rstrip("\n"), "```", ""]
     Path("docs/failures.md").write_text("\n".join(out))
 
 

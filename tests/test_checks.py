@@ -107,7 +107,9 @@ def test_a_linear_that_does_not_fit_the_flatten_is_explained(tutorial: pytest.Py
                     "torch on meta said: RuntimeError: ",
                     # the line to edit, then the fix
                     "fc1 is made at net.py:12: self.fc1 = nn.Linear(fc1_in, 120)",
-                    "fix: in_features=400 in fc1: nn.Linear(16*5*5, 120)",
+                    # the value is the spec's kwarg: the fix is there, tried on the model first
+                    "fix: in_features=400 in fc1: applied by `cnncheck fix`, verified on the model",
+                    "in the spec: kwargs: {fc1_in: 400} (now 576)",
                     "! fc1", "(raised here)")
     assert "1 mismatch in" in out  # fc2 was never reached: not a second finding
 
@@ -123,7 +125,7 @@ def test_the_same_crash_explanation_on_the_cpu(tutorial: pytest.Pytester) -> Non
     _, out = run(tutorial, spec)
     assert "on cpu" in out
     assert_in_order(out, "receives [1, 400]", "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
-                    "nn.Linear(16*5*5, 120)")
+                    "fix: in_features=400 in fc1", "kwargs: {fc1_in: 400}")
 
 
 def test_wildcards_and_expressions(tutorial: pytest.Pytester) -> None:

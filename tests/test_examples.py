@@ -31,8 +31,8 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
     assert "INTERNALERROR" not in out
     assert_in_order(out,
                     # clashes between tensors, a batch a view mixed, counts and builds
-                    "fix: a projection on the shortcut",
-                    "fix: an input of [1, 3, 96, 96] or [1, 3, 98, 98]",
+                    "suggestion: a projection on the shortcut",
+                    "in the spec: an input of [1, 3, 96, 96] or [1, 3, 98, 98]",
                     "8 rows of 128, not 4 samples",
                     "out.weight is emb.weight, which count once",
                     "or groups=24 or groups=36",
@@ -46,11 +46,12 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     # the classic flatten mismatch, explained from shapes
                     "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]",
                     "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",
-                    "fix: in_features=400 in fc1: nn.Linear(16*5*5, 120)",
+                    "fix: in_features=400 in fc1: applied by `cnncheck fix`",
+                    "+         self.fc1 = nn.Linear(16 * 5 * 5, 120)",
                     # hand-computed numbers, each with its arithmetic
                     "conv1: 6 * (5*5*3 + 1) = 456",
                     "H: (14 - 5 + 2*0) / 1 + 1 = 10",
-                    "expected: 16*6*6 = 576",
+                    "expected 16*6*6 = 576, actual 400 (follows from expect.layers.conv2.output at line 21",
                     # layer names
                     "pool is called 2 times", "no layer named 'conv3'. Did you mean 'conv2'",
                     # design rules

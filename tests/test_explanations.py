@@ -45,7 +45,8 @@ def test_a_residual_add_without_its_downsample(more: pytest.Pytester, device: st
                     "padding=1) on input [1, 64, 32, 32]",
                     "channels: 64 -> 128", "H: (32 - 3 + 2*1) / 2 + 1 = 16.5, rounded down to 16",
                     "layer2.conv1 is made at " + line_of("self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride"),
-                    "fix: a projection on the shortcut, as ResNet's downsample: nn.Sequential(nn.Conv2d("
+                    # structural, so a suggestion to write by hand, not an applied fix
+                    "suggestion: a projection on the shortcut, as ResNet's downsample: nn.Sequential(nn.Conv2d("
                     "64, 128, kernel_size=1, stride=2, bias=False), nn.BatchNorm2d(128)) turns "
                     "[1, 64, 32, 32] into [1, 128, 16, 16]",
                     "H: (32 - 1 + 2*0) / 2 + 1 = 16.5, rounded down to 16")
@@ -69,7 +70,7 @@ def test_a_unet_skip_one_wider_than_the_decoder(more: pytest.Pytester, device: s
                     "the two parted at pool = MaxPool2d(kernel_size=2, stride=2, padding=0) on input "
                     "[1, 16, 97, 97]", "H: (97 - 2 + 2*0) / 2 + 1 = 48.5, rounded down to 48",
                     "pool is made at " + line_of("self.pool = nn.MaxPool2d(2)"),
-                    "fix: an input of [1, 3, 96, 96] or [1, 3, 98, 98] (the nearest that run, each run "
+                    "in the spec: an input of [1, 3, 96, 96] or [1, 3, 98, 98] (the nearest that run, each run "
                     "through the whole model",
                     "or: crop the larger one to [96, 96] before this cat, `t[..., :96, :96]`")
     assert "(ran on the CPU" not in out
@@ -88,7 +89,7 @@ def test_a_deeper_unet_gets_only_input_sizes_that_run_through_every_level(pytest
     # only sizes the whole model runs at are offered, multiples of 16 here.
     assert_in_order(out, "failed in cat joins [1, 64, 24, 24] and [1, 64, 25, 25]",
                     "the two parted at pool = MaxPool2d(kernel_size=2, stride=2, padding=0) (call 3)",
-                    "fix: an input of [1, 3, 96, 96] or [1, 3, 112, 112] (the nearest that run")
+                    "in the spec: an input of [1, 3, 96, 96] or [1, 3, 112, 112] (the nearest that run")
 
 
 def test_a_view_that_mixes_the_batch(more: pytest.Pytester) -> None:
@@ -106,7 +107,7 @@ def test_a_view_that_mixes_the_batch(more: pytest.Pytester) -> None:
                     "view at " + line_of("x = x.view(-1, 8 * 4 * 4)") + " turned [4, 16, 4, 4] into "
                     "[8, 128]: 4*16*4*4 = 1,024 = 8 rows of 128, not 4 samples",
                     "dimension 0 stopped being the batch there",
-                    "fix: torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: [4, 256], "
+                    "suggestion: torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: [4, 256], "
                     "16*4*4 = 256 features a sample",
                     "then fc takes in_features=256: nn.Linear(16*4*4, 10)",
                     # the flatten count holds row by row, and is still not right
@@ -145,8 +146,9 @@ def test_biases_a_batchnorm_makes_redundant(more: pytest.Pytester) -> None:
     assert_in_order(out, "the model has 22 more parameters than stated: 6 + 16 = 22, the biases of "
                          "conv1, conv2, which the normalization right after each makes redundant",
                     "conv1 is made at " + line_of("self.conv1 = nn.Conv2d(3, 6, 3)"),
-                    "fix: bias=False in conv1: nn.Conv2d(3, 6, kernel_size=3, bias=False)",
-                    "fix: bias=False in conv2: nn.Conv2d(6, 16, kernel_size=3, bias=False)")
+                    "fix: bias=False in conv1 and bias=False in conv2: applied by `cnncheck fix`",
+                    "-         self.conv1 = nn.Conv2d(3, 6, 3)", "+         self.conv1 = nn.Conv2d(3, 6, 3, bias=False)",
+                    "-         self.conv2 = nn.Conv2d(6, 16, 3)", "+         self.conv2 = nn.Conv2d(6, 16, 3, bias=False)")
 
 
 def test_a_grouped_conv_whose_channels_do_not_divide(more: pytest.Pytester) -> None:
@@ -174,11 +176,10 @@ def test_a_transposed_conv_missing_its_output_padding(more: pytest.Pytester) -> 
                     "H 31 (dimension 2), W 31 (dimension 3) come from up = ConvTranspose2d(32, 16, "
                     "kernel_size=3, stride=2, padding=1)",
                     "up is made at " + line_of("self.up = nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1)"),
-                    "fix: output_padding=1 in up: nn.ConvTranspose2d(32, 16, kernel_size=3, stride=2, "
-                    "padding=1, output_padding=1)",
+                    "fix: output_padding=1 in up: applied by `cnncheck fix`",
+                    "+         self.up = nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)",
                     # every term of the formula, output_padding among them
-                    "H: (16 - 1)*2 - 2*1 + 1*(3 - 1) + 1 + 1 = 32",
-                    "or: kernel_size=4: nn.ConvTranspose2d(32, 16, kernel_size=4, stride=2, padding=1)")
+                    "H: (16 - 1)*2 - 2*1 + 1*(3 - 1) + 1 + 1 = 32")
 
 
 def test_a_dilated_conv_with_the_padding_of_an_undilated_one(more: pytest.Pytester) -> None:
@@ -191,7 +192,8 @@ def test_a_dilated_conv_with_the_padding_of_an_undilated_one(more: pytest.Pytest
     result.assert_outcomes(failed=1)
     assert_in_order(out, "H: (32 - 5 + 2*1) / 1 + 1 = 30 (F = 2*(3-1) + 1 = 5 with dilation 2)",
                     "conv is made at " + line_of("self.conv = nn.Conv2d(16, 16, 3, padding=1, dilation=2)"),
-                    "fix: padding=2 in conv: nn.Conv2d(16, 16, kernel_size=3, padding=2, dilation=2)",
+                    "fix: padding=2 in conv: applied by `cnncheck fix`",
+                    "+         self.conv = nn.Conv2d(16, 16, 3, padding=2, dilation=2)",
                     "H: (32 - 5 + 2*2) / 1 + 1 = 32")
 
 
@@ -208,8 +210,8 @@ def test_a_batchnorm_sized_for_another_layer(more: pytest.Pytester) -> None:
                     "torch on meta said: ",  # torch's words last, and said to be meta's
                     "bn is made at " + line_of("self.bn = nn.BatchNorm2d(64)"),
                     "conv2 is made at " + line_of("self.conv2 = nn.Conv2d(64, 32, 3, padding=1)"),
-                    "fix: num_features=32 in bn: nn.BatchNorm2d(32)",
-                    "or: out_channels=64 in conv2: nn.Conv2d(64, 64, kernel_size=3, padding=1)")
+                    "fix: num_features=32 in bn: applied by `cnncheck fix`", "+         self.bn = nn.BatchNorm2d(32)")
+    assert "  or: " not in out  # one root cause, one verified fix
 
 
 def test_a_wrong_class_count_names_the_head(tutorial: pytest.Pytester) -> None:
@@ -223,7 +225,9 @@ def test_a_wrong_class_count_names_the_head(tutorial: pytest.Pytester) -> None:
     assert_in_order(out, "expected: [1, 100]", "actual:   [1, 10]",
                     "features 10 (dimension 1) comes from fc3 = Linear(in_features=84, out_features=10)",
                     "fc3 is made at net.py:14: self.fc3 = nn.Linear(84, num_classes)",
-                    "fix: out_features=100 in fc3: nn.Linear(84, 100)", "! fc3")
+                    # fc3 takes num_classes: its default is where the number is written
+                    "fix: out_features=100 in fc3: applied by `cnncheck fix`",
+                    "+     def __init__(self, num_classes=100, fc1_in=16 * 5 * 5):", "! fc3")
 
 
 def test_a_crash_folds_what_follows_from_it(tutorial: pytest.Pytester) -> None:
@@ -239,8 +243,8 @@ def test_a_crash_folds_what_follows_from_it(tutorial: pytest.Pytester) -> None:
         """)
     result.assert_outcomes(failed=1)
     assert_in_order(out, "1 mismatch (and 4 that follow from it) in spec 'crash'",
-                    "forward", "fix: in_features=400 in fc1: nn.Linear(16*5*5, 120)",
-                    "or, in the spec: kwargs: {fc1_in: 400} (fc1 is made with fc1_in, 576 now)",
+                    "forward", "fix: in_features=400 in fc1: applied by `cnncheck fix`",
+                    "in the spec: kwargs: {fc1_in: 400} (now 576)",
                     "expect.params.total", "expected 62,006, actual 83,126 (follows from the crash at "
                     "line 5: its fix changes fc1's parameters by -21,120, which makes this 62,006 as expected)",
                     "expect.layers.fc1.output", "(follows from the crash at line 5: the layer did not get to run)")
@@ -257,8 +261,8 @@ def test_a_pooling_rule_violation_gets_pools_that_keep_the_sizes(pytester: pytes
         """)
     result.assert_outcomes(failed=1)
     assert_in_order(out, "pools with H: F=4, S=4, W: F=4, S=4; allowed: F=2,S=2, F=3,S=2",
-                    "fix: 2 of nn.MaxPool2d(kernel_size=2) in a row in place of the model: H: 32 -> 16 -> 8, "
-                    "W: 32 -> 16 -> 8, the same sizes as now")
+                    "suggestion: 2 of nn.MaxPool2d(kernel_size=2) in a row in place of the model: H: 32 -> 16 "
+                    "-> 8, W: 32 -> 16 -> 8, the same sizes as now")
 
 
 def test_a_layer_called_twice_is_named_with_its_call(tutorial: pytest.Pytester) -> None:
@@ -274,8 +278,12 @@ def test_a_layer_called_twice_is_named_with_its_call(tutorial: pytest.Pytester) 
     result.assert_outcomes(failed=1)
     assert_in_order(out, "expect.layers.pool.calls[1].output",
                     "pool = MaxPool2d(kernel_size=2, stride=2, padding=0) (call 2) on input [1, 16, 10, 10]:",
-                    "fix: padding=1 in pool: nn.MaxPool2d(kernel_size=2, padding=1)",
-                    "H: (10 - 2 + 2*1) / 2 + 1 = 6")
+                    # one pool for both calls: the padding that suits call 2 breaks call 1
+                    "no fix verified: each change the arithmetic gives (padding=1 in pool) was applied to "
+                    "the model and run again",
+                    "suggestion: pool is one module called 2 times, on [1, 6, 28, 28], [1, 16, 10, 10]",
+                    "a module of its own, nn.MaxPool2d(kernel_size=2, padding=1), and use it there")
+    assert "fix: padding=1 in pool" not in out
 
 
 def test_every_finding_carries_a_fix_or_says_why_none_applies(pytester: pytest.Pytester) -> None:
@@ -287,10 +295,23 @@ def test_every_finding_carries_a_fix_or_says_why_none_applies(pytester: pytest.P
     findings = [f for spec in json.loads((pytester.path / "r.json").read_text())["specs"]
                 for f in spec["findings"]]
     assert len(findings) >= 25
+    verified = 0
     for finding in findings:
         if finding["follows"] is None:  # folded findings point at the one that explains them
-            assert finding["fix"], finding
-            assert finding["fix"][0].startswith(("fix", "no ")), finding
+            assert finding["fixes"] or finding["fix"], finding
+            if finding["fixes"]:
+                verified += 1
+                for fixed in finding["fixes"]:
+                    assert fixed["applicability"] == "cnncheck-fix"
+                    assert fixed["edits"] or fixed["kwargs"], fixed
+                    for edit in fixed["edits"]:
+                        lines = (pytester.path / edit["file"]).resolve().read_text().splitlines()
+                        assert lines[edit["line"] - 1][edit["column"] - 1:].startswith(edit["old"]), edit
+            else:
+                # nothing else says `fix:` unless it is the spec's side (`--cnncheck-update`)
+                assert finding["fix"][0].startswith(("no fix verified", "suggestion", "in the spec",
+                                                     "fix, if the model is right", "fix: write")), finding
+    assert verified >= 8
 
 
 MATMUL = '''
@@ -323,8 +344,8 @@ def test_a_matmul_whose_inner_sizes_differ(pytester: pytest.Pytester) -> None:
                     "[2, 5, 8] comes from q (Linear)", "[2, 12, 5] comes from transpose of k's output",
                     "q is made at attention.py:8: self.q = nn.Linear(16, 8)",
                     "k is made at attention.py:9: self.k = nn.Linear(16, 12)",
-                    "fix: out_features=12 in q: nn.Linear(16, 12), so that both inner sizes are 12",
-                    "or: out_features=8 in k: nn.Linear(16, 8), so that both inner sizes are 8")
+                    "fix: out_features=12 in q: applied by `cnncheck fix`",
+                    "+         self.q = nn.Linear(16, 12)")
 
 
 def test_a_window_larger_than_what_reaches_it(tutorial: pytest.Pytester) -> None:
@@ -338,8 +359,10 @@ def test_a_window_larger_than_what_reaches_it(tutorial: pytest.Pytester) -> None
                     "conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0) receives [1, 6, 4, 4]: "
                     "H: input 4 + 2*0 < F=5",
                     "conv2 is made at net.py:11: self.conv2 = nn.Conv2d(6, 16, 5)",
-                    "fix: padding=1 in conv2: H: 4 + 2*1 = 6 >= F=5",
+                    # padding lets conv2 run, but fc1 then gets 16*1*1: the input is what is wrong
+                    "no fix verified: each change the arithmetic gives (padding=1 in conv2)",
                     "or a larger input: `cnncheck sizes` names the input sizes that run")
+    assert "fix: padding=1" not in out
 
 
 def test_a_block_whose_output_is_wrong_names_the_layer_inside(pytester: pytest.Pytester) -> None:
@@ -357,5 +380,7 @@ def test_a_block_whose_output_is_wrong_names_the_layer_inside(pytester: pytest.P
     # The last conv of the block sets its channels (out_channels, whatever came in).
     assert_in_order(out, "expected: [1, 48, 16, 16]", "actual:   [1, 32, 16, 16]",
                     "channels 32 (dimension 1) comes from 0.3 = Conv2d(32, 32, kernel_size=3",
-                    "0.3 is made at vgg.py:", "fix: out_channels=48 in 0.3: nn.Conv2d(32, 48, "
-                                              "kernel_size=3, padding=1)")
+                    "0.3 is made at vgg.py:",
+                    # 48 channels out of the block break the next one, which takes 32: not a fix
+                    "no fix verified: each change the arithmetic gives (out_channels=48 in 0.3)",
+                    "fix, if the model is right: write [1, 32, 16, 16]")

@@ -100,7 +100,7 @@ def test_init_refuses_to_overwrite_without_force(tutorial: pytest.Pytester,
     (["net.py:Net", "--input-size", "1,3,32,32", "--kwargs", '{"num_class": 3}'], 1,
      "`kwargs` do not fit net.py:Net: got an unexpected keyword argument 'num_class'"),
     (["net.py:Net", "--input-size", "1,3,36,36"], 1,
-     "fix: in_features=576 in fc1: nn.Linear(16*6*6, 120)"),
+     "+     def __init__(self, num_classes=10, fc1_in=16 * 6 * 6):"),
 ])
 def test_init_errors_are_plain_sentences(tutorial: pytest.Pytester, capsys: pytest.CaptureFixture[str],
                                          args: list[str], code: int, sentence: str) -> None:

@@ -73,7 +73,7 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert parallel_run.stdout.str().count("cnncheck: 5 spec items") == 1
     serial = json.loads((tutorial.path / "serial.json").read_text())
     parallel = json.loads((tutorial.path / "parallel.json").read_text())
-    assert serial["version"] == 3
+    assert serial["version"] == 4
     assert serial["specs"] == parallel["specs"]
     assert (tutorial.path / "serial.md").read_text() == (tutorial.path / "parallel.md").read_text()
     specs = {spec["name"]: spec for spec in serial["specs"]}
@@ -338,13 +338,17 @@ def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pyt
         result = tutorial.runpytest_subprocess(*extra)
         result.assert_outcomes(failed=2, passed=1)
         lines = [line for line in result.stdout.lines if line.startswith("::error ")]
-        conv2 = "title=cnncheck%3A conv2 (net%3A expect.layers.conv2.output)::expected [1, 16, 12, 12], actual [1, 16, 10, 10]%0A"
-        assert any(line.startswith("::error file=models/net.py,line=11,") and conv2 in line for line in lines), lines
+        # at the lines its verified fix edits: conv2's padding, and the size fc1 then takes
+        conv2 = ("title=cnncheck%3A padding=1 in conv2 and in_features=576 in fc1 (net%3A "
+                 "expect.layers.conv2.output)::expected [1, 16, 12, 12], actual [1, 16, 10, 10]%0A")
+        for model_line in (11, 7):
+            assert any(line.startswith(f"::error file=models/net.py,line={model_line},") and conv2 in line
+                       for line in lines), lines
         assert any(line.startswith("::error file=arch.cnncheck.yaml,line=7,title=cnncheck%3A net%3A "
                                    "expect.layers.conv2.output::expected") for line in lines), lines
         assert any(line.startswith("::error file=arch.cnncheck.yaml,line=11,title=cnncheck%3A typo::Unknown key "
                                    "'ouput'") for line in lines), lines
-        assert all("\n" not in line for line in lines) and len(lines) == 3, lines
+        assert all("\n" not in line for line in lines) and len(lines) == 4, lines
     monkeypatch.delenv("GITHUB_ACTIONS")
     assert "::error" not in tutorial.runpytest_subprocess().stdout.str()
 
@@ -371,7 +375,21 @@ def test_the_sarif_report_is_valid_sarif_with_a_rule_per_kind_and_results_at_the
     assert layer["ruleId"] == "CNN102" and rules[layer["ruleIndex"]]["id"] == "CNN102"
     places = [(loc["physicalLocation"]["artifactLocation"]["uri"], loc["physicalLocation"]["region"]["startLine"])
               for loc in layer["locations"]]
-    assert places == [("models/net.py", 11), ("arch.cnncheck.yaml", 7)]  # the line to edit first
+    assert places == [("models/net.py", 11), ("models/net.py", 7), ("arch.cnncheck.yaml", 7)]  # to edit first
+    # the verified fix, as SARIF replacements: padding=1 in conv2, and fc1_in's default
+    (fix,) = layer["fixes"]
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "models/net.py"
+    source = (tutorial.path / "models" / "net.py").read_text().splitlines()
+    replaced = []
+    for replacement in change["replacements"]:
+        region = replacement["deletedRegion"]
+        assert region["startLine"] == region["endLine"]
+        text = source[region["startLine"] - 1]
+        replaced.append(text[:region["startColumn"] - 1] + replacement["insertedContent"]["text"]
+                        + text[region["endColumn"] - 1:])
+    assert sorted(replaced) == ["        self.conv2 = nn.Conv2d(6, 16, 5, padding=1)",
+                                "    def __init__(self, num_classes=10, fc1_in=16 * 6 * 6):"]
     assert layer["message"]["text"].startswith("net: expect.layers.conv2.output: expected [1, 16, 12, 12], "
                                                "actual [1, 16, 10, 10]")
     assert typo["ruleId"] == "CNN001" and "Unknown key 'ouput'" in typo["message"]["text"]

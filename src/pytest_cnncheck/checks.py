@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,9 +18,12 @@ from .spec import (Bound, FieldSpec, LayerSpec, Number, Shape, ShapeMap, ShapeNo
                    did_you_mean, node_matches, node_text)
 from .trace import Call, Layer, Trace, format_shapes, shapes_json
 from .kinds import Kind, kind_of
+from .sourcecode import KwargEdit, SourceEdit
 from .yamlsource import Span, yaml_key
 
-__all__ = ["Edit", "Finding", "check", "check_scan", "first_against"]
+__all__ = ["Candidate", "Edit", "Finding", "Repair", "check", "check_scan", "first_against"]
+
+Candidate = tuple[fixes.Fix, ...]  # changes of layers' arguments, to be tried together
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,17 @@ class Edit:
 
     span: Span
     new: str
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A fix that was applied to the model and run again (repair.py): the finding it is
+    for went away and nothing new appeared. `cnncheck fix` writes its edits."""
+
+    change: str  # "padding=1 in conv1"
+    edits: tuple[SourceEdit | KwargEdit, ...]
+    arithmetic: tuple[str, ...] = ()  # the layer's formula with the change
+    clears: tuple[str, ...] = ()  # the other findings it makes go away: they follow from this one
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,17 @@ class Finding:
     # (None in an expected shape: any size), names as strings.
     expected_value: Any = None
     actual_value: Any = None
+    # Changes of the model's layers that the arithmetic says would put this right, best
+    # first: candidates, never shown; repair.py tries them on the model and keeps in
+    # `repairs` the one that verified.
+    changes: tuple[Candidate, ...] = ()
+    repairs: tuple[Repair, ...] = ()
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """What makes this finding the same one in another run of the same spec."""
+        shared = self.key == "forward" or self.key.startswith("rules.")
+        return self.key, (self.layers[0] if shared and self.layers else "")
 
     @property
     def kind(self) -> Kind:
@@ -149,6 +173,7 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
                                     layers=tuple(dict.fromkeys([s.layer.name for s in setters]
                                                                + list(batch_layers))),
                                     fix=tuple([line for s in setters for line in s.fix] + batch_fix),
+                                    changes=tuple(c for s in setters for c in s.changes),
                                     expected=_expected(spec.output),
                                     actual=format_shapes(trace.output),
                                     expected_value=spec.output.as_json(),
@@ -208,7 +233,7 @@ def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
         if why:
             out.append(replace(finding, follows=why, fix=()))
         else:
-            out.append(finding if finding.fix else replace(finding, fix=_no_fix(finding, trace)))
+            out.append(finding if finding.fix or finding.changes else replace(finding, fix=_no_fix(finding, trace)))
     return sorted(out, key=lambda f: f.follows is not None)  # root causes first, order kept
 
 
@@ -312,7 +337,7 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
                                  f"{trace.crash.exception}"]
         return Finding("forward", spec.input_line, details=tuple(details), layers=clash.layers,
                        message=f"The forward pass on input {format_shapes(sizes)} failed in {clash.brief}",
-                       fix=clash.fix)
+                       fix=clash.fix, changes=clash.changes)
     if explained and call is not None:
         # Lead with the cause in the model's terms; torch's own sentence (on meta, words
         # no user has seen) comes last, for the record.
@@ -321,19 +346,37 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         details.append(f"torch{' on meta' if trace.device == 'meta' else ''} said: {trace.crash.exception}")
     else:
         message = f"The forward pass on input {format_shapes(sizes)} raised {trace.crash.exception}"
-    fix = fixes.crash_fix(trace)
+    found, fix = fixes.crash_fix(trace)
+    changes: list[Candidate] = [(one,) for one in found]
+    indices = _index_dtype(spec, trace, call)
+    if indices is not None:
+        fix = [indices]
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = explain.crash_reason(trace)
-    if cause is not None and cause.what != "window":
-        fix += _kwarg_fix(spec.kwargs, cause.layer, cause.wanted, cause.got)
     if cause is not None and cause.what in ("in_channels", "num_features"):
         # Or the layer that made the channels: out_channels that fit what comes next.
         producer = _setter_of(trace, cause.received, 1, cause.wanted)
-        if producer is not None and producer.fix and producer.fix[0].startswith("fix:"):
-            fix.append("or: " + producer.fix[0].removeprefix("fix: "))
+        if producer is not None and producer.changes:
+            changes.extend(producer.changes)
             layers += (producer.layer.name,)
     return Finding("forward", spec.input_line, message=message, details=tuple(details),
-                   layers=layers, fix=tuple(fix))
+                   layers=layers, fix=tuple(fix), changes=tuple(changes))
+
+
+_INDEXED = ("Embedding", "EmbeddingBag")
+
+
+def _index_dtype(spec: Spec, trace: Trace, call: Call | None) -> str | None:
+    """For an Embedding that was given a float input, the spec's side: its input is
+    token ids, so the spec's `dtype` is wrong, not the model."""
+    layer = trace.layers.get(call.name) if call is not None and call.name else None
+    if layer is None or layer.type_name not in _INDEXED:
+        return None
+    floats = [i for i, dtype in enumerate(spec.dtypes) if dtype.startswith(("float", "bfloat", "half", "double"))]
+    if not floats:
+        return None
+    return (f"in the spec: dtype: int64. {layer.name} ({layer.type_name}) takes token ids, integers, "
+            f"and the dummy input is {spec.dtypes[floats[0]]}; the inputs are zeros, a valid id")
 
 
 def _params(spec: Spec, trace: Trace) -> list[Finding]:
@@ -352,7 +395,8 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
                 findings.append(_over_budget(name, line, number, actual, _param_carriers(trace, ""),
                                              "parameters"))
             continue
-        difference, fix, named = fixes.params_difference(trace, number.value, actual)
+        difference, changes, named = fixes.params_difference(trace, number.value, actual)
+        fix: list[str] = []
         details = difference + ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, "")]
         if name.endswith("trainable") and trace.params_total != trace.params_trainable:
             frozen = trace.params_total - trace.params_trainable
@@ -363,7 +407,7 @@ def _params(spec: Spec, trace: Trace) -> list[Finding]:
         findings.append(Finding(name, line, expected=_counted(number), actual=f"{actual:,}",
                                 expected_value=number.value, actual_value=actual,
                                 details=tuple(details), layers=named, fix=tuple(fix),
-                                edits=_number_edits(number, actual)))
+                                changes=tuple(changes), edits=_number_edits(number, actual)))
     return findings
 
 
@@ -501,13 +545,11 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                 details = [f"{layer.name}: {explain.params_formula(layer)}"]
             else:
                 details = ["made up of:"] + [f"  {row}" for row in explain.params_breakdown(trace, layer.name)]
-            fix = [f"fix: {found.change} in {layer.name}: {found.code} has {found.arithmetic[0]}"
-                   for found in fixes.params_fixes(layer, number.value)]
-            fix = fix[:1] + [f"or: {line.removeprefix('fix: ')}" for line in fix[1:]]
             findings.append(Finding(f"{key}.params", line, expected=_counted(number),
                                     actual=f"{layer.params:,}", expected_value=number.value,
                                     actual_value=layer.params, details=tuple(details), layers=mark,
-                                    fix=tuple(fix), edits=_number_edits(number, layer.params)))
+                                    changes=tuple((found,) for found in fixes.params_fixes(layer, number.value)),
+                                    edits=_number_edits(number, layer.params)))
     for which, stated in (("receptive_field", layer_spec.receptive_field),
                           ("effective_stride", layer_spec.effective_stride)):
         if stated is not None and trace.flow is not None:
@@ -568,12 +610,12 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                        ] if isinstance(input.root, Shape) and isinstance(actual, tuple) and \
                 len(actual) == len(input.root.dims) else []
             details += [setter.cause for setter in setters]
-            fix = [line for setter in setters for line in setter.fix] or [
-                f"fix, if the model is right: write {flow_shapes(actual)}"]
+            fix = [line for setter in setters for line in setter.fix]
             findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
                                     actual=format_shapes(actual), expected_value=input.as_json(),
                                     actual_value=shapes_json(actual), details=tuple(details),
                                     layers=mark + tuple(s.layer.name for s in setters), fix=tuple(fix),
+                                    changes=tuple(c for s in setters for c in s.changes),
                                     edits=_shape_edits(input, actual)))
     if output is not None:
         if not call.finished:
@@ -587,18 +629,21 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                 details.append(f"{explain.describe(layer)}{explain.which_call(call, trace)} on input "
                                f"{format_shapes(call.input)}:")
                 details.extend(f"  {line}" for line in arithmetic)
-            fix = _layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) else []
-            if not fix and not layer.leaf and isinstance(output.root, Shape):
+            fix, changes = _layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) \
+                else ([], [])
+            if not fix and not changes and not layer.leaf and isinstance(output.root, Shape):
                 # A block: the layer inside it that set the wrong numbers, and its fix.
                 inner = _output_setters(Shapes(output.root, output.line), trace, {}, call.output)
                 details += [setter.cause for setter in inner]
                 fix = [line for setter in inner for line in setter.fix]
+                changes = [c for setter in inner for c in setter.changes]
                 mark = mark + tuple(setter.layer.name for setter in inner)
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
                                     actual=format_shapes(call.output),
                                     expected_value=output.as_json(),
                                     actual_value=shapes_json(call.output), details=tuple(details),
-                                    layers=mark, edits=_shape_edits(output, call.output), fix=tuple(fix)))
+                                    layers=mark, edits=_shape_edits(output, call.output), fix=tuple(fix),
+                                    changes=tuple(changes)))
     return findings
 
 
@@ -609,6 +654,7 @@ class _Setter:
     layer: Layer
     cause: str
     fix: tuple[str, ...]
+    changes: tuple[Candidate, ...] = ()
 
 
 def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any],
@@ -641,23 +687,8 @@ def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any],
             if call is not None:
                 groups.setdefault((call.name, call.index), (call, {}))[1][axis] = dim.value
         for call, wanted in groups.values():
-            setter = _setter(trace, call, wanted)
-            out = call.output
-            assert isinstance(out, tuple)
-            extra = [line for axis, value in wanted.items()
-                     for line in _kwarg_fix(kwargs, setter.layer, out[axis], value)]
-            setters.append(replace(setter, fix=setter.fix + tuple(extra)))
+            setters.append(_setter(trace, call, wanted))
     return setters
-
-
-def _kwarg_fix(kwargs: dict[str, Any], layer: Layer, wrong: int, right: int) -> list[str]:
-    """Where the line that made `layer` uses a spec kwarg holding the wrong number
-    (`nn.Linear(fc1_in, 120)` with `fc1_in: 576`): the kwarg is the thing to change."""
-    where = explain.defined_at(layer) or ""
-    code = where.split(": ", 1)[1] if ": " in where else ""
-    return [f"or, in the spec: kwargs: {{{key}: {right}}} ({layer.name} is made with {key}, {wrong} now)"
-            for key, value in kwargs.items()
-            if value == wrong and not isinstance(value, bool) and re.search(rf"\b{re.escape(key)}\b", code)]
 
 
 def _setter_call(trace: Trace, produced: tuple[int, ...], axis: int) -> Call | None:
@@ -698,11 +729,37 @@ def _setter(trace: Trace, call: Call, wanted: dict[int, int]) -> _Setter:
     verb = "come" if len(wanted) > 1 else "comes"
     cause = f"{said} {verb} from {explain.describe(layer)}{explain.which_call(call, trace)}"
     expected = tuple(wanted.get(i, v) for i, v in enumerate(out))
-    fix = _layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
-    if not fix:
+    fix, changes = _layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
+    if layer.kind == "conv_transpose" and any(axis >= 2 for axis in wanted):
+        together = _upsampling(trace, call)
+        if len(together) > 1:  # each transposed conv short of its stride: all of them, first
+            changes = [together, *changes]
+    if not fix and not changes:
         fix = [f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
                f"{', '.join(str(v) for v in wanted.values())}: change what it is made with, or the spec"]
-    return _Setter(layer, cause, tuple(fix))
+    return _Setter(layer, cause, tuple(fix), tuple(changes))
+
+
+def _upsampling(trace: Trace, last: Call) -> Candidate:
+    """The `output_padding` that makes each transposed conv up to `last` give exactly its
+    input times its stride, for those that give less now: the usual decoder's intent."""
+    found: dict[str, fixes.Fix] = {}
+    for call in trace.calls[:trace.calls.index(last) + 1]:
+        layer = trace.layers.get(call.name)
+        if layer is None or layer.kind != "conv_transpose" or call.name in found or not call.finished:
+            continue
+        received, produced, dims = call.input, call.output, layer.hparams["dims"]
+        if not isinstance(received, tuple) or not isinstance(produced, tuple):
+            continue
+        strides = layer.hparams["stride"]
+        wanted = {axis: received[-dims + axis] * strides[axis] for axis in range(dims)}
+        if all(produced[-dims + axis] == size for axis, size in wanted.items()):
+            continue
+        fix = next((f for f in fixes.size_fixes(layer, call, wanted, explain.spatial_names(dims), limit=8)
+                    if f.change.startswith("output_padding=")), None)
+        if fix is not None:
+            found[call.name] = fix
+    return tuple(found.values())
 
 
 def _setter_of(trace: Trace, produced: tuple[int, ...], axis: int, wanted: int) -> _Setter | None:
@@ -721,22 +778,24 @@ def _batch_lines(output: Shapes, trace: Trace) -> tuple[list[str], list[str], tu
     return clashes.batch_lines(trace.reshapes[0], trace)
 
 
-def _layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> list[str]:
+def _layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> tuple[list[str], list[Candidate]]:
     """What to change in `layer` so that this call gives `expected`: the arguments that set
-    the wrong dimensions, each fix checked with the layer's own arithmetic."""
+    the wrong dimensions, each checked with the layer's own arithmetic (candidates for
+    repair.py); and a sentence where no argument does."""
     actual = call.output
     if not isinstance(actual, tuple) or len(actual) != len(expected.dims):
-        return []
+        return [], []
     wrong = [i for i, (dim, value) in enumerate(zip(expected.dims, actual))
              if dim is not None and dim.value != value]
     lines: list[str] = []
+    changes: list[Candidate] = []
     channel = len(actual) - 1 if layer.kind == "linear" else 1
     if channel in wrong and layer.kind in ("linear", "conv", "conv_transpose"):
         dim = expected.dims[channel]
         assert dim is not None
         fix = fixes.channel_fix(layer, dim.value)
         if fix is not None:
-            lines.append(f"fix: {fix.change} in {layer.name}: {fix.code}")
+            changes.append((fix,))
         wrong.remove(channel)
     dims = layer.hparams.get("dims", 0)
     spatial = {i - (len(actual) - dims): expected.dims[i].value for i in wrong  # type: ignore[union-attr]
@@ -744,15 +803,13 @@ def _layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> list[str]:
     if spatial:
         found = fixes.size_fixes(layer, call, spatial, explain.spatial_names(dims))
         if found:
-            first, *others = found
-            lines.append(f"fix: {first.change} in {layer.name}: {first.code}")
-            lines.extend(f"  {line}" for line in first.arithmetic)
-            lines.extend(f"or: {fix.change}: {fix.code}" for fix in others)
+            # With a channel fix as well, both are needed: each size fix joins it.
+            changes = [(*changes[0], fix) for fix in found] if changes else [(fix,) for fix in found]
         else:
             lines.append(f"no change of one argument of {layer.name} gives "
                          f"{', '.join(f'{explain.spatial_names(dims)[a]}={v}' for a, v in spatial.items())} "
                          f"from input {format_shapes(call.input)}: the layers before it set what reaches it")
-    return lines
+    return lines, changes
 
 
 def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Finding]:
@@ -809,10 +866,11 @@ def _pooling_rule(spec: Spec, trace: Trace) -> list[Finding]:
                if (f, s) not in allowed]
         if bad:
             where = ", ".join(f"{name}: F={f}, S={s}" for name, f, s in bad)
-            fix = fixes.pooling_fix(layer, trace.calls_of(layer.name), spec.pooling)
+            found, fix = fixes.pooling_fix(layer, trace.calls_of(layer.name), spec.pooling)
             findings.append(Finding("rules.pooling", spec.pooling_line, message=(
                 f"{explain.describe(layer)} pools with {where}; allowed: {allowed_text} "
-                "(larger windows discard too much)."), layers=(layer.name,), fix=tuple(fix)))
+                "(larger windows discard too much)."), layers=(layer.name,), fix=tuple(fix),
+                changes=tuple((one,) for one in found)))
     return findings
 
 
@@ -825,13 +883,14 @@ def _exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
         remainders = explain.division_remainders(layer, call)
         if remainders:
             which = f" (call {call.index + 1})" if len(trace.calls_of(call.name)) > 1 else ""
+            found, notes = fixes.division_fix(layer, call, explain.spatial_names(layer.hparams["dims"]))
             findings.append(Finding("rules.exact_division", spec.exact_division_line, message=(
                 f"{explain.describe(layer)}{which} on input {format_shapes(call.input)} does not "
                 "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
                 "or padded unevenly."), details=tuple(remainders), layers=(layer.name,),
-                fix=tuple(fixes.division_fix(layer, call, explain.spatial_names(layer.hparams["dims"])))
-                or (f"no padding or kernel of {layer.name} divides exactly here: the input that "
-                    "reaches it would have to change",)))
+                fix=tuple(notes) if found or notes else (
+                    f"no padding or kernel of {layer.name} divides exactly here: the input that "
+                    "reaches it would have to change",), changes=tuple((one,) for one in found)))
     return findings
 
 
@@ -984,7 +1043,7 @@ def _widen_fixes(entries: tuple[fields.Entry, ...], stated: FieldSpec) -> list[s
             fix.append((dim, fields.widen(entry, int(want))))
     if len(fix) > 1 and all(lines == fix[0][1] for _, lines in fix):
         fix = [(" and ".join(explain.spatial_names(len(entries))), fix[0][1])]
-    return [f"fix ({dim}): {line}" if not line.startswith("or: ") else line
+    return [f"suggestion ({dim}): {line}" if not line.startswith("or: ") else line
             for dim, lines in fix for line in lines]
 
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from .explain import describe, product_text, size_arithmetic
-from .fixes import out_size, size_line
+from .fixes import Fix, channel_fix, out_size, size_fixes, size_line
 from .trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
 
 __all__ = ["Explained", "batch_lines", "explain_clash", "input_candidates", "is_shape_clash"]
@@ -33,6 +33,9 @@ class Explained:
     lines: tuple[str, ...]  # the cause: operands, where each came from, where they parted
     fix: tuple[str, ...]
     layers: tuple[str, ...]  # the layers the lines name (their definition lines are shown)
+    # Changes of the layer where the paths parted that make it give the other's shape:
+    # candidates, which repair.py tries on the model before one is shown.
+    changes: tuple[tuple[Fix, ...], ...] = ()
 
 
 def is_shape_clash(clash: Clash | None) -> bool:
@@ -93,6 +96,7 @@ def explain_clash(trace: Trace) -> Explained | None:
         named += [origin] if origin else []
     parted = _parting(a, b) or _parting(b, a)
     fix: list[str] = []
+    changes: list[tuple[Fix, ...]] = []
     if parted is not None:
         step, other = parted
         parter = trace.layers.get(_name(step.layer))
@@ -101,16 +105,38 @@ def explain_clash(trace: Trace) -> Explained | None:
         lines += [f"  {line}" for line in _step_arithmetic(step, parter)]
         if parter is not None:
             named.append(parter.name)
+            if not _is_input_of(other, clash, trace):
+                # An identity shortcut wants a projection (a suggestion, below); a shortcut
+                # with its own layers says the main path is what went wrong.
+                changes = _parter_changes(step, parter, other.shape)
     if clash.op in ("add", "sub", "mul", "div") and parted is not None:
         fix += _projection(*parted)
     if clash.op in ("cat", "concat", "concatenate") and clash.dim is not None:
         fix += _join_sizes(a, b, clash.dim, trace)
     if clash.op in ("matmul", "mm", "bmm"):
-        fix += _inner_fix(a, b, trace)
-    if not fix:
+        changes += _inner_fix(a, b, trace)
+    if not fix and not changes:
         fix.append("no change cnncheck can check makes these two fit: make the two paths give the "
                    "same sizes (the lines above say where they part)")
-    return Explained(brief, tuple(lines), tuple(fix), tuple(dict.fromkeys(named)))
+    return Explained(brief, tuple(lines), tuple(fix), tuple(dict.fromkeys(named)), tuple(changes))
+
+
+def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[tuple[Fix, ...]]:
+    """The layer where the paths parted, changed to give the other path's shape: its
+    channels, and its spatial sizes solved with its own formula (stride=1 for the second
+    conv of a block that should not downsample)."""
+    if layer.kind not in ("conv", "conv_transpose", "pool") or len(wanted) != len(step.output) < 3:
+        return []
+    if len(wanted) < 3 or len(wanted) != len(step.output):
+        return []
+    dims = layer.hparams.get("dims", 0)
+    call = Call(layer.name, 0, 0, (step.input,), step.output, True)
+    channel = channel_fix(layer, wanted[1]) if wanted[1] != step.output[1] and layer.kind != "pool" else None
+    spatial = {axis: wanted[-dims + axis] for axis in range(dims) if wanted[-dims + axis] != step.output[-dims + axis]}
+    if not spatial:
+        return [(channel,)] if channel is not None else []
+    names = ("L",) if dims == 1 else ("H", "W") if dims == 2 else ("D", "H", "W")
+    return [((channel, fix) if channel is not None else (fix,)) for fix in size_fixes(layer, call, spatial, names)]
 
 
 def _differ(a: tuple[int, ...], b: tuple[int, ...], skip: int | None) -> str:
@@ -191,27 +217,26 @@ def _projection(step: Step, shortcut: Operand) -> list[str]:
         if all(out_size(conv, src[2 + axis], axis, **change) == dst[2 + axis] for axis in range(dims)):
             arithmetic = [f"  {size_line(conv, src[2 + axis], axis, names[axis], **change)}" for axis in range(dims)]
             stride_text = f", stride={stride}" if stride != 1 else ""
-            return [f"fix: a projection on the shortcut, as ResNet's downsample: nn.Sequential("
+            return [f"suggestion: a projection on the shortcut, as ResNet's downsample: nn.Sequential("
                     f"nn.Conv{dims}d({src[1]}, {dst[1]}, kernel_size=1{stride_text}, bias=False), "
                     f"nn.BatchNorm{dims}d({dst[1]})) turns {format_shapes(src)} into {format_shapes(dst)}:",
                     *arithmetic]
     return []
 
 
-def _inner_fix(a: Operand, b: Operand, trace: Trace) -> list[str]:
+def _inner_fix(a: Operand, b: Operand, trace: Trace) -> list[tuple[Fix, ...]]:
     """A matmul's inner sizes, each set by a Linear's out_features: that Linear made to give
     the other's size (the inner size is the Linear's out_features, checked)."""
     inner = {0: a.shape[-1], 1: b.shape[-2] if len(b.shape) > 1 else b.shape[0]}
-    fix: list[str] = []
+    fix: list[tuple[Fix, ...]] = []
     for index, operand in enumerate((a, b)):
         other = inner[1 - index]
         owner = next((s for s in operand.path if s.layer), None)
         layer = trace.layers.get(_name(owner.layer)) if owner is not None else None
         if layer is not None and layer.kind == "linear" and layer.hparams["out_features"] == inner[index]:
-            bias = "" if layer.hparams["bias"] else ", bias=False"
-            fix.append(f"{'or: ' if fix else 'fix: '}out_features={other} in {layer.name}: "
-                       f"nn.Linear({layer.hparams['in_features']}, {other}{bias}), so that both inner "
-                       f"sizes are {other}")
+            found = channel_fix(layer, other)
+            if found is not None:
+                fix.append((found,))
     return fix
 
 
@@ -280,7 +305,7 @@ def _join_sizes(a: Operand, b: Operand, dim: int, trace: Trace) -> list[str]:
     fix = []
     if trace.fitting_inputs:
         shown = " or ".join(format_shapes(size) for size in trace.fitting_inputs)
-        fix.append(f"fix: an input of {shown} (the nearest that run, each run through the whole "
+        fix.append(f"in the spec: an input of {shown} (the nearest that run, each run through the whole "
                    "model; `cnncheck sizes` names every size that does)")
     smaller = a.shape if math.prod(a.shape) <= math.prod(b.shape) else b.shape
     crop = ", ".join(f":{size}" for size in smaller[2:])
@@ -302,7 +327,7 @@ def _view(trace: Trace, clash: Clash) -> Explained:
     source, layer = _source(clash.operands[0], clash, trace)
     lines.append(f"{format_shapes(shape)} comes from {source}")
     features = math.prod(shape[1:])
-    fix = [f"fix: torch.flatten(x, 1) keeps the batch: {format_shapes((shape[0], features))}, "
+    fix = [f"suggestion: torch.flatten(x, 1) keeps the batch: {format_shapes((shape[0], features))}, "
            f"{product_text(shape)} features a sample; the layer after it takes in_features={features}"]
     return Explained(brief, tuple(lines), tuple(fix), (layer,) if layer else ())
 
@@ -318,7 +343,7 @@ def batch_lines(reshape: Reshape, trace: Trace) -> tuple[list[str], list[str], t
     features = math.prod(before[1:])
     consumer = next((call for call in trace.calls if call.finished and call.input == after
                      and call.name and trace.layers[call.name].kind == "linear"), None)
-    fix = [f"fix: torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: "
+    fix = [f"suggestion: torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: "
            f"{format_shapes((before[0], features))}, {product_text(before)} features a sample"]
     named: tuple[str, ...] = ()
     if consumer is not None:

@@ -20,6 +20,13 @@ prints the JSON Schema of spec files, for editors (see docs/spec-format.md).
 
 reads and validates spec files with the plugin's own validator, in milliseconds: no
 torch, no model built (a pre-commit hook; see docs/ci.md).
+
+    cnncheck fix PATH... [--diff]
+
+runs the specs that PATH names (files or folders) and writes into the model's source
+each fix that was applied to the model and verified by running the spec again,
+printing each as a unified diff; `--diff` prints without writing. Exit status 0
+when every spec passes afterwards, 1 when findings remain, 2 on errors.
 """
 
 from __future__ import annotations
@@ -102,6 +109,15 @@ def _parser() -> argparse.ArgumentParser:
                                            "torch imported and no model built. Exit status 1 when "
                                            "a file has a problem.")
     lint.add_argument("files", nargs="+", metavar="FILE", help="spec files (*.cnncheck.yaml)")
+    fix = commands.add_parser("fix", help="write the verified fixes into the model's source",
+                              description="Run the specs that PATH names and write into the model's "
+                                          "source each fix that held when it was applied to the model "
+                                          "and the spec was run again, printed as a unified diff. Exit "
+                                          "status 0 when every spec passes afterwards, 1 when findings "
+                                          "remain, 2 when a spec or file could not be read or changed "
+                                          "while it ran.")
+    fix.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders holding them")
+    fix.add_argument("--diff", action="store_true", help="print the diff and write nothing")
     report = commands.add_parser("report", help="merge the JSON reports of CI shards",
                                  description="cnncheck report merge A.json B.json ... -o report.md: the "
                                              "JSON reports of several pytest runs (CI shards) as one "
@@ -159,6 +175,10 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
             return _sizes(args)
         if args.command == "lint":
             return _lint(args.files)
+        if args.command == "fix":
+            from .fixcommand import fix_command
+
+            return fix_command(args.paths, args.diff)
         if args.command == "graph":
             return _graph(args)
         if args.command == "report":
@@ -311,12 +331,14 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(str(reason)) from None
     if trace.crash is not None:
         from .checks import check
-        from .report import definition_lines, layer_table
+        from .report import definition_lines, layer_table, repair_lines
+        from .runner import verify
 
-        crash = check(spec, trace)[0]
+        crash = next(f for f in verify(spec, trace, check(spec, trace), Path.cwd()) if f.key == "forward")
         print(f"cnncheck init: {crash.message}", file=sys.stderr)
         for line in (*(f"  {detail}" for detail in crash.details),
                      *(f"  {line}" for line in definition_lines(trace, crash)),
+                     *(f"  {line}" for fixed in crash.repairs for line in repair_lines(fixed)),
                      *(f"  {line}" for line in crash.fix), "",
                      *(text for text, _ in layer_table(trace, set(crash.layers)))):
             print(line, file=sys.stderr)

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .explain import crash_reason, describe, flatten_source, fraction_line, one, transposed_line
+from .explain import crash_reason, describe, flatten_source, fraction_line, one, spatial_names, transposed_line
 from .trace import Call, Layer, Trace, format_shapes
 
 __all__ = ["Fix", "channel_fix", "constructor", "layer_params", "out_size", "params_difference",
@@ -29,9 +29,15 @@ _SEARCH = 8
 
 @dataclass(frozen=True)
 class Fix:
+    """A change of one layer's constructor arguments, checked with the layer's own formula;
+    a candidate until repair.py has applied it to the model and run the spec again."""
+
     change: str  # "padding=1"
     code: str  # "nn.Conv2d(16, 32, kernel_size=3, padding=1)"
     arithmetic: tuple[str, ...]  # the formula run with the change, one line per dimension
+    layer: str = ""  # the layer to change
+    args: tuple[tuple[str, Any], ...] = ()  # its new arguments: (("padding", (1, 1)),)
+    spelled: tuple[tuple[str, str], ...] = ()  # how to write a value: (("in_features", "16 * 5 * 5"),)
 
 
 def out_size(layer: Layer, size: int, axis: int, **change: Any) -> int | None:
@@ -107,7 +113,8 @@ def size_fixes(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[st
         # The check: the same formula, run forward with the change, gives what is wanted.
         if all(out_size(layer, sizes[axis], axis, **change) == target[axis] for axis in range(dims)):
             lines = tuple(size_line(layer, sizes[axis], axis, names[axis], **change) for axis in range(dims))
-            fixes.append(Fix(f"{argument}={shown}", constructor(layer, change), lines))
+            fixes.append(Fix(f"{argument}={shown}", constructor(layer, change), lines, layer.name,
+                             tuple(change.items())))
         if len(fixes) >= limit:
             break
     return fixes
@@ -154,7 +161,8 @@ def channel_fix(layer: Layer, wanted: int) -> Fix | None:
         return None
     if layer.kind != "linear" and wanted % layer.hparams["groups"]:
         return None  # torch refuses out_channels that groups does not divide
-    return Fix(f"{argument}={wanted}", constructor(layer, {argument: wanted}), ())
+    return Fix(f"{argument}={wanted}", constructor(layer, {argument: wanted}), (), layer.name,
+               ((argument, wanted),))
 
 
 def constructor(layer: Layer, change: dict[str, Any]) -> str:
@@ -234,13 +242,15 @@ def params_fixes(layer: Layer, wanted: int, limit: int = 2) -> list[Fix]:
         if count == wanted and count != now:  # counted again with the change
             shown = {key: (v[0] if isinstance(v, tuple) else v) for key, v in change.items()}
             text = ", ".join(f"{key}={v}" for key, v in shown.items())
-            fixes.append(Fix(text, constructor(layer, change), (f"{count:,} parameters",)))
+            fixes.append(Fix(text, constructor(layer, change), (f"{count:,} parameters",), layer.name,
+                             tuple(change.items())))
         if len(fixes) >= limit:
             break
     return fixes
 
 
-def params_difference(trace: Trace, wanted: int, actual: int) -> tuple[list[str], list[str], tuple[str, ...]]:
+def params_difference(trace: Trace, wanted: int, actual: int
+                      ) -> tuple[list[str], list[tuple[Fix, ...]], tuple[str, ...]]:
     """What the difference between a stated and a counted total is made of, where a few
     terms add up to it exactly: (the lines that say so, the fixes, the layers named).
 
@@ -267,8 +277,8 @@ def params_difference(trace: Trace, wanted: int, actual: int) -> tuple[list[str]
         terms = " + ".join(str(b) for _, b in redundant)
         return ([f"{head}: {terms} = {size:,}, the biases of {', '.join(names)}, which the "
                  "normalization right after each makes redundant"],
-                [f"fix: bias=False in {layer.name}: {constructor(layer, {'bias': False})}"
-                 for layer, _ in redundant], tuple(names))
+                [tuple(Fix("bias=False", constructor(layer, {"bias": False}), (), layer.name, (("bias", False),))
+                       for layer, _ in redundant)], tuple(names))
     for layer in layers:
         if layer.params == size and layer.own:
             return [f"{head}: {size:,} = all of {layer.name}'s parameters ({describe(layer)})"], [], (
@@ -284,10 +294,19 @@ def params_difference(trace: Trace, wanted: int, actual: int) -> tuple[list[str]
                     return [f"{head}: {terms} = {size:,}, the biases of "
                             f"{', '.join(layer.name for layer, _ in group)}"], [], ()
     for layer in layers:
+        if layer.shared or layer.kind not in ("conv", "conv_transpose", "linear"):
+            continue
+        found = params_fixes(layer, layer.params - difference, limit=1)
+        if found:
+            return [f"{head}: {size:,} = the difference {found[0].change} makes in {layer.name} "
+                    f"({describe(layer)}: {layer.params:,} now, {found[0].arithmetic[0]} with it)"], [
+                (found[0],)], (layer.name,)
+    for layer in layers:
         for name, shape in layer.own:
             if math.prod(shape) == size:
                 return [f"{head}: {size:,} = {layer.name}.{name} {format_shapes(shape)}"], [], (layer.name,)
-    return [f"{head}; no layer, bias or shared tensor accounts for exactly {size:,}"], [], ()
+    return [f"{head}; no layer, bias, shared tensor or one argument of a layer accounts for exactly "
+            f"{size:,}"], [], ()
 
 
 def _biases_before_norms(trace: Trace) -> list[tuple[Layer, int]]:
@@ -302,7 +321,7 @@ def _biases_before_norms(trace: Trace) -> list[tuple[Layer, int]]:
     return list(found.values())
 
 
-def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, int]]) -> list[str]:
+def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, int]]) -> tuple[list[Fix], list[str]]:
     """A pool whose window the rule forbids, replaced by allowed ones: one pool that gives the
     same sizes, else a few in a row that do (two F=2,S=2 for one F=4,S=4), else the nearest,
     saying what then changes downstream. Each checked on every call's input."""
@@ -314,7 +333,7 @@ def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, in
     outputs = [call.output[-dims:] for call in calls
                if call.finished and isinstance(call.output, tuple) and len(call.output) > dims]
     if not inputs or len(inputs) != len(outputs):
-        return []
+        return [], []
     pairs = sorted(set(allowed))
     for repeat in range(1, 5):
         for f, s in pairs:
@@ -327,17 +346,22 @@ def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, in
                                             for axis in range(dims))
                                   for size, chain in zip(inputs, chains)
                                   if chain is not None)
-                return [f"fix: {times}{code}{' in a row' if repeat > 1 else ''} in place of "
-                        f"{layer.name or 'the model'}: {steps}, the same sizes as now"]
+                if repeat == 1:
+                    change = {key: pool.hparams[key] for key in ("kernel_size", "stride", "padding",
+                                                                  "dilation", "ceil_mode")}
+                    return [Fix(f"kernel_size={f}, stride={s}", code, (steps + ", the same sizes as now",),
+                                layer.name, tuple(change.items()))], []
+                return [], [f"suggestion: {times}{code} in a row in place of {layer.name or 'the model'}: "
+                            f"{steps}, the same sizes as now"]
     f, s = pairs[0]
     pool = _pool_like(layer, f, s)
     chain = _chain(pool, inputs[0], 1)
     if chain is None:
-        return []
+        return [], []
     now = ", ".join(f"{names[axis]}: {outputs[0][axis]}" for axis in range(dims))
     then = ", ".join(f"{names[axis]}: {chain[0][axis]}" for axis in range(dims))
-    return [f"fix: {constructor(pool, {})} in place of {layer.name or 'the model'} gives {then} where it gives {now} "
-            "now: the layers after it must then take the larger size"]
+    return [], [f"suggestion: {constructor(pool, {})} in place of {layer.name or 'the model'} gives {then} "
+                 f"where it gives {now} now: the layers after it must then take the larger size"]
 
 
 def _pool_like(layer: Layer, f: int, s: int) -> Layer:
@@ -359,14 +383,14 @@ def _chain(pool: Layer, sizes: tuple[int, ...], repeat: int) -> list[list[int]] 
     return steps
 
 
-def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> list[str]:
+def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list[Fix], list[str]]:
     """A padding (or else a kernel) with which (W - F + 2P) / S divides exactly on every
     axis, smallest change first, each checked; and what the output then is."""
     h = layer.hparams
     dims = h["dims"]
     received = call.input
     if not isinstance(received, tuple) or h["padding"] in ("same", "valid"):
-        return []
+        return [], []
     sizes = received[-dims:]
 
     def divides(**change: Any) -> bool:
@@ -376,7 +400,7 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> list[str]:
             and _allowed(layer, next(iter(change)), _at(next(iter(change.values())), axis), axis)
             for axis, size in enumerate(sizes))
 
-    found: list[str] = []
+    found: list[Fix] = []
     tries = [("padding", range(0, max(h["kernel_size"]) + _SEARCH))]
     if layer.kind == "conv":  # a pool's window is the design rule's business
         tries.append(("kernel_size", range(2, max(h["kernel_size"]) + _SEARCH)))
@@ -385,12 +409,12 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> list[str]:
         for value in sorted(values, key=lambda v: (abs(v - current), v)):
             change = {argument: (value,) * dims}
             if value != current and divides(**change):
-                lines = "; ".join(size_line(layer, sizes[axis], axis, names[axis], **change)
-                                  for axis in range(dims))
-                found.append(f"fix: {argument}={value} in {layer.name}: {constructor(layer, change)}: {lines}")
-                break
-        if found:
-            break
+                lines = tuple(size_line(layer, sizes[axis], axis, names[axis], **change)
+                              for axis in range(dims))
+                found.append(Fix(f"{argument}={value}", constructor(layer, change), lines, layer.name,
+                                 tuple(change.items())))
+                if len(found) == 2:
+                    break
     # Or what reaches the layer: the nearest sizes on each side that divide.
     near = []
     for axis, size in enumerate(sizes):
@@ -399,41 +423,51 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> list[str]:
         if remainder:
             options = [v for v in (size - remainder, size - remainder + s) if v + 2 * p >= d * (f - 1) + 1]
             near.append(f"{names[axis]}: {' or '.join(map(str, options))}")
-    if near:
-        found.append(("or: " if found else "fix: ") + f"an input of {', '.join(near)} at {layer.name} "
-                     "(set by the layers before it, or the model's input size)")
-    return found
+    notes = [f"or an input of {', '.join(near)} at {layer.name} (set by the layers before it, "
+             "or the model's input size)"] if near else []
+    return found, notes
 
 
-def crash_fix(trace: Trace) -> list[str]:
+def crash_fix(trace: Trace) -> tuple[list[Fix], list[str]]:
     """What to change for a crash the shapes explain, each checked: the number the layer
-    would have to take is the number that reached it."""
+    would have to take is the number that reached it. (The candidate changes, and the
+    notes that are not a change of the layer.)"""
     cause = crash_reason(trace)
     if cause is None:
-        return []
+        return [], []
     layer, got = cause.layer, cause.got
     h = layer.hparams
-    name = f"nn.{layer.type_name}"
     if cause.what == "in_features":
         source = flatten_source(trace, cause.call)
-        features = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
+        spelled = " * ".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
         if source is not None:
             assert math.prod(source[1:]) == got  # the product printed is the number that arrived
-        bias = "" if h["bias"] else ", bias=False"
-        return [f"fix: in_features={got} in {layer.name}: {name}({features}, {h['out_features']}{bias})"]
+        arithmetic = (f"flattened: {format_shapes(source)} -> {spelled.replace(' ', '')} = {got}",) \
+            if source is not None and len(source) > 2 else ()
+        return [Fix(f"in_features={got}", constructor(layer, {"in_features": got}), arithmetic, layer.name,
+                    (("in_features", got),), (("in_features", spelled),))], []
     if cause.what == "in_channels":
         if got % h["groups"]:
-            return [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
-        return [f"fix: in_channels={got} in {layer.name}: {constructor(layer, {'in_channels': got})}"]
+            return [], [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
+        return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
+                    (("in_channels", got),))], []
     if cause.what == "num_features":
-        return [f"fix: num_features={got} in {layer.name}: {constructor(layer, {'num_features': got})}"]
-    # The window: the smallest padding that lets it fit, where torch allows one.
-    needed = -(-(cause.wanted - got) // 2)
+        return [Fix(f"num_features={got}", constructor(layer, {"num_features": got}), (), layer.name,
+                    (("num_features", got),))], []
+    # The window: the smallest padding that lets it fit on every axis, where torch allows one.
+    sizes = cause.received[-h["dims"]:]
+    padding, lines = [], []
+    for axis, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
+        span = h["dilation"][axis] * (h["kernel_size"][axis] - 1) + 1
+        now = h["padding"][axis]
+        needed = max(now, -(-(span - size) // 2))
+        padding.append(needed)
+        if needed != now:
+            assert size + 2 * needed >= span
+            lines.append(f"{name}: {size} + 2*{needed} = {size + 2 * needed} >= F={span}")
     limit = h["kernel_size"][0] // 2 if layer.kind == "pool" else None
-    lines = []
-    if limit is None or needed <= limit:
-        assert got + 2 * needed >= cause.wanted
-        lines.append(f"fix: padding={needed} in {layer.name}: {cause.axis}: {got} + 2*{needed} = "
-                     f"{got + 2 * needed} >= F={cause.wanted}")
-    lines.append("or a larger input: `cnncheck sizes` names the input sizes that run")
-    return lines
+    found = []
+    if limit is None or max(padding) <= limit:
+        found.append(Fix(f"padding={one(tuple(padding))}", constructor(layer, {"padding": tuple(padding)}),
+                         tuple(lines), layer.name, (("padding", tuple(padding)),)))
+    return found, ["or a larger input: `cnncheck sizes` names the input sizes that run"]

@@ -37,18 +37,34 @@ def commands(result: dict[str, Any], rootdir: Path) -> Iterator[str]:
             continue  # folded under its root cause, which is annotated
         message = finding_message(finding)
         yield _command(spec_file, finding["line"], f"cnncheck: {name}: {finding['key']}", message)
-        for layer in finding.get("layers", ()):
-            if layer.get("file"):
-                where = repository_path(Path(layer["file"]).resolve(), root)
-                yield _command(where, layer["line"], f"cnncheck: {layer['name']} ({name}: {finding['key']})",
-                               message)
+        # The lines to edit: where a verified fix edits, else where each layer is made.
+        places = {(edit["file"], edit["line"]): fixed["change"]
+                  for fixed in finding.get("fixes", ()) for edit in fixed["edits"]}
+        if not places:
+            places = {(layer["file"], layer["line"]): layer["name"]
+                      for layer in finding.get("layers", ()) if layer.get("file")}
+        for (file, line), what in places.items():
+            where = repository_path(Path(file).resolve(), root)
+            yield _command(where, line, f"cnncheck: {what} ({name}: {finding['key']})", message)
 
 
 def finding_message(finding: dict[str, Any]) -> str:
     """A finding's text for a reader outside the terminal: what differs, why, the fix."""
     head = finding.get("message") or (f"expected {finding.get('expected_text')}, "
                                       f"actual {finding.get('actual_text')}")
-    return "\n".join([head, *finding.get("details", ()), *finding.get("fix", ())])
+    fixes = [line for fixed in finding.get("fixes", ()) for line in fix_lines(fixed)]
+    return "\n".join([head, *finding.get("details", ()), *fixes, *finding.get("fix", ())])
+
+
+def fix_lines(fixed: dict[str, Any]) -> list[str]:
+    """A verified fix (a JSON report's `fixes` entry) as lines: what changes, and the lines
+    as they are and as they will be."""
+    lines = [f"fix: {fixed['change']}: applied by `cnncheck fix`, verified on the model"]
+    for stretch in fixed["lines"]:
+        lines.append(f"  {stretch['file']}:{stretch['line']}")
+        lines += [f"  - {text}" for text in stretch["old"]] + [f"  + {text}" for text in stretch["new"]]
+    lines += [f"  in the spec: kwargs: {{{kwarg['name']}: {kwarg['new']!r}}}" for kwarg in fixed["kwargs"]]
+    return lines
 
 
 def repository_path(path: Path, root: Path) -> str:

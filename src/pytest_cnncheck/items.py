@@ -188,6 +188,12 @@ class SpecItem(pytest.Item):
         findings = check(spec, trace)
         if findings and self.config.getoption("cnncheck_update"):
             findings = self._update(spec, trace, findings)
+        if findings:
+            from .runner import verify  # the fixes, tried on the model before they are shown
+
+            with self._probing(probe):
+                findings = verify(spec, trace, findings, self.config.rootpath,
+                                  **self.config.stash[SETTINGS])
         if findings and diagrams and trace.flow is None:
             with self._probing(probe):  # a failing spec's picture: one more pass, failing items only
                 drawn = probe.probe(spec, self.config.rootpath, fields=True, **self.config.stash[SETTINGS])

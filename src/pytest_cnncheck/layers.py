@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 from torch import nn
 
-from .record import named_modules
+from .record import Frame, named_modules
 from .trace import Layer
 
 __all__ = ["Layers"]
@@ -37,12 +37,12 @@ class Layers(Mapping[str, Layer]):
     more than the rest together.
     """
 
-    def __init__(self, model: nn.Module, locate: Callable[[], dict[str, tuple[str, int]]] | None = None) -> None:
+    def __init__(self, model: nn.Module, locate: Callable[[], dict[str, tuple[Frame, ...]]] | None = None) -> None:
         self._modules = named_modules(model)
         # Where each layer was made, by name: found when a failure first asks (a build
         # under the recorder), so that a passing item never pays for it.
         self._locate = locate
-        self._sites: dict[str, tuple[str, int]] | None = None
+        self._sites: dict[str, tuple[Frame, ...]] | None = None
         self._first: dict[int, str] | None = None
         self._made: dict[str, Layer] = {}
         # The parameters under each module, gathered bottom-up once per subtree; as
@@ -87,10 +87,10 @@ class Layers(Mapping[str, Layer]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
 
-    def _site(self, name: str) -> tuple[str, int] | None:
+    def _site(self, name: str) -> tuple[Frame, ...]:
         if self._sites is None:
             self._sites = self._locate() if self._locate is not None else {}
-        return self._sites.get(name)
+        return self._sites.get(name, ())
 
     def weighted_leaves(self) -> frozenset[str]:
         """The leaf modules that hold parameters, without making their records."""

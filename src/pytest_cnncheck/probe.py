@@ -34,7 +34,7 @@ from . import explain
 from .clashes import input_candidates, is_shape_clash
 from .fastmeta import formula_shapes, meta_build
 from .layers import Layers
-from .record import Run, definition_sites, named_modules, plain, run_recorded
+from .record import Frame, Run, definition_sites, named_modules, plain, run_recorded
 from .frames import first_line, raised, user_frame_of
 from .resolve import check_kwargs, resolve_model
 from .spec import Spec, SpecError
@@ -268,7 +268,7 @@ def _placed(device: str, default: str) -> Any:
 
 
 def _built(spec: Spec, factory: Callable[..., Any], device: str,
-           default: str) -> tuple[nn.Module, Callable[[], dict[str, tuple[str, int]]]]:
+           default: str) -> tuple[nn.Module, Callable[[], dict[str, tuple[Frame, ...]]]]:
     """The model, on `device`, in the spec's mode; and how to find where each of its
     modules is made, for a failure that asks."""
     with meta_build() if device == "meta" else _placed(device, default):
@@ -277,7 +277,7 @@ def _built(spec: Spec, factory: Callable[..., Any], device: str,
     return model, lambda: _locate(spec, factory, device)
 
 
-def _locate(spec: Spec, factory: Callable[..., Any], device: str) -> dict[str, tuple[str, int]]:
+def _locate(spec: Spec, factory: Callable[..., Any], device: str) -> dict[str, tuple[Frame, ...]]:
     """Where each module is made, by name: the model built once more, under the recorder
     of construction sites (record.definition_sites). Only a failure asks: recording on
     every build cost a small model's item a tenth of its time."""

@@ -19,16 +19,23 @@ from torch import nn
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of
 from .trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
 
-__all__ = ["Run", "Sites", "definition_sites", "named_modules", "plain", "run_recorded"]
+__all__ = ["Frame", "Run", "Sites", "definition_sites", "named_modules", "plain", "run_recorded"]
 
-Sites = dict[int, tuple[str, int]]  # id(module) -> (file, line) of the code that built it
+# Where a module was made: the user's frames from the innermost (the constructor call)
+# outwards, each (file, line, (line, end line, column, end column) of the expression
+# running there, or None where Python does not say).
+Position = tuple[int, int, int, int]
+Frame = tuple[str, int, "Position | None"]
+Sites = dict[int, tuple[Frame, ...]]  # id(module) -> the frames of the code that built it
+_STACK = 8  # frames kept: a value passed down through helpers rarely travels further
 
 
 @contextmanager
 def definition_sites() -> Iterator[Sites]:
     """While the model is built: where each module was made, the line a user edits to
     change it (`self.fc1 = nn.Linear(16 * 6 * 6, 120)`, one element of an
-    `nn.Sequential(...)`, the line of a helper that makes blocks).
+    `nn.Sequential(...)`, the line of a helper that makes blocks), and the user's frames
+    around it (the helper's caller, and its caller), where a value may come from.
 
     nn.Module.__init__ runs once for every module made; from there the first frame
     outside torch that is not the module's own __init__ (a user's block calling
@@ -41,20 +48,35 @@ def definition_sites() -> Iterator[Sites]:
         real(module, *args, **kwargs)
         own = _init_codes(type(module))  # the module's own __init__ chain, in the user's code
         frame = sys._getframe(1)
+        stack: list[Frame] = []
         while frame is not None:
             code = frame.f_code
             if code.co_filename.startswith(OWN_DIR):
-                return  # made by cnncheck itself: the model the spec names
-            if code not in own and not code.co_filename.startswith((TORCH_DIR, "<")):
-                sites[id(module)] = (code.co_filename, frame.f_lineno)
-                return
+                break  # cnncheck itself, building the model the spec names
+            if (stack or code not in own) and not code.co_filename.startswith((TORCH_DIR, "<")):
+                stack.append((code.co_filename, frame.f_lineno, _position(frame)))
+                if len(stack) == _STACK:
+                    break
             frame = frame.f_back  # type: ignore[assignment]
+        if stack:
+            sites[id(module)] = tuple(stack)
 
     nn.Module.__init__ = init  # type: ignore[method-assign, assignment]
     try:
         yield sites
     finally:
         nn.Module.__init__ = real  # type: ignore[method-assign]
+
+
+def _position(frame: Any) -> Position | None:
+    """The span of the expression a frame is running (Python 3.11 and later)."""
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None or frame.f_lasti < 0:
+        return None
+    for index, position in enumerate(positions()):
+        if index == frame.f_lasti // 2:
+            return position if None not in position else None
+    return None
 
 
 @dataclass

@@ -12,7 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Sequence
 
-from .checks import Finding
+from .checks import Finding, Repair
+from .sourcecode import KwargEdit, SourceEdit, edited_lines
 from .explain import defined_at
 from .sizes import label
 from .spec import Spec, SpecError
@@ -82,6 +83,9 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
             out.append((f"  expected: {finding.expected}", GREEN))
         out.extend((f"  {detail}", PLAIN) for detail in finding.details)
         out.extend((f"  {line}", PLAIN) for line in definition_lines(trace, finding))
+        for fixed in finding.repairs:
+            out.extend((f"  {line}", GREEN if line.startswith(("+", "fix")) else PLAIN)
+                       for line in repair_lines(fixed))
         out.extend((f"  {line}", PLAIN) for line in finding.fix)
     marked = {name for finding in findings for name in finding.layers}
     out.append(("", PLAIN))
@@ -90,6 +94,31 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
                     f"{input_text(spec)}:", PLAIN))
     out.extend(layer_table(trace, marked))
     return out
+
+
+def repair_lines(fixed: Repair) -> list[str]:
+    """A verified fix: what changes, then the lines as they are and as `cnncheck fix`
+    writes them, then the arithmetic with the change."""
+    follows = f" (and the {len(fixed.clears)} that follow from it)" if fixed.clears else ""
+    lines = [f"fix: {fixed.change}: applied by `cnncheck fix`, verified on the model: run again, "
+             f"this finding{follows} goes and nothing new appears"]
+    for edit in fixed.edits:
+        if isinstance(edit, KwargEdit):
+            lines.append(f"  in the spec: kwargs: {{{edit.name}: {edit.value!r}}} (now {edit.old!r})")
+    for path, line, old, new in edited_lines(tuple(e for e in fixed.edits if isinstance(e, SourceEdit))):
+        lines.append(f"  {shown_path(path)}:{line}")
+        lines.extend(f"  - {text}" for text in old)
+        lines.extend(f"  + {text}" for text in new)
+    lines.extend(f"  {line}" for line in fixed.arithmetic)
+    return lines
+
+
+def shown_path(path: str) -> str:
+    """A path as the user's terminal shows it: relative to where they are, where it can be."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
 
 
 def definition_lines(trace: Trace, finding: Finding) -> list[str]:

@@ -17,8 +17,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .checks import Finding
+from .checks import Finding, Repair
 from .sizes import label
+from .sourcecode import KwargEdit, SourceEdit, edited_lines, read_source
 from .spec import Spec, SpecError
 from . import fields, macs, memory
 from .trace import Trace, format_shapes, shapes_json
@@ -29,7 +30,9 @@ __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown
 # Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
 # 2: a finding's expected and actual are values, their text beside them. 3: mult_adds counts
 # every multiply-accumulate (counting.py), with mult_adds_uncounted; findings carry a kind.
-REPORT_VERSION = 3
+# 4: a finding's `fixes` are objects (the verified edits); `fix` holds only the text that
+# is not a verified fix (suggestions to write by hand, why no fix verified).
+REPORT_VERSION = 4
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
@@ -87,8 +90,36 @@ def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
             "line": finding.line, "message": finding.message,
             "expected": finding.expected_value, "actual": finding.actual_value,
             "expected_text": finding.expected, "actual_text": finding.actual,
-            "details": list(finding.details), "fix": list(finding.fix), "follows": finding.follows,
+            "details": list(finding.details), "fix": list(finding.fix),
+            "fixes": [_repair(fixed) for fixed in finding.repairs], "follows": finding.follows,
             "layers": [_made_at(name, trace) for name in finding.layers]}
+
+
+def _repair(fixed: Repair) -> dict[str, Any]:
+    """A verified fix as data: each edit at its place in the file (1-based lines and
+    columns, the end exclusive), the lines as they are and as `cnncheck fix` writes them,
+    and the spec's kwargs it changes."""
+    return {"change": fixed.change, "applicability": "cnncheck-fix",
+            "edits": [_edit(edit) for edit in fixed.edits if isinstance(edit, SourceEdit)],
+            "kwargs": [{"name": edit.name, "old": edit.old, "new": edit.value}
+                       for edit in fixed.edits if isinstance(edit, KwargEdit)],
+            "lines": [{"file": os.path.relpath(path), "line": line, "old": old, "new": new}
+                      for path, line, old, new in
+                      edited_lines(tuple(e for e in fixed.edits if isinstance(e, SourceEdit)))],
+            "arithmetic": list(fixed.arithmetic), "clears": list(fixed.clears)}
+
+
+def _edit(edit: SourceEdit) -> dict[str, Any]:
+    read = read_source(edit.path)
+    starts = read[2] if read is not None else [0]
+
+    def place(offset: int) -> tuple[int, int]:
+        line = max(i for i, start in enumerate(starts) if start <= offset)
+        return line + 1, offset - starts[line] + 1
+
+    (line, column), (end_line, end_column) = place(edit.start), place(edit.end)
+    return {"file": os.path.relpath(edit.path), "line": line, "column": column, "end_line": end_line,
+            "end_column": end_column, "old": edit.old, "new": edit.new}
 
 
 def _made_at(name: str, trace: Trace) -> dict[str, Any]:
@@ -213,9 +244,9 @@ def read_report(path: Path) -> list[dict[str, Any]]:
                          "report of cnncheck's") from None
     if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
         raise ValueError("is not a cnncheck JSON report (no `specs` list)")
-    if data.get("version") not in (2, REPORT_VERSION):
+    if data.get("version") not in (2, 3, REPORT_VERSION):
         raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
-                         f"versions 2 and {REPORT_VERSION}: write that report again")
+                         f"versions 2 to {REPORT_VERSION}: write that report again")
     specs = [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
     if data["version"] == 2:  # its mult_adds were torchinfo's count: not comparable, left out
         specs = [{**spec, "mult_adds": None} for spec in specs]
@@ -320,6 +351,16 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
                 if layer["file"]:
                     where = f"{layer['file']}:{layer['line']}"
                     out.append(f"  - {_code(layer['name'])} is made at {_code(where)}")
+            for fixed in finding.get("fixes", ()):
+                out.append(f"  - **fix**: {_code(fixed['change'])}, applied by `cnncheck fix` "
+                           "(verified on the model)")
+                for stretch in fixed["lines"]:
+                    out += ["", "    ```diff", f"    # {stretch['file']}:{stretch['line']}",
+                            *(f"    - {text}" for text in stretch["old"]),
+                            *(f"    + {text}" for text in stretch["new"]), "    ```", ""]
+                for kwarg in fixed["kwargs"]:
+                    name, value = kwarg["name"], kwarg["new"]
+                    out.append(f"    - in the spec: {_code(f'kwargs: {{{name}: {value!r}}}')}")
             for line in finding.get("fix", ()):
                 depth = (len(line) - len(line.lstrip(" "))) // 2
                 out.append(f"{'  ' * (depth + 1)}- {'**fix**: ' if line.startswith('fix:') else ''}"

@@ -30,8 +30,9 @@ class Layer:
     params: int  # every parameter under this module, shared ones once
     own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
     leaf: bool
-    # Where the code that made it is, asked for when a finding names the layer: (file, line).
-    locate: Callable[[], tuple[str, int] | None] | None = field(default=None, compare=False, repr=False)
+    # Where the code that made it is, asked for when a finding names the layer: the user's
+    # frames from the constructor call outwards, each (file, line, span of the expression).
+    locate: Callable[[], tuple[Any, ...]] | None = field(default=None, compare=False, repr=False)
     # Its direct parameters that are another layer's tensor (tied weights): (name, the
     # name it is counted under first, `emb.weight`).
     shared: tuple[tuple[str, str], ...] = ()
@@ -39,7 +40,13 @@ class Layer:
     @property
     def defined(self) -> tuple[str, int] | None:
         """(file, line) of the code that made this layer: the line to edit."""
-        return self.locate() if self.locate is not None else None
+        made = self.made
+        return (made[0][0], made[0][1]) if made else None
+
+    @property
+    def made(self) -> tuple[Any, ...]:
+        """The user's frames that made this layer, innermost first: (file, line, span)."""
+        return self.locate() if self.locate is not None else ()
 
 
 @dataclass
