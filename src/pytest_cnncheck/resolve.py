@@ -25,9 +25,23 @@ def resolve_model(spec: Spec, rootdir: Path) -> Callable[..., Any]:
     # Once per name and spec file in a process: a module is imported once anyway, and
     # finding it again (the file checks of a package) costs more than a small model's run.
     key = (spec.model, spec.path, rootdir)
-    if key not in _RESOLVED:
-        _RESOLVED[key] = _resolve(spec, rootdir)
-    return _RESOLVED[key]
+    found = _RESOLVED.get(key)
+    if found is None or not _loaded(found):
+        found = _RESOLVED[key] = _resolve(spec, rootdir)
+    return found
+
+
+def _loaded(value: Any) -> bool:
+    """Whether `value` is still what its module holds: a module dropped from sys.modules
+    (pytester's inline runs drop those a run imported) is imported afresh, and its class
+    with it, so that a fix is rebuilt from the module that is loaded."""
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        return True  # nothing to look it up by: kept
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found is value
 
 
 _RESOLVED: dict[tuple[str, Path, Path], Callable[..., Any]] = {}
