@@ -21,9 +21,10 @@ from typing import Any, Callable
 from .sizes import describe as describe_sizes
 from .sizes import label
 from .trace import Call, Layer, Trace, format_shapes
+from .window import Window, windows
 
 __all__ = [
-    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "fraction_line", "transposed_line", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -88,6 +89,14 @@ def _spatial(layer: Layer, shape: Any) -> tuple[int, ...] | None:
     return shape[-dims:]
 
 
+def layer_windows(layer: Layer) -> tuple[Window, ...] | None:
+    """The layer's window per spatial axis (window.py); None where it has none, or keeps
+    the size (padding='same')."""
+    if layer.kind not in ("conv", "conv_transpose", "pool"):
+        return None
+    return windows(layer.hparams, transposed=layer.kind == "conv_transpose")
+
+
 def size_arithmetic(layer: Layer, call: Call) -> list[str]:
     """One line per spatial dimension: how this call's output size came out."""
     if layer.kind not in ("conv", "conv_transpose", "pool"):
@@ -95,65 +104,22 @@ def size_arithmetic(layer: Layer, call: Call) -> list[str]:
     sizes = _spatial(layer, call.input)
     if sizes is None:
         return []
-    h = layer.hparams
-    lines = []
-    for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
-        f, s, d = h["kernel_size"][i], h["stride"][i], h["dilation"][i]
-        if h["padding"] == "same":
-            lines.append(f"{name}: padding='same' keeps {size}")
-            continue
-        p = 0 if h["padding"] == "valid" else h["padding"][i]
-        if layer.kind == "conv_transpose":
-            lines.append(f"{name}: {transposed_line(size, f, s, p, d, h['output_padding'][i])}")
-            continue
-        lines.append(f"{name}: {fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
-    return lines
-
-
-def transposed_line(size: int, f: int, s: int, p: int, d: int, op: int) -> str:
-    """`(16 - 1)*2 - 2*1 + 1*(3 - 1) + 0 + 1 = 31`: every term of a transposed conv's size,
-    output_padding (the usual fix) among them."""
-    result = (size - 1) * s - 2 * p + d * (f - 1) + op + 1
-    return f"({size} - 1)*{s} - 2*{p} + {d}*({f} - 1) + {op} + 1 = {result}"
-
-
-def fraction_line(size: int, f: int, s: int, p: int, d: int, ceil_mode: bool) -> str:
-    span = d * (f - 1) + 1  # the window's real extent once dilated
-    numerator = size - span + 2 * p
-    text = f"({size} - {span} + 2*{p}) / {s} + 1"
-    note = f" (F = {d}*({f}-1) + 1 = {span} with dilation {d})" if d != 1 else ""
-    if numerator < 0:
-        return (f"{text} < 1: the window F={span} is larger than the padded input "
-                f"{size} + 2*{p} = {size + 2 * p}{note}")
-    if numerator % s == 0:
-        return f"{text} = {numerator // s + 1}{note}"
-    exact = numerator / s + 1
-    down = numerator // s + 1
-    if not ceil_mode:
-        return f"{text} = {exact:g}, rounded down to {down}{note}"
-    up = -(-numerator // s) + 1
-    # torch drops a last window that would start in the right padding.
-    if (up - 1) * s >= size + p:
-        return (f"{text} = {exact:g}, rounded up (ceil_mode=True) to {up}, less the last window "
-                f"that would start in the padding: {up - 1}{note}")
-    return f"{text} = {exact:g}, rounded up to {up} (ceil_mode=True){note}"
+    names = spatial_names(layer.hparams["dims"])
+    found = layer_windows(layer)
+    if found is None:
+        return [f"{name}: padding='same' keeps {size}" for name, size in zip(names, sizes)]
+    return [f"{name}: {window.steps(size)}" for name, size, window in zip(names, sizes, found)]
 
 
 def division_remainders(layer: Layer, call: Call) -> list[str]:
     """For rules.exact_division: each dimension where (W - F + 2P) / S leaves a remainder."""
-    if layer.kind not in ("conv", "pool") or layer.hparams["padding"] in ("same", "valid"):
-        return []
+    found = layer_windows(layer) if layer.kind != "conv_transpose" else None
     sizes = _spatial(layer, call.input)
-    if sizes is None:
+    if found is None or sizes is None or layer.hparams["padding"] == "valid":
         return []
-    h = layer.hparams
-    lines = []
-    for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
-        f, s, p, d = h["kernel_size"][i], h["stride"][i], h["padding"][i], h["dilation"][i]
-        numerator = size - (d * (f - 1) + 1) + 2 * p
-        if numerator >= 0 and numerator % s:
-            lines.append(f"{name}: {fraction_line(size, f, s, p, d, h.get('ceil_mode', False))}")
-    return lines
+    return [f"{name}: {window.steps(size)}"
+            for name, size, window in zip(spatial_names(layer.hparams["dims"]), sizes, found)
+            if window.numerator(size) >= 0 and window.remainder(size)]
 
 
 # -- flatten --------------------------------------------------------------------------
@@ -318,12 +284,11 @@ def crash_reason(trace: Trace) -> Cause | None:
         if channel_axis >= 0 and received[channel_axis] != h["in_channels"]:
             return Cause(call, layer, received, "in_channels", received[channel_axis],
                           h["in_channels"])
-    if layer.kind in ("conv", "pool") and h["padding"] not in ("same", "valid"):
+    if layer.kind in ("conv", "pool"):
         sizes = _spatial(layer, received)
-        for i, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes or ())):
-            span = h["dilation"][i] * (h["kernel_size"][i] - 1) + 1
-            if size + 2 * h["padding"][i] < span:
-                return Cause(call, layer, received, "window", size, span, name, h["padding"][i])
+        for name, size, window in zip(spatial_names(h["dims"]), sizes or (), layer_windows(layer) or ()):
+            if not window.fits(size):
+                return Cause(call, layer, received, "window", size, window.span, name, window.padding)
     if layer.kind == "norm" and "num_features" in h and len(received) >= 2:
         if received[1] != h["num_features"]:
             return Cause(call, layer, received, "num_features", received[1], h["num_features"])

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import counting
+from .window import Window
 
 try:  # torch's `with torch.device(...)` mode: private, so only where it is as we know it
     from torch.utils._device import DeviceContext
@@ -67,16 +68,10 @@ def _tensor(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
 
 
 def _window_size(size: int, f: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    span = d * (f - 1) + 1
-    numerator = size + 2 * p - span
-    if numerator < 0:
+    out = Window(f, s, p, d, ceil_mode).out(size)
+    if out is None:
         raise _Unsure
-    if ceil_mode:
-        out = -(-numerator // s) + 1
-        if (out - 1) * s >= size + p:  # the last window may not start in the right padding
-            out -= 1
-        return out
-    return numerator // s + 1
+    return out
 
 
 def _tuple(value: Any, n: int) -> tuple[int, ...]:

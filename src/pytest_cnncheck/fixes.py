@@ -16,8 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .explain import crash_reason, describe, flatten_source, fraction_line, one, spatial_names, transposed_line
+from .explain import crash_reason, describe, flatten_source, layer_windows, one, spatial_names
 from .trace import Call, Layer, Trace, format_shapes
+from .window import Window, windows
 
 __all__ = ["Fix", "channel_fix", "constructor", "layer_params", "out_size", "params_difference",
            "params_fixes", "size_fixes", "size_line", "crash_fix"]
@@ -40,33 +41,24 @@ class Fix:
     spelled: tuple[tuple[str, str], ...] = ()  # how to write a value: (("in_features", "16 * 5 * 5"),)
 
 
+def _window(layer: Layer, axis: int, change: dict[str, Any]) -> Window:
+    h = {**layer.hparams, **change}
+    found = windows({**h, "padding": 0 if h["padding"] in ("same", "valid") else h["padding"]},
+                    transposed=layer.kind == "conv_transpose")
+    assert found is not None
+    return found[axis]
+
+
 def out_size(layer: Layer, size: int, axis: int, **change: Any) -> int | None:
     """The output size along spatial `axis` for an input of `size`, as torch computes it,
     with the layer's arguments (or those in `change`); None where the window doesn't fit."""
-    h = {**layer.hparams, **change}
-    f, s, d = _at(h["kernel_size"], axis), _at(h["stride"], axis), _at(h["dilation"], axis)
-    p = 0 if h["padding"] == "valid" else _at(h["padding"], axis)
-    if layer.kind == "conv_transpose":
-        result = (size - 1) * s - 2 * p + d * (f - 1) + _at(h["output_padding"], axis) + 1
-        return result if result > 0 else None
-    numerator = size + 2 * p - (d * (f - 1) + 1)
-    if numerator < 0:
-        return None
-    if not h.get("ceil_mode"):
-        return numerator // s + 1
-    up = -(-numerator // s) + 1
-    return up - 1 if (up - 1) * s >= size + p else up  # torch drops a window starting in the padding
+    return _window(layer, axis, change).out(size)
 
 
 def size_line(layer: Layer, size: int, axis: int, name: str, **change: Any) -> str:
     """`H: (48 - 3 + 2*1) / 1 + 1 = 48`: the formula with these arguments, for one dimension,
     in the words of the explanations (explain.py)."""
-    h = {**layer.hparams, **change}
-    f, s, d = _at(h["kernel_size"], axis), _at(h["stride"], axis), _at(h["dilation"], axis)
-    p = 0 if h["padding"] == "valid" else _at(h["padding"], axis)
-    if layer.kind == "conv_transpose":
-        return f"{name}: {transposed_line(size, f, s, p, d, _at(h['output_padding'], axis))}"
-    return f"{name}: {fraction_line(size, f, s, p, d, bool(h.get('ceil_mode')))}"
+    return f"{name}: {_window(layer, axis, change).steps(size)}"
 
 
 def _at(value: Any, axis: int) -> int:
@@ -96,13 +88,13 @@ def size_fixes(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[st
         else:
             current = h[argument]
             chosen = []
+            field = "kernel" if argument == "kernel_size" else argument  # the Window's name for it
             for axis in range(dims):
-                fits = [v for v in values if _allowed(layer, argument, v, axis) and out_size(
-                    layer, sizes[axis], axis, **{argument: _set(current, axis, v)}) == target[axis]]
+                fits = [v for v in _window(layer, axis, {}).solve(sizes[axis], target[axis], field, values)
+                        if _allowed(layer, argument, v, axis)]
                 if not fits:
                     break
-                was = current[axis]
-                chosen.append(min(fits, key=lambda v: abs(v - was)))
+                chosen.append(fits[0])
             else:
                 if tuple(chosen) == current:
                     continue
@@ -118,10 +110,6 @@ def size_fixes(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[st
         if len(fixes) >= limit:
             break
     return fixes
-
-
-def _set(current: tuple[int, ...], axis: int, value: int) -> tuple[int, ...]:
-    return tuple(value if i == axis else v for i, v in enumerate(current))
 
 
 def _candidates(layer: Layer) -> Iterable[tuple[str, list[Any]]]:
@@ -394,11 +382,9 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list
     sizes = received[-dims:]
 
     def divides(**change: Any) -> bool:
-        hh = {**h, **change}
-        return all((size + 2 * _at(hh["padding"], axis) - (_at(hh["dilation"], axis) * (
-            _at(hh["kernel_size"], axis) - 1) + 1)) % _at(hh["stride"], axis) == 0
-            and _allowed(layer, next(iter(change)), _at(next(iter(change.values())), axis), axis)
-            for axis, size in enumerate(sizes))
+        argument, value = next(iter(change.items()))
+        return all(_window(layer, axis, change).remainder(size) == 0
+                   and _allowed(layer, argument, _at(value, axis), axis) for axis, size in enumerate(sizes))
 
     found: list[Fix] = []
     tries = [("padding", range(0, max(h["kernel_size"]) + _SEARCH))]
@@ -418,10 +404,10 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list
     # Or what reaches the layer: the nearest sizes on each side that divide.
     near = []
     for axis, size in enumerate(sizes):
-        f, s, p, d = (_at(h[key], axis) for key in ("kernel_size", "stride", "padding", "dilation"))
-        remainder = (size + 2 * p - (d * (f - 1) + 1)) % s
+        window = _window(layer, axis, {})
+        remainder = window.remainder(size)
         if remainder:
-            options = [v for v in (size - remainder, size - remainder + s) if v + 2 * p >= d * (f - 1) + 1]
+            options = [v for v in (size - remainder, size - remainder + window.stride) if window.fits(v)]
             near.append(f"{names[axis]}: {' or '.join(map(str, options))}")
     notes = [f"or an input of {', '.join(near)} at {layer.name} (set by the layers before it, "
              "or the model's input size)"] if near else []
@@ -458,8 +444,8 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[str]]:
     sizes = cause.received[-h["dims"]:]
     padding, lines = [], []
     for axis, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
-        span = h["dilation"][axis] * (h["kernel_size"][axis] - 1) + 1
-        now = h["padding"][axis]
+        window = _window(layer, axis, {})
+        span, now = window.span, window.padding
         needed = max(now, -(-(span - size) // 2))
         padding.append(needed)
         if needed != now:
