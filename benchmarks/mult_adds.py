@@ -27,7 +27,7 @@ def main() -> None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from pytest_cnncheck.checks import check
+    from pytest_cnncheck.check.compare import check
     from pytest_cnncheck.probe import probe
     from pytest_cnncheck.spec import parse_text
 

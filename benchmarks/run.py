@@ -108,7 +108,7 @@ def section_item() -> None:
     import torch
     import torchinfo
 
-    from pytest_cnncheck.checks import check
+    from pytest_cnncheck.check.compare import check
     from pytest_cnncheck.probe import probe, resolve_model
 
     print("\n## 2. One spec item on the CPU, against the bare forward pass\n")
@@ -139,7 +139,7 @@ def section_item() -> None:
 
 
 def section_meta() -> None:
-    from pytest_cnncheck.checks import check
+    from pytest_cnncheck.check.compare import check
     from pytest_cnncheck.probe import probe
 
     print("\n## 3. The meta device\n")
@@ -165,7 +165,7 @@ def section_meta() -> None:
         imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if sys.argv[1] == "spec":
             from pathlib import Path
-            from pytest_cnncheck.checks import check
+            from pytest_cnncheck.check.compare import check
             from pytest_cnncheck.probe import probe
             from pytest_cnncheck.spec import Spec
             s = Spec(name="giant", path=Path({str(ROOT / 'benchmarks' / 'x.cnncheck.yaml')!r}),
@@ -366,7 +366,7 @@ ATTENTION = {"conv + attention hybrid, 64x64": ("models.py:conv_attention", (1, 
 def section_fields() -> None:
     """Receptive fields and the diagram: the recorded pass under Flow, run only where
     something reads fields; what it costs against the plain item, on meta."""
-    from pytest_cnncheck.diagram import mermaid
+    from pytest_cnncheck.report.diagram import mermaid
     from pytest_cnncheck.probe import probe
 
     print("\n## 9. Receptive fields and the shape-flow diagram\n")
@@ -387,7 +387,7 @@ def section_fixes() -> None:
     """What verifying the fixes costs a failing item: each spec of examples/broken checked
     (probe + checks) and checked with its fixes verified (the repair search's reruns of the
     edited model), fastest of 5 each, interleaved; and how many reruns each spec took."""
-    from pytest_cnncheck import repair
+    from pytest_cnncheck.repair import verify as repair
     from pytest_cnncheck.runner import run_spec
     from pytest_cnncheck.spec import Spec, parse_file
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from pytest_cnncheck.spec import BYTE_SUFFIXES, COUNT_SUFFIXES, DEVICES, DTYPES, MODES  # noqa: E402
+from pytest_cnncheck.spec.model import BYTE_SUFFIXES, COUNT_SUFFIXES, DEVICES, DTYPES, MODES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = (ROOT / "src" / "pytest_cnncheck" / "cnncheck.schema.json", ROOT / "schema" / "cnncheck.schema.json")

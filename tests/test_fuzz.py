@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_cnncheck.checks import check
+from pytest_cnncheck.check.compare import check
 from pytest_cnncheck.spec import Spec, SpecError, parse_text
 
 PATH = Path("fuzz.cnncheck.yaml")
@@ -94,7 +94,7 @@ def edited(text: str, edits: list[tuple[int, int, str]]) -> str:
 def read_with(loader: type, text: str) -> object:
     """What yamlsource builds from `text` with one parser: the data with every line and
     span and the keys written twice, or "not valid"."""
-    from pytest_cnncheck.yamlsource import LineList, LineMap, YamlError, _load
+    from pytest_cnncheck.spec.source import LineList, LineMap, YamlError, _load
 
     def snapshot(value: object) -> object:
         if isinstance(value, LineMap):
@@ -194,7 +194,7 @@ def test_valid_specs_keep_passing(lenet_trace: object, styles: list[int], block:
 def test_a_printed_set_of_sizes_reads_back_as_the_same_set(sizes: set[int]) -> None:
     # `cnncheck sizes` prints sets in the grammar `sweep` and `expect.accepts` read:
     # what it prints must mean exactly the sizes it found.
-    from pytest_cnncheck.sizes import describe, parse_sizes
+    from pytest_cnncheck.spec.sizes import describe, parse_sizes
 
     text = describe(sizes)
     if not sizes:
@@ -209,7 +209,7 @@ def test_a_printed_set_of_sizes_reads_back_as_the_same_set(sizes: set[int]) -> N
 def test_a_swept_expression_is_python_integer_arithmetic_or_refused(values: list[int], text: str) -> None:
     # With a sweep's names, an expression either has Python's integer value (with `/`
     # only where it divides) or is refused with a sentence; it never raises anything else.
-    from pytest_cnncheck.expr import ExpressionError, evaluate
+    from pytest_cnncheck.spec.expr import ExpressionError, evaluate
 
     names = dict(zip("HW", values + values))
     try:

@@ -194,8 +194,8 @@ def test_init_with_a_budget_writes_bounds_with_headroom(tutorial: pytest.Pyteste
 def test_headroom_reads_well_and_always_holds(value: int, percent: int) -> None:
     from fractions import Fraction
 
-    from pytest_cnncheck.scaffold import headroom
-    from pytest_cnncheck.spec import BYTE_SUFFIXES, COUNT_SUFFIXES
+    from pytest_cnncheck.report.scaffold import headroom
+    from pytest_cnncheck.spec.model import BYTE_SUFFIXES, COUNT_SUFFIXES
 
     for suffixes in (COUNT_SUFFIXES, {k: v for k, v in BYTE_SUFFIXES.items() if "i" in k}):
         text = headroom(value, Fraction(percent, 100), suffixes)

@@ -303,7 +303,7 @@ def test_without_torchs_device_mode_meta_still_gives_the_same_shapes(
         tutorial: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     # The fast meta mode builds on torch's private DeviceContext; a torch that moved it
     # gets plain `torch.device("meta")`: slower, the same results.
-    from pytest_cnncheck import fastmeta
+    from pytest_cnncheck.run import fastmeta
 
     monkeypatch.setattr(fastmeta, "_META_CONTEXT", None)
     write_spec(tutorial, """
@@ -349,9 +349,9 @@ def test_memory_on_meta_is_what_the_cpu_holds_and_torchinfo_estimates(
     import torch
     import torchinfo
 
-    from pytest_cnncheck.memory import figures
+    from pytest_cnncheck.check.memory import figures
     from pytest_cnncheck.probe import probe
-    from pytest_cnncheck.resolve import resolve_model
+    from pytest_cnncheck.run.resolve import resolve_model
 
     write_models(tmp_path)
     folder = tmp_path if model.startswith(("zoo", "recurrent", "functional")) else ROOT
@@ -376,7 +376,7 @@ def test_functional_norms_and_reductions_take_their_shapes_by_formula(tmp_path: 
     # an FPN decoder upsamples bilinearly: on meta torch runs each as a Python
     # decomposition, most of a small mobile model's (or a decoder's) time. Each call here
     # must take the formula.
-    from pytest_cnncheck import fastmeta
+    from pytest_cnncheck.run import fastmeta
     from pytest_cnncheck.probe import probe
 
     taken: list[str] = []

@@ -330,7 +330,7 @@ def test_a_package_whose_name_starts_with_torch_is_the_users_code(tmp_path: Path
     import sys
     import traceback
 
-    from pytest_cnncheck.report import folder_prefix, user_frame
+    from pytest_cnncheck.paths import folder_prefix, user_frame
 
     (tmp_path / "torch").mkdir()
     (tmp_path / "torchvision").mkdir()

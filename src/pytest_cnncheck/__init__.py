@@ -9,7 +9,7 @@ __all__ = ["ArchitectureMismatch", "SpecError", "check_architecture"]
 
 if TYPE_CHECKING:
     from .api import ArchitectureMismatch, check_architecture
-    from .spec import SpecError
+    from .spec.model import SpecError
 
 
 def __getattr__(name: str) -> Any:
@@ -19,7 +19,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name == "SpecError":
-        from .spec import SpecError
+        from .spec.model import SpecError
 
         return SpecError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,13 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeGuard, Union
 
-from .spec import Spec, SpecError, items_of
-from .yamlsource import YamlError, from_python
+from .spec.model import Spec, SpecError, items_of
+from .spec.source import YamlError, from_python
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from .checks import Finding
+    from .findings import Finding
     from .trace import Trace
 
 __all__ = ["ArchitectureMismatch", "check_architecture"]
@@ -122,7 +122,7 @@ def check_architecture(
 
 def _run(probe: Any, spec: Spec, root: Path, factory: Any, default_device: str,
          max_input_bytes: int | None) -> tuple[list[Trace], list[Finding]]:
-    from .checks import check, check_scan
+    from .check.compare import check, check_scan
 
     settings = {"default_device": default_device, "max_input_bytes": max_input_bytes,
                 "factory": factory}
@@ -134,8 +134,8 @@ def _run(probe: Any, spec: Spec, root: Path, factory: Any, default_device: str,
 
 
 def _text(spec: Spec, traces: list[Trace], findings: list[Finding]) -> str:
-    from .checks import first_against
-    from .report import failure_lines
+    from .check.compare import first_against
+    from .report.terminal import failure_lines
 
     spec, trace = first_against(spec, traces) if spec.scan is not None else (spec, traces[0])
     return "\n".join(text for text, _ in failure_lines(spec, trace, findings, None, ()))

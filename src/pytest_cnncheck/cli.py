@@ -33,19 +33,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from fractions import Fraction
 import math
 import os
 import re
 import shlex
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
-from .explain import rejections, tied_columns
-from .scaffold import LAYER_CHOICES, spec_text
-from .sizes import describe, label, pattern
-from .spec import DTYPES, Spec, SpecError, parse_text
+from .explain.causes import rejections, tied_columns
+from .report.scaffold import LAYER_CHOICES, spec_text
+from .spec.model import DTYPES, Spec, SpecError, parse_text
+from .spec.sizes import describe, label, pattern
 
 __all__ = ["main"]
 
@@ -212,8 +212,8 @@ def _budget(text: str | None) -> Fraction | None:
 def _merge(reports: list[str], output: str, baseline: str | None) -> int:
     """The shards' rows as one report: each spec once (a spec in two shards is said, and the
     first kept), sorted by id as a single run sorts them."""
-    from .results import json_report, markdown_report, read_report
-    from .update import write_atomically
+    from .report.results import json_report, markdown_report, read_report
+    from .report.update import write_atomically
 
     if not output.endswith((".md", ".json")):
         raise UsageError(f"-o {output}: the name must end in .md (Markdown) or .json")
@@ -243,7 +243,7 @@ def _merge(reports: list[str], output: str, baseline: str | None) -> int:
 
 def _lint(files: list[str]) -> int:
     """Each file's problems as `file:line: sentence`, as a failing pytest item says them."""
-    from .spec import parse_file
+    from .spec.model import parse_file
 
     problems = 0
     for name in files:
@@ -330,8 +330,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
     except probe.DeviceUnavailable as reason:
         raise UsageError(str(reason)) from None
     if trace.crash is not None:
-        from .checks import check
-        from .report import definition_lines, layer_table, repair_lines
+        from .check.compare import check
+        from .report.terminal import definition_lines, layer_table, repair_lines
         from .runner import verify
 
         crash = next(f for f in verify(spec, trace, check(spec, trace), Path.cwd()) if f.key == "forward")
@@ -359,7 +359,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
                   "save the spec in that folder, or write it with -o FILE to have the path "
                   "relative to FILE.", file=sys.stderr)
     else:
-        from .update import write_atomically
+        from .report.update import write_atomically
 
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -377,7 +377,7 @@ def _graph(args: argparse.Namespace) -> int:
         raise UsageError(f"--boxes must be 1 or more, not {args.boxes}")
 
     from . import probe  # torch is imported here
-    from .diagram import MAX_BOXES, mermaid
+    from .report.diagram import MAX_BOXES, mermaid
 
     probe.freeze_startup_objects()
     try:
@@ -396,7 +396,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 def _self_check(spec: Spec, trace: object, text: str) -> None:
     """The written spec must parse and pass against the very trace it came from."""
-    from .checks import check
+    from .check.compare import check
 
     parsed = parse_text(spec.path, text)
     entries = [entry for _, _, entry in parsed.entries]
@@ -413,7 +413,7 @@ def _sizes(args: argparse.Namespace) -> int:
     """`cnncheck sizes`: the spec a user would write with a sweep, run as the plugin runs it."""
     import time
 
-    from .expr import ExpressionError, names_in
+    from .spec.expr import ExpressionError, names_in
 
     dims = [part.strip() for part in args.input_size.strip("[]()").split(",")]
     ranges: dict[str, str] = {}

@@ -22,12 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
-if TYPE_CHECKING:
-    from .trace import Call, Trace
-
-__all__ = ["Axis", "Came", "Entry", "Unknown", "WHOLE", "Whole", "arithmetic", "describe", "widest",
+__all__ = ["Axis", "Came", "Entry", "Unknown", "WHOLE", "Whole", "arithmetic", "describe",
            "merge", "number", "plain", "strided", "transposed", "widen"]
 
 
@@ -224,36 +221,3 @@ def _after(size: Fraction, stride: Fraction, kernels: list[int], strides: list[i
         axis = strided(axis, kernel, step, 0)
     assert isinstance(axis, Axis)
     return axis.size
-
-
-def widest(trace: Trace) -> tuple[Call, tuple[Entry, ...]] | None:
-    """The widest features: of the layer outputs still laid out over the input's positions
-    (more than one), the one whose field is largest (of equals, the outermost layer, then
-    the last to run). None where the
-    pass did not follow fields or no such output has a field that can be followed."""
-    flow = trace.flow
-    if flow is None:
-        return None
-    best: tuple[tuple[tuple[float, ...], int], Call, tuple[Entry, ...]] | None = None
-    for call, entries in zip(trace.calls, flow.fields):
-        output = call.output
-        if not entries or not call.finished or not isinstance(output, tuple) or \
-                len(output) != flow.spatial + 2 or _positions(output[2:]) <= 1:
-            continue
-        if any(isinstance(e, Unknown) for e in entries):
-            continue
-        size = tuple(float("inf") if isinstance(e, Whole) else float(e.size)  # type: ignore[union-attr]
-                     for e in entries)
-        # Of equals, the outermost layer (a stage, not its last ReLU; the model itself last of
-        # all), then the latest.
-        key = (size, -call.depth if call.depth else -10**6)
-        if best is None or key >= best[0]:
-            best = (key, call, entries)
-    return None if best is None else (best[1], best[2])
-
-
-def _positions(sizes: tuple[int, ...]) -> int:
-    count = 1
-    for size in sizes:
-        count *= size
-    return count

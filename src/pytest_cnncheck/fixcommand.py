@@ -1,7 +1,7 @@
 """`cnncheck fix PATH... [--diff]`: write the verified fixes into the model's source.
 
 Each spec runs as pytest runs it; each finding's fix has been applied to the model and
-the spec run again before it is offered (repair.py). The edits of every spec are then
+the spec run again before it is offered (repair/verify.py). The edits of every spec are then
 checked together, on the model as it will be, and written only where that run has fewer
 findings and no crash: all of a file's edits at once (a temporary file moved into
 place), never over a file that changed since it was read. Each change is printed as a
@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .rebuild import edited_texts
-from .sourcecode import KwargEdit, SourceEdit, read_source
-from .spec import Spec, SpecError, parse_file, parse_text
+from .findings import KwargEdit, SourceEdit
+from .repair.rebuild import edited_texts
+from .repair.sourcecode import read_source
+from .spec.model import Spec, SpecError, parse_file, parse_text
 
 __all__ = ["fix_command", "spec_files"]
 
@@ -200,8 +201,8 @@ def _findings_after(spec: Spec, file: Path, spec_text: str, edits: list[SourceEd
                     originals: dict[str, str]) -> list[Any] | None:
     """The spec's findings with every edit made; None where the model does not build."""
     from . import probe
-    from .checks import check
-    from .rebuild import RebuildFailed, edited_factory
+    from .check.compare import check
+    from .repair.rebuild import RebuildFailed, edited_factory
 
     reparsed = parse_text(file, spec_text)
     entry = next((e for name, _, e in reparsed.entries if name == spec.name), None)

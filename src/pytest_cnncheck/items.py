@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 from _pytest._code.code import TerminalRepr
 
-from .checks import Finding, check, check_scan, first_against
-from .plugin import SETTINGS
-from .report import BOLD, PLAIN, Line, failure_lines, folder_prefix, relative, spec_error_lines, user_frame
-from .results import error_result, spec_result
-from .spec import FileSpecs, Spec, SpecError, parse_file
-from .update import Change, apply_changes, changes_for, summary_lines
+from .check.compare import check, check_scan, first_against
+from .findings import Finding
+from .paths import folder_prefix, relative, user_frame
+from .report.results import error_result, spec_result
+from .report.terminal import BOLD, PLAIN, Line, failure_lines, spec_error_lines
+from .report.update import Change, apply_changes, changes_for, summary_lines
+from .settings import SETTINGS
+from .spec.model import FileSpecs, Spec, SpecError, parse_file
 
 if TYPE_CHECKING:
     from _pytest._io import TerminalWriter

@@ -1,6 +1,6 @@
 """pytest glue: options, ini settings, and the hook that finds spec files.
 
-Only wiring lives here, and it imports nothing else of ours: the pytest nodes
+Only wiring lives here, and it imports nothing else of ours but the settings' key: the pytest nodes
 (items.py) load when a spec file is found, and torch when a spec item runs, so a
 pytest session that collects no spec pays for neither.
 """
@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
+from .settings import SETTINGS
+
 if TYPE_CHECKING:
     from .items import SpecFile
     from .trace import Trace
 
 DEFAULT_PATTERNS = ["*.cnncheck.yaml", "*.cnncheck.yml"]
-SETTINGS = pytest.StashKey[dict[str, Any]]()  # the ini options, read once per session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,14 +64,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(UpdateSession(config), "cnncheck-update")
     if config.get_verbosity() > 0:
         config.pluginmanager.register(VerboseFacts(config), "cnncheck-verbose")
-    from . import github
+    from .report import github
 
     if github.enabled() and not hasattr(config, "workerinput"):
         config.pluginmanager.register(GithubAnnotations(config), "cnncheck-github")
     paths = config.getoption("cnncheck_report")
     baseline = None
     if config.getoption("cnncheck_baseline"):
-        from .results import read_report
+        from .report.results import read_report
 
         try:
             baseline = read_report(Path(config.invocation_params.dir, config.getoption("cnncheck_baseline")))
@@ -114,7 +115,7 @@ def _header(specs: int) -> str | None:
     """`cnncheck: 12 spec items; torch 2.13.0, torchinfo 1.8.0`, where there are specs."""
     if not specs:
         return None
-    from .results import versions
+    from .report.results import versions
 
     v = versions()
     return (f"cnncheck: {specs} spec item{'s' if specs != 1 else ''}; "
@@ -137,7 +138,7 @@ class VerboseFacts:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if report.when != "call" or result is None or terminal is None:
             return
-        from .results import facts_line
+        from .report.results import facts_line
 
         facts = facts_line(result)
         tables = [text for title, text in report.sections if "torchinfo summary" in title]
@@ -165,7 +166,7 @@ class GithubAnnotations:
             self.results.append(result)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from .github import commands
+        from .report.github import commands
 
         for result in self.results:
             for command in commands(result, self.config.rootpath):
@@ -192,9 +193,9 @@ class ReportWriter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: its reports reach the controller, which writes
-        from .results import json_report, markdown_report, versions
-        from .sarif import sarif_report
-        from .update import write_atomically
+        from .report.results import json_report, markdown_report, versions
+        from .report.sarif import sarif_report
+        from .report.update import write_atomically
 
         rows = [self.rows[nodeid] for nodeid in sorted(self.rows)]
         for name in self.paths:

@@ -30,14 +30,14 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from . import explain
-from .clashes import input_candidates, is_shape_clash
-from .fastmeta import formula_shapes, meta_build
-from .layers import Layers
-from .record import Frame, Run, definition_sites, named_modules, plain, run_recorded
-from .frames import first_line, raised, user_frame_of
-from .resolve import check_kwargs, resolve_model
-from .spec import Spec, SpecError
+from .explain import causes
+from .explain.clashes import input_candidates, is_shape_clash
+from .run.fastmeta import formula_shapes, meta_build
+from .run.frames import first_line, raised, user_frame_of
+from .run.layers import Frame, Layers, named_modules
+from .run.record import Run, definition_sites, plain, run_recorded
+from .run.resolve import check_kwargs, resolve_model
+from .spec.model import Spec, SpecError
 from .trace import Trace
 
 __all__ = ["DeviceUnavailable", "probe", "resolve_model", "scan"]
@@ -115,7 +115,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
         except _BuildFailed as failure:
             fallback = f"building the model on meta failed ({failure.sentence})"
         else:
-            if trace.crash is None or explain.crash_cause(trace) is not None or \
+            if trace.crash is None or causes.crash_cause(trace) is not None or \
                     is_shape_clash(trace.clash):
                 # It ran, or it failed for a reason the shapes explain (a layer's arguments,
                 # or tensors whose shapes can't go together): the CPU would fail the same
@@ -329,7 +329,7 @@ def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor])
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
     output = trace.output
     changed_batch = isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
-    unexplained = trace.crash is not None and explain.crash_cause(trace) is None
+    unexplained = trace.crash is not None and causes.crash_cause(trace) is None
     if not (unexplained or changed_batch):
         return trace
     tagged = _run_on(model, inputs, trace.device, tagging=True)
@@ -407,7 +407,7 @@ def scan(spec: Spec, rootdir: Path, *, default_device: str = "meta",
     traces = _scan_on(spec, factory, device, sizes)
     if spec.device is None and device == "meta":
         again = [i for i, trace in enumerate(traces) if trace.crash is not None
-                 and explain.crash_cause(trace) is None and "meta" in trace.crash.exception.lower()]
+                 and causes.crash_cause(trace) is None and "meta" in trace.crash.exception.lower()]
         if again:
             because = f"the forward pass failed on meta ({traces[again[0]].crash.exception})"  # type: ignore[union-attr]
             for i in again:

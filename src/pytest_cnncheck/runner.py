@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import probe
-from .checks import Finding, check
-from .repair import repair
-from .spec import Spec
+from .check.compare import check
+from .findings import Finding
+from .repair.verify import repair
+from .spec.model import Spec
 from .trace import Trace
 
 __all__ = ["run_spec", "verify"]

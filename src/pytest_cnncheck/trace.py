@@ -7,12 +7,13 @@ and anything else the name of its type (`"NoneType"`, `"int"`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Union
 
-from .fields import Entry
+from .fields import Entry, Unknown, Whole
 
-__all__ = ["Call", "Clash", "Compute", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
+__all__ = ["widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
            "format_shapes", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
@@ -203,3 +204,29 @@ def shapes_json(tree: Any) -> Any:
     if isinstance(tree, dict):
         return {key: shapes_json(item) for key, item in tree.items()}
     return tree
+
+
+def widest(trace: Trace) -> tuple[Call, tuple[Entry, ...]] | None:
+    """The widest features: of the layer outputs still laid out over the input's positions
+    (more than one), the one whose field is largest (of equals, the outermost layer, then
+    the last to run). None where the
+    pass did not follow fields or no such output has a field that can be followed."""
+    flow = trace.flow
+    if flow is None:
+        return None
+    best: tuple[tuple[tuple[float, ...], int], Call, tuple[Entry, ...]] | None = None
+    for call, entries in zip(trace.calls, flow.fields):
+        output = call.output
+        if not entries or not call.finished or not isinstance(output, tuple) or \
+                len(output) != flow.spatial + 2 or math.prod(output[2:]) <= 1:
+            continue
+        if any(isinstance(e, Unknown) for e in entries):
+            continue
+        size = tuple(float("inf") if isinstance(e, Whole) else float(e.size)  # type: ignore[union-attr]
+                     for e in entries)
+        # Of equals, the outermost layer (a stage, not its last ReLU; the model itself last of
+        # all), then the latest.
+        key = (size, -call.depth if call.depth else -10**6)
+        if best is None or key >= best[0]:
+            best = (key, call, entries)
+    return None if best is None else (best[1], best[2])

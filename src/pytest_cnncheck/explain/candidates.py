@@ -1,0 +1,446 @@
+"""Checked fixes: what to change so that a number comes out as the spec expects.
+
+Each fix is found by solving the layer's own arithmetic for one of its arguments
+(padding, stride, kernel, ceil_mode, output_padding, out_channels, ...) and is only
+offered after the same formula, run forward with the new value, gives the expected
+number; the arithmetic printed with it is that run. Candidates come smallest change
+first: padding before ceil_mode and output_padding, before stride, before the kernel.
+
+Pure functions over Layer records and recorded shapes: no torch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Iterable
+
+from ..findings import Fix
+from ..trace import Call, Layer, Trace, format_shapes
+from ..window import Window, windows
+from .causes import crash_reason, describe, flatten_source, one, spatial_names
+
+__all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
+           "params_fixes", "size_fixes", "size_line", "crash_fix"]
+
+# How far a search for a new argument looks: far enough for every usual fix, short
+# enough that a fix found is a change a person would make.
+_SEARCH = 8
+
+
+def _window(layer: Layer, axis: int, change: dict[str, Any]) -> Window:
+    h = {**layer.hparams, **change}
+    found = windows({**h, "padding": 0 if h["padding"] in ("same", "valid") else h["padding"]},
+                    transposed=layer.kind == "conv_transpose")
+    assert found is not None
+    return found[axis]
+
+
+def out_size(layer: Layer, size: int, axis: int, **change: Any) -> int | None:
+    """The output size along spatial `axis` for an input of `size`, as torch computes it,
+    with the layer's arguments (or those in `change`); None where the window doesn't fit."""
+    return _window(layer, axis, change).out(size)
+
+
+def size_line(layer: Layer, size: int, axis: int, name: str, **change: Any) -> str:
+    """`H: (48 - 3 + 2*1) / 1 + 1 = 48`: the formula with these arguments, for one dimension,
+    in the words of the explanations (causes.py)."""
+    return f"{name}: {_window(layer, axis, change).steps(size)}"
+
+
+def _at(value: Any, axis: int) -> int:
+    return int(value[axis]) if isinstance(value, tuple) else int(value)
+
+
+def size_fixes(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[str, ...],
+               limit: int = 3) -> list[Fix]:
+    """Changes of one argument of `layer` that make this call's output `wanted` along the
+    spatial axes it names ({axis: size}), every other axis staying as it is."""
+    if layer.kind not in ("conv", "conv_transpose", "pool") or layer.hparams.get("padding") == "same":
+        return []
+    dims = layer.hparams["dims"]
+    received, produced = call.input, call.output
+    if not isinstance(received, tuple) or len(received) < dims + 1:
+        return []
+    sizes = received[-dims:]
+    now = produced[-dims:] if isinstance(produced, tuple) and len(produced) >= dims else None
+    target = [wanted.get(axis, now[axis] if now else -1) for axis in range(dims)]
+    h = {**layer.hparams, "padding": (0,) * dims if layer.hparams["padding"] == "valid"
+         else layer.hparams["padding"]}
+    fixes: list[Fix] = []
+    for argument, values in _candidates(layer):
+        if argument == "ceil_mode":
+            change: dict[str, Any] = {"ceil_mode": not h.get("ceil_mode", False)}
+            shown: Any = change["ceil_mode"]
+        else:
+            current = h[argument]
+            chosen = []
+            field = "kernel" if argument == "kernel_size" else argument  # the Window's name for it
+            for axis in range(dims):
+                fits = [v for v in _window(layer, axis, {}).solve(sizes[axis], target[axis], field, values)
+                        if _allowed(layer, argument, v, axis)]
+                if not fits:
+                    break
+                chosen.append(fits[0])
+            else:
+                if tuple(chosen) == current:
+                    continue
+                change = {argument: tuple(chosen)}
+                shown = chosen[0] if len(set(chosen)) == 1 else tuple(chosen)
+            if len(chosen) != dims:
+                continue
+        # The check: the same formula, run forward with the change, gives what is wanted.
+        if all(out_size(layer, sizes[axis], axis, **change) == target[axis] for axis in range(dims)):
+            lines = tuple(size_line(layer, sizes[axis], axis, names[axis], **change) for axis in range(dims))
+            fixes.append(Fix(f"{argument}={shown}", constructor(layer, change), lines, layer.name,
+                             tuple(change.items())))
+        if len(fixes) >= limit:
+            break
+    return fixes
+
+
+def _candidates(layer: Layer) -> Iterable[tuple[str, list[Any]]]:
+    """The arguments to try, in the order a person would change them."""
+    h = layer.hparams
+    biggest_kernel = max(h["kernel_size"])
+    yield "padding", list(range(0, biggest_kernel * max(h["dilation"]) + _SEARCH))
+    if layer.kind == "pool":
+        yield "ceil_mode", [False, True]
+    if layer.kind == "conv_transpose":
+        yield "output_padding", list(range(0, max(*h["stride"], *h["dilation"])))
+    yield "stride", list(range(1, max(h["stride"]) + _SEARCH))
+    yield "kernel_size", list(range(1, biggest_kernel + _SEARCH))
+
+
+def _allowed(layer: Layer, argument: str, value: Any, axis: int) -> bool:
+    """What torch itself refuses: a pool's padding over half its window, an
+    output_padding not below the stride or dilation."""
+    h = layer.hparams
+    if layer.kind == "pool":
+        kernel = value if argument == "kernel_size" else _at(h["kernel_size"], axis)
+        padding = value if argument == "padding" else _at(h["padding"], axis)
+        return bool(padding * 2 <= kernel)
+    if layer.kind == "conv_transpose":
+        op = value if argument == "output_padding" else _at(h["output_padding"], axis)
+        stride = value if argument == "stride" else _at(h["stride"], axis)
+        return bool(op < max(stride, _at(h["dilation"], axis)))
+    return True
+
+
+def channel_fix(layer: Layer, wanted: int) -> Fix | None:
+    """`out_features=10` for a Linear, `out_channels=32` for a conv: the layer that sets a
+    feature or channel count, made to set `wanted`."""
+    argument = {"linear": "out_features", "conv": "out_channels", "conv_transpose": "out_channels"}.get(
+        layer.kind)
+    if argument is None or layer.hparams[argument] == wanted:
+        return None
+    if layer.kind != "linear" and wanted % layer.hparams["groups"]:
+        return None  # torch refuses out_channels that groups does not divide
+    return Fix(f"{argument}={wanted}", constructor(layer, {argument: wanted}), (), layer.name,
+               ((argument, wanted),))
+
+
+def constructor(layer: Layer, change: dict[str, Any]) -> str:
+    """`nn.Conv2d(16, 32, kernel_size=3, padding=1)`: the layer's constructor call with
+    `change`, arguments at torch's defaults left out."""
+    h = {**layer.hparams, **change}
+    name = f"nn.{layer.type_name}" if layer.type_path.startswith("torch.nn.") else layer.type_name
+    if layer.kind in ("conv", "conv_transpose"):
+        args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}"]
+        defaults = {"stride": 1, "padding": 0, "dilation": 1}
+        if layer.kind == "conv_transpose":
+            defaults["output_padding"] = 0
+        args += [f"{key}={one(h[key])}" for key, default in defaults.items()
+                 if one(h[key]) != str(default) or key in change]
+        if h["groups"] != 1:
+            args.append(f"groups={h['groups']}")
+        if not h["bias"]:
+            args.append("bias=False")
+    elif layer.kind == "pool":
+        args = [f"kernel_size={one(h['kernel_size'])}"]
+        if one(h["stride"]) != one(h["kernel_size"]) or "stride" in change:
+            args.append(f"stride={one(h['stride'])}")
+        if one(h["padding"]) != "0" or "padding" in change:
+            args.append(f"padding={one(h['padding'])}")
+        if "dilation" in h and one(h["dilation"]) != "1":
+            args.append(f"dilation={one(h['dilation'])}")
+        if h.get("ceil_mode"):
+            args.append("ceil_mode=True")
+    elif layer.kind == "linear":
+        args = [str(h["in_features"]), str(h["out_features"])] + ([] if h["bias"] else ["bias=False"])
+    elif layer.kind == "norm" and "num_features" in h:
+        args = [str(h["num_features"])]
+    else:
+        args = [f"{key}={value}" for key, value in h.items()]
+    return f"{name}({', '.join(args)})"
+
+
+def layer_params(kind: str, h: dict[str, Any]) -> int | None:
+    """The parameters torch gives a layer of `kind` with arguments `h` (None: no formula)."""
+    bias = 1 if h.get("bias") else 0
+    if kind == "conv":
+        return int(h["out_channels"] * (math.prod(h["kernel_size"]) * (h["in_channels"] // h["groups"]) + bias))
+    if kind == "conv_transpose":
+        return int(h["in_channels"] * (h["out_channels"] // h["groups"]) * math.prod(h["kernel_size"])
+                   + bias * h["out_channels"])
+    if kind == "linear":
+        return int(h["out_features"] * (h["in_features"] + bias))
+    return None
+
+
+def params_fixes(layer: Layer, wanted: int, limit: int = 2) -> list[Fix]:
+    """One argument of a conv or Linear changed so that it holds `wanted` parameters: the bias
+    first, then the channel or feature counts, then a square kernel; each counted again."""
+    h = layer.hparams
+    now = layer_params(layer.kind, h)
+    if now is None or now != layer.params or layer.shared:
+        return []
+    tries: list[dict[str, Any]] = [{"bias": not h["bias"]}]
+    if layer.kind == "linear":
+        names = ("out_features", "in_features")
+    else:
+        names = ("out_channels", "in_channels")
+    for name in names:
+        rest = layer_params(layer.kind, {**h, name: 1 * (h.get("groups", 1))})
+        per = (layer_params(layer.kind, {**h, name: 2 * h.get("groups", 1)}) or 0) - (rest or 0)
+        if per > 0 and rest is not None and (wanted - rest) % per == 0 and wanted > rest - per:
+            tries.append({name: h.get("groups", 1) * ((wanted - rest) // per + 1)})
+    if layer.kind != "linear":
+        dims = h["dims"]
+        tries += [{"kernel_size": (k,) * dims} for k in range(1, max(h["kernel_size"]) + _SEARCH)]
+    fixes = []
+    for change in tries:
+        value = next(iter(change.values()))
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            continue
+        count = layer_params(layer.kind, {**h, **change})
+        if count == wanted and count != now:  # counted again with the change
+            shown = {key: (v[0] if isinstance(v, tuple) else v) for key, v in change.items()}
+            text = ", ".join(f"{key}={v}" for key, v in shown.items())
+            fixes.append(Fix(text, constructor(layer, change), (f"{count:,} parameters",), layer.name,
+                             tuple(change.items())))
+        if len(fixes) >= limit:
+            break
+    return fixes
+
+
+def params_difference(trace: Trace, wanted: int, actual: int
+                      ) -> tuple[list[str], list[tuple[Fix, ...]], tuple[str, ...]]:
+    """What the difference between a stated and a counted total is made of, where a few
+    terms add up to it exactly: (the lines that say so, the fixes, the layers named).
+
+    Tried in order: a tensor shared between layers (counted once, though it appears
+    twice); the biases of convs that a normalization right after makes redundant; one
+    layer's parameters; every bias; one layer's bias or weight.
+    """
+    difference = actual - wanted
+    size = abs(difference)
+    if size == 0:
+        return [], [], ()
+    more = "more" if difference > 0 else "fewer"
+    head = f"the model has {size:,} {more} parameters than stated"
+    layers = [trace.layers[name] for name in trace.layers if name]
+    shared = [(layer, name, owner) for layer in layers for name, owner in layer.shared]
+    shared_size = sum(math.prod(dict(layer.own)[name]) for layer, name, _ in shared)
+    if shared and difference < 0 and shared_size == size:
+        ties = ", ".join(f"{layer.name}.{name} is {owner}" for layer, name, owner in shared)
+        return [f"{head}: {size:,} = the shared tensor(s) {ties}, which count once"], [], tuple(
+            layer.name for layer, _, _ in shared)
+    redundant = _biases_before_norms(trace)
+    if redundant and difference > 0 and sum(b for _, b in redundant) == size:
+        names = [layer.name for layer, _ in redundant]
+        terms = " + ".join(str(b) for _, b in redundant)
+        return ([f"{head}: {terms} = {size:,}, the biases of {', '.join(names)}, which the "
+                 "normalization right after each makes redundant"],
+                [tuple(Fix("bias=False", constructor(layer, {"bias": False}), (), layer.name, (("bias", False),))
+                       for layer, _ in redundant)], tuple(names))
+    for layer in layers:
+        if layer.params == size and layer.own:
+            return [f"{head}: {size:,} = all of {layer.name}'s parameters ({describe(layer)})"], [], (
+                layer.name,)
+    biases = [(layer, math.prod(shape)) for layer in layers for name, shape in layer.own if name == "bias"]
+    if biases and sum(b for _, b in biases) == size:
+        return [f"{head}: {size:,} = every bias ({len(biases)} layers)"], [], ()
+    if len(biases) <= 12:  # a few biases left out of a count by hand: which ones add up
+        for count in range(2, len(biases)):
+            for group in itertools.combinations(biases, count):
+                if sum(b for _, b in group) == size:
+                    terms = " + ".join(f"{b:,}" for _, b in group)
+                    return [f"{head}: {terms} = {size:,}, the biases of "
+                            f"{', '.join(layer.name for layer, _ in group)}"], [], ()
+    for layer in layers:
+        if layer.shared or layer.kind not in ("conv", "conv_transpose", "linear"):
+            continue
+        found = params_fixes(layer, layer.params - difference, limit=1)
+        if found:
+            return [f"{head}: {size:,} = the difference {found[0].change} makes in {layer.name} "
+                    f"({describe(layer)}: {layer.params:,} now, {found[0].arithmetic[0]} with it)"], [
+                (found[0],)], (layer.name,)
+    for layer in layers:
+        for name, shape in layer.own:
+            if math.prod(shape) == size:
+                return [f"{head}: {size:,} = {layer.name}.{name} {format_shapes(shape)}"], [], (layer.name,)
+    return [f"{head}; no layer, bias, shared tensor or one argument of a layer accounts for exactly "
+            f"{size:,}"], [], ()
+
+
+def _biases_before_norms(trace: Trace) -> list[tuple[Layer, int]]:
+    """Convs with a bias whose output goes straight into a normalization layer."""
+    found: dict[str, tuple[Layer, int]] = {}
+    calls = [call for call in trace.calls if call.finished and call.name]
+    for before, after in zip(calls, calls[1:]):
+        conv, norm = trace.layers[before.name], trace.layers[after.name]
+        if conv.kind in ("conv", "conv_transpose") and conv.hparams.get("bias") and norm.kind == "norm" \
+                and after.input == before.output and not conv.shared:
+            found[conv.name] = (conv, conv.hparams["out_channels"])
+    return list(found.values())
+
+
+def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, int]]) -> tuple[list[Fix], list[str]]:
+    """A pool whose window the rule forbids, replaced by allowed ones: one pool that gives the
+    same sizes, else a few in a row that do (two F=2,S=2 for one F=4,S=4), else the nearest,
+    saying what then changes downstream. Each checked on every call's input."""
+    dims = layer.hparams["dims"]
+    names = ("H", "W") if dims == 2 else tuple(f"d{i}" for i in range(dims))
+    names = ("L",) if dims == 1 else names
+    inputs = [call.input[-dims:] for call in calls
+              if call.finished and isinstance(call.input, tuple) and len(call.input) > dims]
+    outputs = [call.output[-dims:] for call in calls
+               if call.finished and isinstance(call.output, tuple) and len(call.output) > dims]
+    if not inputs or len(inputs) != len(outputs):
+        return [], []
+    pairs = sorted(set(allowed))
+    for repeat in range(1, 5):
+        for f, s in pairs:
+            pool = _pool_like(layer, f, s)
+            chains = [_chain(pool, size, repeat) for size in inputs]
+            if all(chain is not None and chain[-1] == list(out) for chain, out in zip(chains, outputs)):
+                times = "" if repeat == 1 else f"{repeat} of "
+                code = constructor(pool, {})
+                steps = "; ".join(", ".join(f"{names[axis]}: " + " -> ".join(str(c[axis]) for c in [list(size)] + chain)
+                                            for axis in range(dims))
+                                  for size, chain in zip(inputs, chains)
+                                  if chain is not None)
+                if repeat == 1:
+                    change = {key: pool.hparams[key] for key in ("kernel_size", "stride", "padding",
+                                                                  "dilation", "ceil_mode")}
+                    return [Fix(f"kernel_size={f}, stride={s}", code, (steps + ", the same sizes as now",),
+                                layer.name, tuple(change.items()))], []
+                return [], [f"suggestion: {times}{code} in a row in place of {layer.name or 'the model'}: "
+                            f"{steps}, the same sizes as now"]
+    f, s = pairs[0]
+    pool = _pool_like(layer, f, s)
+    chain = _chain(pool, inputs[0], 1)
+    if chain is None:
+        return [], []
+    now = ", ".join(f"{names[axis]}: {outputs[0][axis]}" for axis in range(dims))
+    then = ", ".join(f"{names[axis]}: {chain[0][axis]}" for axis in range(dims))
+    return [], [f"suggestion: {constructor(pool, {})} in place of {layer.name or 'the model'} gives {then} "
+                 f"where it gives {now} now: the layers after it must then take the larger size"]
+
+
+def _pool_like(layer: Layer, f: int, s: int) -> Layer:
+    dims = layer.hparams["dims"]
+    hparams = {**layer.hparams, "kernel_size": (f,) * dims, "stride": (s,) * dims,
+               "padding": (0,) * dims, "dilation": (1,) * dims, "ceil_mode": False}
+    return Layer(layer.name, layer.type_name, layer.type_path, "pool", hparams, 0, (), True)
+
+
+def _chain(pool: Layer, sizes: tuple[int, ...], repeat: int) -> list[list[int]] | None:
+    """The sizes after each of `repeat` pools in a row; None where a window doesn't fit."""
+    steps, current = [], list(sizes)
+    for _ in range(repeat):
+        nxt = [out_size(pool, size, axis) for axis, size in enumerate(current)]
+        if any(n is None for n in nxt):
+            return None
+        current = [int(n) for n in nxt if n is not None]
+        steps.append(current)
+    return steps
+
+
+def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list[Fix], list[str]]:
+    """A padding (or else a kernel) with which (W - F + 2P) / S divides exactly on every
+    axis, smallest change first, each checked; and what the output then is."""
+    h = layer.hparams
+    dims = h["dims"]
+    received = call.input
+    if not isinstance(received, tuple) or h["padding"] in ("same", "valid"):
+        return [], []
+    sizes = received[-dims:]
+
+    def divides(**change: Any) -> bool:
+        argument, value = next(iter(change.items()))
+        return all(_window(layer, axis, change).remainder(size) == 0
+                   and _allowed(layer, argument, _at(value, axis), axis) for axis, size in enumerate(sizes))
+
+    found: list[Fix] = []
+    tries = [("padding", range(0, max(h["kernel_size"]) + _SEARCH))]
+    if layer.kind == "conv":  # a pool's window is the design rule's business
+        tries.append(("kernel_size", range(2, max(h["kernel_size"]) + _SEARCH)))
+    for argument, values in tries:
+        current = h[argument][0]
+        for value in sorted(values, key=lambda v: (abs(v - current), v)):
+            change = {argument: (value,) * dims}
+            if value != current and divides(**change):
+                lines = tuple(size_line(layer, sizes[axis], axis, names[axis], **change)
+                              for axis in range(dims))
+                found.append(Fix(f"{argument}={value}", constructor(layer, change), lines, layer.name,
+                                 tuple(change.items())))
+                if len(found) == 2:
+                    break
+    # Or what reaches the layer: the nearest sizes on each side that divide.
+    near = []
+    for axis, size in enumerate(sizes):
+        window = _window(layer, axis, {})
+        remainder = window.remainder(size)
+        if remainder:
+            options = [v for v in (size - remainder, size - remainder + window.stride) if window.fits(v)]
+            near.append(f"{names[axis]}: {' or '.join(map(str, options))}")
+    notes = [f"or an input of {', '.join(near)} at {layer.name} (set by the layers before it, "
+             "or the model's input size)"] if near else []
+    return found, notes
+
+
+def crash_fix(trace: Trace) -> tuple[list[Fix], list[str]]:
+    """What to change for a crash the shapes explain, each checked: the number the layer
+    would have to take is the number that reached it. (The candidate changes, and the
+    notes that are not a change of the layer.)"""
+    cause = crash_reason(trace)
+    if cause is None:
+        return [], []
+    layer, got = cause.layer, cause.got
+    h = layer.hparams
+    if cause.what == "in_features":
+        source = flatten_source(trace, cause.call)
+        spelled = " * ".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
+        if source is not None:
+            assert math.prod(source[1:]) == got  # the product printed is the number that arrived
+        arithmetic = (f"flattened: {format_shapes(source)} -> {spelled.replace(' ', '')} = {got}",) \
+            if source is not None and len(source) > 2 else ()
+        return [Fix(f"in_features={got}", constructor(layer, {"in_features": got}), arithmetic, layer.name,
+                    (("in_features", got),), (("in_features", spelled),))], []
+    if cause.what == "in_channels":
+        if got % h["groups"]:
+            return [], [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
+        return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
+                    (("in_channels", got),))], []
+    if cause.what == "num_features":
+        return [Fix(f"num_features={got}", constructor(layer, {"num_features": got}), (), layer.name,
+                    (("num_features", got),))], []
+    # The window: the smallest padding that lets it fit on every axis, where torch allows one.
+    sizes = cause.received[-h["dims"]:]
+    padding, lines = [], []
+    for axis, (name, size) in enumerate(zip(spatial_names(h["dims"]), sizes)):
+        window = _window(layer, axis, {})
+        span, now = window.span, window.padding
+        needed = max(now, -(-(span - size) // 2))
+        padding.append(needed)
+        if needed != now:
+            assert size + 2 * needed >= span
+            lines.append(f"{name}: {size} + 2*{needed} = {size + 2 * needed} >= F={span}")
+    limit = h["kernel_size"][0] // 2 if layer.kind == "pool" else None
+    found = []
+    if limit is None or max(padding) <= limit:
+        found.append(Fix(f"padding={one(tuple(padding))}", constructor(layer, {"padding": tuple(padding)}),
+                         tuple(lines), layer.name, (("padding", tuple(padding)),)))
+    return found, ["or a larger input: `cnncheck sizes` names the input sizes that run"]

@@ -1,0 +1,501 @@
+"""The arithmetic behind a finding, in the form people do it by hand.
+
+* conv/pool output size: `H: (14 - 5 + 2*0) / 1 + 1 = 10`, with the layer's own
+  F, S, P (and dilation where not 1), saying how a fraction was rounded;
+* flatten: `[1, 16, 5, 5] -> 16*5*5 = 400`;
+* parameters: `6 * (5*5*3 + 1) = 456`;
+* a crashed forward pass: the layer it died in and the shape that reached it.
+
+Pure functions over the Trace: everything is explained from recorded shapes
+and hyperparameters, never from torch's error text (which differs by device).
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..spec.sizes import describe as describe_sizes
+from ..spec.sizes import label
+from ..trace import Call, Layer, Trace, format_shapes
+from ..window import Window, windows
+
+__all__ = [
+    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
+    "size_arithmetic", "spatial_names",
+]
+
+
+def defined_at(layer: Layer) -> str | None:
+    """`models/net.py:14: self.fc1 = nn.Linear(16 * 6 * 6, 120)`: the line that made the
+    layer, which is the line to edit (None where it was made outside the user's code)."""
+    if layer.defined is None:
+        return None
+    path, line = layer.defined
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:  # another drive
+        shown = path
+    code = linecache.getline(path, line).strip()
+    return f"{shown}:{line}: {code}" if code else f"{shown}:{line}"
+
+
+def spatial_names(dims: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(dims, tuple(f"d{i}" for i in range(dims)))
+
+
+def one(value: Any) -> str:
+    """An argument as people write it: `3` for (3, 3), `'same'` for padding='same'."""
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return str(value[0])
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def describe(layer: Layer) -> str:
+    """`conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0)`, for the reader's eye."""
+    h = layer.hparams
+    if layer.kind in ("conv", "conv_transpose"):
+        args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}",
+                f"stride={one(h['stride'])}", f"padding={one(h['padding'])!s}"]
+        if any(d != 1 for d in h["dilation"]):
+            args.append(f"dilation={one(h['dilation'])}")
+        if h["groups"] != 1:
+            args.append(f"groups={h['groups']}")
+    elif layer.kind == "pool":
+        args = [f"kernel_size={one(h['kernel_size'])}", f"stride={one(h['stride'])}",
+                f"padding={one(h['padding'])}"]
+        if any(d != 1 for d in h["dilation"]):
+            args.append(f"dilation={one(h['dilation'])}")
+        if h["ceil_mode"]:
+            args.append("ceil_mode=True")
+    elif layer.kind == "linear":
+        args = [f"in_features={h['in_features']}", f"out_features={h['out_features']}"]
+    else:
+        args = [f"{key}={value}" for key, value in h.items()]
+    return f"{layer.name} = {layer.type_name}({', '.join(args)})"
+
+
+# -- conv and pool output sizes -----------------------------------------------------
+
+
+def _spatial(layer: Layer, shape: Any) -> tuple[int, ...] | None:
+    dims = layer.hparams.get("dims", 0)
+    if not isinstance(shape, tuple) or len(shape) < dims + 1:
+        return None
+    return shape[-dims:]
+
+
+def layer_windows(layer: Layer) -> tuple[Window, ...] | None:
+    """The layer's window per spatial axis (window.py); None where it has none, or keeps
+    the size (padding='same')."""
+    if layer.kind not in ("conv", "conv_transpose", "pool"):
+        return None
+    return windows(layer.hparams, transposed=layer.kind == "conv_transpose")
+
+
+def size_arithmetic(layer: Layer, call: Call) -> list[str]:
+    """One line per spatial dimension: how this call's output size came out."""
+    if layer.kind not in ("conv", "conv_transpose", "pool"):
+        return []
+    sizes = _spatial(layer, call.input)
+    if sizes is None:
+        return []
+    names = spatial_names(layer.hparams["dims"])
+    found = layer_windows(layer)
+    if found is None:
+        return [f"{name}: padding='same' keeps {size}" for name, size in zip(names, sizes)]
+    return [f"{name}: {window.steps(size)}" for name, size, window in zip(names, sizes, found)]
+
+
+def division_remainders(layer: Layer, call: Call) -> list[str]:
+    """For rules.exact_division: each dimension where (W - F + 2P) / S leaves a remainder."""
+    found = layer_windows(layer) if layer.kind != "conv_transpose" else None
+    sizes = _spatial(layer, call.input)
+    if found is None or sizes is None or layer.hparams["padding"] == "valid":
+        return []
+    return [f"{name}: {window.steps(size)}"
+            for name, size, window in zip(spatial_names(layer.hparams["dims"]), sizes, found)
+            if window.numerator(size) >= 0 and window.remainder(size)]
+
+
+# -- flatten --------------------------------------------------------------------------
+
+
+def product_text(shape: tuple[int, ...], start: int = 1) -> str:
+    """`16*5*5 = 400` for the dimensions of `shape` from `start` on."""
+    dims = shape[start:]
+    total = math.prod(dims)
+    return f"{'*'.join(str(d) for d in dims)} = {total}" if len(dims) > 1 else str(total)
+
+
+def flatten_source(trace: Trace, call: Call) -> tuple[int, ...] | None:
+    """The higher-rank shape that was flattened into `call`'s input, where one was.
+
+    Flattening happens in torch.flatten, view or nn.Flatten, not always in a
+    module we can hook; so we look back through the calls that finished before
+    this one for the last tensor of rank 3 or more, with the same batch size,
+    whose features multiply out to what reached this layer.
+    """
+    received = call.input
+    if not isinstance(received, tuple) or len(received) < 1:
+        return None
+    features = received[-1]
+    position = trace.calls.index(call)
+    for earlier in reversed(trace.calls[:position]):
+        if not earlier.finished:
+            continue
+        for candidate in (earlier.output, earlier.input):
+            if (isinstance(candidate, tuple) and len(candidate) >= 3
+                    and candidate[0] == received[0] and math.prod(candidate[1:]) == features):
+                return candidate
+    return None
+
+
+def flatten_lines(trace: Trace, call: Call) -> list[str]:
+    source = flatten_source(trace, call)
+    received = call.input
+    if source is None:
+        return [f"{call.name} receives {format_shapes(received)} (no flattened shape of that "
+                "size was found among the earlier layers' outputs)"]
+    return [f"flattened: {format_shapes(source)} -> {product_text(source)}"]
+
+
+# -- parameters -----------------------------------------------------------------------
+
+
+def params_formula(layer: Layer) -> str:
+    """`6 * (5*5*3 + 1) = 456` for a conv; the sum of its parameters' sizes otherwise."""
+    h = layer.hparams
+    if layer.shared:  # a tied tensor is counted once, where it is first: say so, and skip it here
+        shared = dict(layer.shared)
+        parts = [f"{name} {format_shapes(shape)}" for name, shape in layer.own if name not in shared]
+        counted = sum(math.prod(shape) for name, shape in layer.own if name not in shared)
+        ties = ", ".join(f"{name} is {owner}, counted there" for name, owner in layer.shared)
+        return f"{' + '.join(parts) or 'nothing of its own'} = {counted:,} ({ties})"
+    own = sum(math.prod(shape) for _, shape in layer.own)
+    formula = None
+    if layer.kind == "conv" and h.get("padding") is not None:
+        kernel = "*".join(str(k) for k in h["kernel_size"])
+        per_filter = h["in_channels"] // h["groups"]
+        inner = f"{kernel}*{per_filter}"
+        formula = f"{h['out_channels']} * ({inner} + 1)" if h["bias"] else f"{h['out_channels']} * {inner}"
+        if h["groups"] != 1:
+            formula += f" (groups={h['groups']}: {per_filter} input channels per filter)"
+    elif layer.kind == "conv_transpose":
+        kernel = "*".join(str(k) for k in h["kernel_size"])
+        out_per_group = h["out_channels"] // h["groups"]
+        formula = f"{h['in_channels']} * {out_per_group} * {kernel}"
+        if h["bias"]:
+            formula += f" + {h['out_channels']}"
+    elif layer.kind == "linear":
+        formula = (f"{h['out_features']} * ({h['in_features']} + 1)" if h["bias"]
+                   else f"{h['out_features']} * {h['in_features']}")
+    elif layer.kind == "norm" and len(layer.own) == 2:
+        size = math.prod(layer.own[0][1])
+        formula = f"2 * {size}"
+    if formula is not None and _formula_matches(layer, own):
+        return f"{formula} = {own:,}"
+    if not layer.own:
+        return f"{layer.params:,}"
+    parts = [f"{name} {format_shapes(shape)}" for name, shape in layer.own]
+    return f"{' + '.join(parts)} = {own:,}"
+
+
+def _formula_matches(layer: Layer, own: int) -> bool:
+    """Our formula is only shown where it adds up to what the layer really holds."""
+    h = layer.hparams
+    if layer.kind == "conv":
+        expected = h["out_channels"] * (math.prod(h["kernel_size"]) * (h["in_channels"] // h["groups"])
+                                        + (1 if h["bias"] else 0))
+    elif layer.kind == "conv_transpose":
+        expected = (h["in_channels"] * (h["out_channels"] // h["groups"]) * math.prod(h["kernel_size"])
+                    + (h["out_channels"] if h["bias"] else 0))
+    elif layer.kind == "linear":
+        expected = h["out_features"] * (h["in_features"] + (1 if h["bias"] else 0))
+    else:
+        expected = 2 * math.prod(layer.own[0][1]) if layer.own else -1
+    return bool(expected == own == layer.params)
+
+
+def params_breakdown(trace: Trace, root: str, limit: int = 25) -> list[str]:
+    """The layers that make up `root`'s parameter count, each with its formula.
+
+    Up to `limit` parameter-holding modules are listed one by one; beyond that
+    the direct children of `root` are summed, so a ResNet gives a dozen lines.
+    """
+    prefix = f"{root}." if root else ""
+    inside = [layer for name, layer in trace.layers.items()
+              if (name.startswith(prefix) or name == root) and layer.own]
+    if len(inside) <= limit:
+        return [f"{layer.name or '(model)'}: {params_formula(layer)}" for layer in inside]
+    depth = root.count(".") + 1 if root else 0
+    children = [layer for name, layer in trace.layers.items()
+                if name.startswith(prefix) and name and name.count(".") == depth and layer.params]
+    lines = [f"{layer.name}: {layer.params:,}" for layer in children]
+    own_root = trace.layers.get(root)
+    if own_root is not None and own_root.own:
+        lines.append(f"{root or '(model)'} itself: {params_formula(own_root)}")
+    return lines
+
+
+# -- a crashed forward pass -----------------------------------------------------------
+
+
+def failing_call(trace: Trace) -> Call | None:
+    """The innermost module call that began and never ended."""
+    unfinished = [call for call in trace.calls if not call.finished]
+    return unfinished[-1] if unfinished else None
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a layer could not take what reached it, read from the recorded shapes."""
+
+    call: Call
+    layer: Layer
+    received: tuple[int, ...]
+    what: str  # in_features, in_channels, window or num_features
+    got: int  # features or channels that arrived; for a window, the input's size
+    wanted: int  # what the layer takes; for a window, F (dilated)
+    axis: str = ""  # a window's spatial dimension: H, W, ...
+    padding: int = 0  # a window's padding on that dimension
+
+
+def crash_reason(trace: Trace) -> Cause | None:
+    """The one place that decides whether the shapes explain a crash, and how."""
+    if trace.crash is None:
+        return None
+    call = failing_call(trace)
+    if call is None:
+        return None
+    layer = trace.layers.get(call.name)
+    received = call.input
+    if layer is None or not isinstance(received, tuple):
+        return None
+    h = layer.hparams
+    if layer.kind == "linear" and received and received[-1] != h["in_features"]:
+        return Cause(call, layer, received, "in_features", received[-1], h["in_features"])
+    if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
+        channel_axis = len(received) - h["dims"] - 1
+        if channel_axis >= 0 and received[channel_axis] != h["in_channels"]:
+            return Cause(call, layer, received, "in_channels", received[channel_axis],
+                          h["in_channels"])
+    if layer.kind in ("conv", "pool"):
+        sizes = _spatial(layer, received)
+        for name, size, window in zip(spatial_names(h["dims"]), sizes or (), layer_windows(layer) or ()):
+            if not window.fits(size):
+                return Cause(call, layer, received, "window", size, window.span, name, window.padding)
+    if layer.kind == "norm" and "num_features" in h and len(received) >= 2:
+        if received[1] != h["num_features"]:
+            return Cause(call, layer, received, "num_features", received[1], h["num_features"])
+    return None
+
+
+def crash_cause(trace: Trace) -> list[str] | None:
+    """Lines explaining a crash from the recorded shapes, or None where shapes don't explain it."""
+    cause = crash_reason(trace)
+    if cause is None:
+        return None
+    layer, got, wanted = cause.layer, cause.got, cause.wanted
+    receives = f"{describe(layer)}{which_call(cause.call, trace)} receives {format_shapes(cause.received)}: "
+    if cause.what == "in_features":
+        source = flatten_source(trace, cause.call)
+        lines = [f"{receives}{got} features, but in_features is {wanted}"]
+        if source is not None:
+            lines.append(f"flattened: {format_shapes(source)} -> {product_text(source)}")
+        return lines
+    if cause.what == "in_channels":
+        return [f"{receives}{got} channels, but in_channels is {wanted}"]
+    if cause.what == "window":
+        return [f"{receives}{cause.axis}: input {got} + 2*{cause.padding} < F={wanted}; "
+                "the window does not fit: the input is too small by here"]
+    return [f"{receives}{got} channels, but num_features is {wanted}"]
+
+
+def which_call(call: Call, trace: Trace) -> str:
+    """` (call 2)` for a module called more than once: a finding names the call it is about."""
+    return f" (call {call.index + 1})" if call.index or len(trace.calls_of(call.name)) > 1 else ""
+
+
+def crash_lines(trace: Trace) -> list[str]:
+    """Everything we can say about a crash: the cause where shapes explain it, else where it was."""
+    assert trace.crash is not None
+    cause = crash_cause(trace)
+    if cause is not None:
+        return cause
+    call = failing_call(trace)
+    lines = []
+    if call is not None and call.name:
+        layer = trace.layers[call.name]
+        lines.append(f"it raised inside {call.name} ({layer.type_name}) with input "
+                     f"{format_shapes(call.input_tree)}")
+    else:
+        done = [c for c in trace.calls if c.finished and c.name]
+        if done:
+            last = done[-1]
+            shape = last.output
+            tail = f" -> {product_text(shape)}" if isinstance(shape, tuple) and len(shape) > 2 else ""
+            lines.append(f"it raised in the model's own forward code, after {last.name} "
+                         f"(output {format_shapes(shape)}{tail})")
+        else:
+            lines.append("it raised before any layer ran")
+    return lines
+
+
+def crash_brief(trace: Trace) -> tuple[str, str]:
+    """(what broke, one line why) for a crash: `pool2`, `pool2: H: input 1 < F=2`.
+
+    For a list of sizes that fail: consecutive sizes that break in the same place
+    read as one run, explained once.
+    """
+    assert trace.crash is not None
+    call = failing_call(trace)
+    layer = trace.layers.get(call.name) if call is not None and call.name else None
+    if call is None or layer is None or not isinstance(call.input, tuple):
+        done = [c for c in trace.calls if c.finished and c.name]
+        after = (f" after {done[-1].name} (output {format_shapes(done[-1].output)})" if done
+                 else " before any layer ran")
+        return "", f"raised in forward code{after}: {trace.crash.exception}"
+    name = f"{layer.name} (call {call.index + 1})" if call.index else layer.name
+    cause = crash_reason(trace)
+    if cause is None:
+        return layer.name, (f"{name} ({layer.type_name}) raised on input "
+                            f"{format_shapes(call.input)}: {trace.crash.exception}")
+    if cause.what == "in_features":
+        source = flatten_source(trace, call)
+        got = product_text(source) if source is not None else f"{cause.got} features"
+        return layer.name, f"{name}: receives {got}, in_features {cause.wanted}"
+    if cause.what == "window":
+        padded = f" + 2*{cause.padding}" if cause.padding else ""
+        return layer.name, f"{name}: {cause.axis}: input {cause.got}{padded} < F={cause.wanted}"
+    return layer.name, f"{name}: receives {cause.got} channels, {cause.what} {cause.wanted}"
+
+
+def crash_kind(trace: Trace) -> str:
+    """What a crash is, in words true of every size that breaks the same way:
+    `fc1: the flattened size is not in_features 400` (crash_brief gives one size's numbers)."""
+    assert trace.crash is not None
+    cause = crash_reason(trace)
+    where, why = crash_brief(trace)
+    if cause is None:
+        kind = trace.crash.exception.partition(":")[0]
+        if where:
+            return f"{where} raised {kind}"
+        done = [c for c in trace.calls if c.finished and c.name]
+        return f"raised {kind} in forward code" + (f" after {done[-1].name}" if done else "")
+    name = cause.layer.name
+    if cause.what == "in_features":
+        return f"{name}: the flattened size is not in_features {cause.wanted}"
+    if cause.what == "window":
+        return f"{name}: {cause.axis}: the input is smaller than the window F={cause.wanted}"
+    return f"{name}: the channels are not {cause.what} {cause.wanted}"
+
+
+Bindings = tuple[tuple[str, int], ...]
+
+
+def rejections(points: list[tuple[Bindings, Trace]], shown: Callable[[Bindings], bool] = lambda _: True,
+               limit: int = 8) -> list[str]:
+    """The sizes that failed (those of them `shown` picks), each line a rectangle of sizes
+    (a range per swept name) and a reason true of every size in it.
+
+    Sizes that fail with the very same numbers are one line: `H=16..19: fc1: receives
+    16*1*1 = 16, in_features 400`. Where that takes more than `limit` lines, sizes that
+    fail in the same place for the same kind of reason are one line, with one size's
+    numbers as the example: `H=16..31: fc1: the flattened size is not in_features 400
+    (at H=16: receives 16*1*1 = 16, in_features 400)`.
+    """
+    failing = [(bindings, trace) for bindings, trace in points
+               if trace.crash is not None and shown(bindings)]
+    if not failing:
+        return []
+    grid = _Grid([bindings for bindings, _ in points])
+    briefs = {bindings: crash_brief(trace) for bindings, trace in failing}
+    exact = grid.rectangles([(b, briefs[b]) for b, _ in failing])
+    if len(exact) <= limit:
+        return [f"{grid.label(sizes)}: {briefs[sizes[0]][1]}" for _, sizes in exact]
+    lines = []
+    for kind, sizes in grid.rectangles([(b, crash_kind(t)) for b, t in failing]):
+        whys = {briefs[size][1] for size in sizes}
+        example = briefs[sizes[0]][1].partition(": ")[2]  # without the layer's name again
+        lines.append(f"{grid.label(sizes)}: {whys.pop()}" if len(whys) == 1 else
+                     f"{grid.label(sizes)}: {kind} (at {label(sizes[0])}: {example})")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... and {len(lines) - limit} more lines of failing sizes"]
+    return lines
+
+
+class _Grid:
+    """The sizes a sweep tried, as a grid: one axis per independent name (names tied to
+    another, W: H, share its axis), each axis the name's values in order."""
+
+    def __init__(self, sizes: list[Bindings]) -> None:
+        self.names = [name for name, _ in sizes[0]] if sizes else []
+        columns: dict[tuple[int, ...], list[int]] = {}
+        for index in range(len(self.names)):
+            columns.setdefault(tuple(size[index][1] for size in sizes), []).append(index)
+        self.axes = [indices for indices in columns.values()
+                     if len({size[indices[0]][1] for size in sizes}) > 1]
+        self.fixed = [i for i in range(len(self.names)) if not any(i in axis for axis in self.axes)]
+        self.order = [{value: n for n, value in enumerate(sorted({size[axis[0]][1] for size in sizes}))}
+                      for axis in self.axes]
+
+    def _at(self, size: Bindings) -> tuple[int, ...]:
+        return tuple(order[size[axis[0]][1]] for axis, order in zip(self.axes, self.order))
+
+    def rectangles(self, keyed: list[tuple[Bindings, Any]]) -> list[tuple[Any, list[Bindings]]]:
+        """Group sizes of equal key into rectangles of the grid, in the order of their first size."""
+        if not self.axes:
+            return [(key, [size]) for size, key in keyed]
+        # Runs along the last axis: same key, same place on the others, next value.
+        at = {size: self._at(size) for size, _ in keyed}
+        runs: list[tuple[Any, list[Bindings]]] = []
+        for size, key in sorted(keyed, key=lambda pair: at[pair[0]]):
+            if runs and runs[-1][0] == key and at[runs[-1][1][-1]][:-1] == at[size][:-1] \
+                    and at[runs[-1][1][-1]][-1] + 1 == at[size][-1]:
+                runs[-1][1].append(size)
+            else:
+                runs.append((key, [size]))
+        if len(self.axes) == 1:
+            return runs
+        # Runs of equal key and extent on rows next to each other make one rectangle.
+        rects: list[tuple[Any, list[Bindings]]] = []
+        shape: list[tuple[Any, tuple[int, ...], int, int]] = []  # (key, other axes, first, last) per rect
+
+        def extent(sizes: list[Bindings]) -> tuple[tuple[int, ...], int, int, int]:
+            first, last = at[sizes[0]], at[sizes[-1]]
+            return first[:-2], first[-2], first[-1], last[-1]
+
+        for key, sizes in sorted(runs, key=lambda run: (extent(run[1])[0], extent(run[1])[2],
+                                                         extent(run[1])[3], extent(run[1])[1])):
+            outer, row, first, last = extent(sizes)
+            if rects and shape[-1] == (key, outer, first, last) and \
+                    at[rects[-1][1][-1]][-2] + 1 == row:
+                rects[-1][1].extend(sizes)
+            else:
+                rects.append((key, list(sizes)))
+                shape.append((key, outer, first, last))
+        return sorted(rects, key=lambda rect: min(at[size] for size in rect[1]))
+
+    def label(self, sizes: list[Bindings]) -> str:
+        """`H=60..63, W=56..72`: the names and the sizes of a rectangle."""
+        parts = []
+        for axis in self.axes:
+            names = "=".join(self.names[i] for i in axis)
+            parts.append(f"{names}={describe_sizes(size[axis[0]][1] for size in sizes)}")
+        parts.extend(f"{self.names[i]}={sizes[0][i][1]}" for i in self.fixed)
+        return ", ".join(parts)
+
+
+def tied_columns(sizes: list[tuple[tuple[str, int], ...]]) -> list[tuple[str, list[int]]]:
+    """Each swept name's values across `sizes`, names that always agree (W: H) as one: `H=W`."""
+    if not sizes:
+        return []
+    columns: dict[tuple[int, ...], list[str]] = {}
+    for index, (name, _) in enumerate(sizes[0]):
+        columns.setdefault(tuple(size[index][1] for size in sizes), []).append(name)
+    return [("=".join(names), list(values)) for values, names in columns.items()]

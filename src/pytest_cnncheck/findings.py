@@ -1,0 +1,123 @@
+"""A finding, as data: what a spec expected and what the model did, why (the arithmetic),
+where (the spec's line, the layers), and its fixes: candidate changes of layers'
+arguments (`Fix`), and those verified on the model (`Repair`, with their source edits).
+
+Made by the checks (check/), completed by repair/, read by every writer (report/). Plain
+frozen records: nothing here computes or formats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .kinds import Kind, kind_of
+from .spec.source import Span
+
+__all__ = ["Candidate", "Edit", "Finding", "Fix", "KwargEdit", "Repair", "SourceEdit"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change of one layer's constructor arguments, checked with the layer's own formula;
+    a candidate until repair/verify.py has applied it to the model and run the spec again."""
+
+    change: str  # "padding=1"
+    code: str  # "nn.Conv2d(16, 32, kernel_size=3, padding=1)"
+    arithmetic: tuple[str, ...]  # the formula run with the change, one line per dimension
+    layer: str = ""  # the layer to change
+    args: tuple[tuple[str, Any], ...] = ()  # its new arguments: (("padding", (1, 1)),)
+    spelled: tuple[tuple[str, str], ...] = ()  # how to write a value: (("in_features", "16 * 5 * 5"),)
+
+
+@dataclass(frozen=True)
+class SourceEdit:
+    """Write `new` over `old`, which lies at `text[start:end]` of the file at `path`."""
+
+    path: str
+    line: int  # the 1-based line where `old` starts
+    start: int
+    end: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class KwargEdit:
+    """Build the model with the spec's `kwargs[name] = value` instead."""
+
+    name: str
+    old: Any
+    value: Any
+
+
+Candidate = tuple[Fix, ...]  # changes of layers' arguments, to be tried together
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Write `new` over the spec text at `span`: how `--cnncheck-update` fixes a value."""
+
+    span: Span
+    new: str
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A fix that was applied to the model and run again (repair/verify.py): the finding it is
+    for went away and nothing new appeared. `cnncheck fix` writes its edits."""
+
+    change: str  # "padding=1 in conv1"
+    edits: tuple[SourceEdit | KwargEdit, ...]
+    arithmetic: tuple[str, ...] = ()  # the layer's formula with the change
+    clears: tuple[str, ...] = ()  # the other findings it makes go away: they follow from this one
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # the spec's key path: expect.layers.conv2.output
+    line: int  # where the spec wrote it
+    message: str | None = None  # a sentence, where the finding is not expected-vs-actual
+    expected: str | None = None  # as a person reads it: "16*5*5 = 400", "62,006"
+    actual: str | None = None
+    details: tuple[str, ...] = ()  # the cause, with the arithmetic
+    layers: tuple[str, ...] = ()  # rows to mark in the layer table; the report says where each is made
+    fix: tuple[str, ...] = ()  # what to change, checked with the same arithmetic; or why nothing fits
+    # Where this finding only follows from another (a crash before the layer ran, a total
+    # that a crash's fix puts right): which, and why. Shown folded under that one.
+    follows: str | None = None
+    # The edits that make the spec state the actual value; None where there is no value
+    # to rewrite (a crash, a rule). An edit of a value shared with other specs by an
+    # anchor is kept, marked by its span, so the update can say why it leaves it alone.
+    edits: tuple[Edit, ...] | None = None
+    # The same two as a machine reads them (the JSON report): numbers, shapes as lists
+    # (None in an expected shape: any size), names as strings.
+    expected_value: Any = None
+    actual_value: Any = None
+    # Changes of the model's layers that the arithmetic says would put this right, best
+    # first: candidates, never shown; repair/verify.py tries them on the model and keeps in
+    # `repairs` the one that verified.
+    changes: tuple[Candidate, ...] = ()
+    repairs: tuple[Repair, ...] = ()
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """What makes this finding the same one in another run of the same spec."""
+        shared = self.key == "forward" or self.key.startswith("rules.")
+        return self.key, (self.layers[0] if shared and self.layers else "")
+
+    @property
+    def kind(self) -> Kind:
+        """What kind of finding this is: a stable id and name (kinds.py)."""
+        return kind_of(self.key)
+
+    @property
+    def inherited(self) -> Span | None:
+        """The span of a value this spec inherits through an anchor or a merge key: the
+        update can't rewrite it without changing every spec that shares it."""
+        return next((edit.span for edit in self.edits or () if edit.span.shared), None)
+
+    @property
+    def updatable(self) -> bool:
+        """Whether `--cnncheck-update` rewrites this finding's value."""
+        return self.edits is not None and self.inherited is None

@@ -1,0 +1,288 @@
+"""Findings -> verified fixes: each candidate change is applied to the model's source, the
+model rebuilt and the spec run again; a fix is kept only where the finding it is for went
+away and nothing new appeared.
+
+The arithmetic (explain/candidates.py) proposes changes of one layer's arguments, computed on what
+reached that layer in this run; sourcecode.py finds where each value is written (the
+constructor, a helper's call, a parameter's default, the spec's kwargs); rebuild.py
+builds the model from the edited source. Findings are taken in the order of the forward
+pass: the first is the root, and what its fix clears follows from it. Where no single
+change verifies, the change is tried with one fix of what it broke (conv1 and conv2 both,
+for exact division). Where nothing verifies, no fix is printed: the arithmetic stays,
+and a sentence says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterator
+
+from ..check.compare import _no_fix
+from ..explain.candidates import constructor, size_line
+from ..explain.causes import spatial_names
+from ..findings import Candidate, Finding, KwargEdit, Repair, SourceEdit
+from ..spec.model import Spec, SpecError
+from ..trace import Trace, format_shapes
+from .rebuild import RebuildFailed, edited_factory, edited_texts
+from .sourcecode import sites
+
+__all__ = ["RUNS", "repair"]
+
+RUNS = 24  # reruns of the model one failing spec may spend on trying fixes
+_MORE = 3  # once a fix verified, how many more placements are tried for one that clears more
+
+Rerun = Callable[[Spec, Callable[..., Any]], tuple[Trace, list[Finding]]]
+AnyEdit = SourceEdit | KwargEdit
+_SHAPES = ("forward", "expect.output")
+
+
+def _is_shape(finding: Finding) -> bool:
+    return finding.key in _SHAPES or finding.key.endswith((".output", ".input")) or \
+        finding.key.startswith("expect.flatten.")
+
+
+@dataclass
+class _State:
+    edits: tuple[AnyEdit, ...]
+    trace: Trace
+    findings: list[Finding]
+
+
+class _Search:
+    def __init__(self, spec: Spec, factory: Callable[..., Any], rerun: Rerun) -> None:
+        self.spec, self.factory, self.rerun = spec, factory, rerun
+        self.runs = 0
+
+    def run(self, edits: tuple[AnyEdit, ...]) -> _State | None:
+        """The findings of the spec with `edits` made; None where the edited model can't be run."""
+        if self.runs >= RUNS or _overlap(edits):
+            return None
+        self.runs += 1
+        source = [e for e in edits if isinstance(e, SourceEdit)]
+        kwargs = {e.name: e.value for e in edits if isinstance(e, KwargEdit)}
+        try:
+            factory = edited_factory(self.factory, edited_texts(source)) if source else self.factory
+            spec = replace(self.spec, kwargs={**self.spec.kwargs, **kwargs}) if kwargs else self.spec
+            trace, findings = self.rerun(spec, factory)
+        except (RebuildFailed, SpecError):
+            return None
+        except Exception:  # the edited model raised while it was built: not a fix
+            return None
+        return _State(edits, trace, findings)
+
+
+def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[..., Any],
+           rerun: Rerun) -> list[Finding]:
+    """`findings` with the fixes that verified on the model, and what each clears folded
+    under it; findings whose candidates all failed say so."""
+    if not any(finding.changes for finding in findings):
+        return findings
+    search = _Search(spec, factory, rerun)
+    order = {id(f): _position(f, trace) for f in findings}
+    state = _State((), trace, findings)
+    repaired: dict[tuple[str, str], Repair] = {}
+    followers: dict[tuple[str, str], str] = {}
+    failed: dict[tuple[str, str], str] = {}
+    blocked: Finding | None = None
+    for root in sorted(findings, key=lambda f: order[id(f)]):
+        live = next((f for f in state.findings if f.identity == root.identity), None)
+        if live is None or root.follows is not None or not live.changes:
+            continue
+        if blocked is not None and _is_shape(root):
+            failed[root.identity] = (f"no fix tried: it may follow from {blocked.key} at line {blocked.line}, "
+                                     "for which no fix verified")
+            continue
+        before = _real(state.findings)
+        found = _verified(search, spec, live, state, before)
+        if found is None:
+            failed[root.identity] = _why_not(live, trace, search)
+            if _is_shape(root):
+                blocked = root
+            continue
+        change, arithmetic, edits, after = found
+        cleared = before - _real(after.findings) - {root.identity}
+        repaired[root.identity] = Repair(change, edits, arithmetic, tuple(sorted(k for k, _ in cleared)))
+        for identity in cleared:
+            followers.setdefault(identity, f"follows from {root.key} at line {root.line}: its fix, "
+                                           f"{change}, clears this")
+        state = after
+    out = []
+    for finding in findings:
+        identity = finding.identity
+        if identity in repaired:  # the suggestions to write by hand give way to the verified fix
+            shared = _shared(finding, trace)
+            out.append(replace(finding, repairs=(repaired[identity],),
+                               fix=(*_without_suggestions(finding.fix), *([shared] if shared else []))))
+        elif identity in followers and finding.follows is None:
+            out.append(replace(finding, follows=followers[identity], fix=()))
+        elif finding.changes and finding.follows is None:  # tried, or not reached: no fix shown
+            why = failed.get(identity) or _why_not(finding, trace, search)
+            extra = tuple(line for line in _no_fix(finding, trace) if not line.startswith("no fix"))
+            out.append(replace(finding, fix=(why, *finding.fix, *extra)))
+        else:
+            out.append(finding)
+    return sorted(out, key=lambda f: f.follows is not None)
+
+
+def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before: set[tuple[str, str]]
+              ) -> tuple[str, tuple[str, ...], tuple[AnyEdit, ...], _State] | None:
+    """The candidate of `live` that verifies and leaves the fewest findings (the first of
+    those, in the arithmetic's order), alone or with one fix of what it broke."""
+    broke: list[tuple[Candidate, tuple[AnyEdit, ...], _State]] = []
+    best: tuple[int, Candidate, tuple[AnyEdit, ...], _State] | None = None
+    tries = 0
+    for candidate, edits in ((c, e) for c in live.changes for e in _placements(c, spec, state.trace)):
+        if best is not None and (not best[0] or tries >= _MORE):
+            break
+        after = search.run(state.edits + edits)
+        if after is None:
+            continue
+        tries += best is not None
+        now = _real(after.findings)
+        if live.identity not in now and now <= before:
+            if best is None or len(now) < best[0]:
+                best = (len(now), candidate, edits, after)
+        elif live.identity not in now:
+            broke.append((candidate, edits, after))
+    if best is not None:
+        _, candidate, edits, after = best
+        return _said(candidate), _arithmetic(candidate, after.trace), edits, after
+    # A change that put the finding right but broke another: with that one's own fix too.
+    for candidate, edits, after in broke[:2]:
+        # Where the first change puts a size the spec states right, a layer further on (a
+        # Linear after the flatten) may then need to take the new size: the two are one fix.
+        # Not for a crash: a layer made to take what a wrong one gives is no fix of it.
+        new = [f for f in after.findings if f.identity not in before and f.changes
+               and (f.key != "forward" or live.key != "forward")]
+        for other in new[:1]:
+            for second in other.changes[:2]:
+                for more in itertools.islice(_placements(second, spec, after.trace), 2):
+                    final = search.run(state.edits + edits + more)
+                    if final is None:
+                        continue
+                    now = _real(final.findings)
+                    if live.identity not in now and now <= before - {live.identity}:
+                        return (f"{_said(candidate)} and {_said(second)}",
+                                _arithmetic(candidate, final.trace) + _arithmetic(second, final.trace), edits + more, final)
+    return None
+
+
+def _without_suggestions(lines: tuple[str, ...]) -> tuple[str, ...]:
+    kept, dropping = [], False
+    for line in lines:
+        if line.startswith("suggestion:") or line.startswith("or: crop"):
+            dropping = True
+        elif not line.startswith(" "):
+            dropping = False
+        if not dropping:
+            kept.append(line)
+    return tuple(kept)
+
+
+def _real(findings: list[Finding]) -> set[tuple[str, str]]:
+    """The findings that stand on their own: those folded under a crash (a layer that did not
+    get to run) are not compared, and are new where they stand on their own afterwards."""
+    return {f.identity for f in findings if f.follows is None}
+
+
+def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tuple[AnyEdit, ...]]:
+    """The edits that make a candidate's changes, where each value is written: the first
+    place of each, then each change's other places in turn."""
+    options: list[list[tuple[AnyEdit, ...]]] = []
+    for fix in candidate:
+        layer = trace.layers.get(fix.layer)
+        if layer is None:
+            return
+        spelled = dict(fix.spelled)
+        for argument, value in fix.args:
+            old = layer.hparams.get(argument)
+            if old == value:
+                continue
+            found = sites(layer, argument, old, value, spec.kwargs, spelled.get(argument))
+            if not found:
+                return
+            options.append([site.edits for site in found[:3]])
+    if not options:
+        return
+    seen = set()
+    firsts = tuple(edit for choice in options for edit in choice[0])
+    seen.add(firsts)
+    yield firsts
+    for index, choices in enumerate(options):
+        for choice in choices[1:]:
+            edits = tuple(edit for i, c in enumerate(options) for edit in (choice if i == index else c[0]))
+            if edits not in seen:
+                seen.add(edits)
+                yield edits
+
+
+def _said(candidate: Candidate) -> str:
+    return " and ".join(f"{fix.change} in {fix.layer}" for fix in candidate)
+
+
+_WINDOW = {"kernel_size", "stride", "padding", "dilation", "output_padding", "ceil_mode"}
+
+
+def _arithmetic(candidate: Candidate, after: Trace) -> tuple[str, ...]:
+    """Each change's formula as the verified run computed it: a window's size on the input
+    that reached the layer then (an earlier fix may have changed it), else the candidate's."""
+    lines: list[str] = []
+    for fix in candidate:
+        layer = after.layers.get(fix.layer)
+        call = next((c for c in after.calls_of(fix.layer) if c.finished), None)
+        if (layer is None or call is None or layer.kind not in ("conv", "conv_transpose", "pool")
+                or not _WINDOW & {name for name, _ in fix.args} or not isinstance(call.input, tuple)):
+            lines.extend(fix.arithmetic)
+            continue
+        dims = layer.hparams["dims"]
+        names = spatial_names(dims)
+        lines.extend(size_line(layer, call.input[-dims + axis], axis, names[axis]) for axis in range(dims))
+    return tuple(lines)
+
+
+def _overlap(edits: tuple[AnyEdit, ...]) -> bool:
+    spans = sorted((e.path, e.start, e.end) for e in edits if isinstance(e, SourceEdit))
+    return any(a[0] == b[0] and b[1] < a[2] for a, b in zip(spans, spans[1:])) or \
+        len({e.name for e in edits if isinstance(e, KwargEdit)}) < sum(isinstance(e, KwargEdit) for e in edits)
+
+
+def _position(finding: Finding, trace: Trace) -> tuple[int, int]:
+    """Where in the forward pass a finding is: its layer's first call (a crash: the call
+    that raised); findings about the whole model come after every layer."""
+    end = len(trace.calls)
+    if finding.key == "forward":
+        failing = [i for i, call in enumerate(trace.calls) if not call.finished]
+        return (failing[-1] if failing else end), 0
+    if finding.key == "expect.output":
+        return end, 0
+    firsts = [i for i, call in enumerate(trace.calls) if call.name in finding.layers[:1]]
+    return (firsts[0] if firsts else end + 1), 1
+
+
+def _why_not(finding: Finding, trace: Trace, search: _Search) -> str:
+    """What the sentence says where no fix verified: what was tried, and for a module used
+    more than once with different shapes, the way out."""
+    tried = ", ".join(_said(c) for c in finding.changes[:3])
+    if search.runs >= RUNS:
+        text = f"no fix verified within {RUNS} runs of the model (tried: {tried})"
+    else:
+        text = (f"no fix verified: each change the arithmetic gives ({tried}) was applied to the model "
+                "and run again, and left this finding or made a new one")
+    shared = _shared(finding, trace)
+    return f"{text}. {shared}" if shared else text
+
+
+def _shared(finding: Finding, trace: Trace) -> str | None:
+    """For a module called more than once on different shapes, the way out: a module of
+    its own for the call that needs another size (a suggestion to write by hand)."""
+    for candidate in finding.changes:
+        for fix in candidate:
+            calls = trace.calls_of(fix.layer)
+            if len(calls) > 1 and len({call.input for call in calls}) > 1:
+                layer = trace.layers[fix.layer]
+                ins = ", ".join(format_shapes(call.input) for call in calls)
+                return (f"suggestion: {fix.layer} is one module called {len(calls)} times, on {ins}; "
+                        f"one value can't suit every call. Give the call that needs it a module of "
+                        f"its own, {constructor(layer, dict(fix.args))}, and use it there")
+    return None

@@ -1,0 +1,403 @@
+"""What one spec item found, as plain data, and the run's reports for people and machines.
+
+An item's result is a JSON-ready dict (it travels on the test report from an
+xdist worker to the controller); `--cnncheck-report=PATH` writes the results of
+the run as Markdown (`.md`, for a pull request or `$GITHUB_STEP_SUMMARY`) or JSON
+(`.json`, the structure documented in docs/reports.md, versioned by
+`REPORT_VERSION`). Pure: no torch, no pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from fractions import Fraction
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .. import fields
+from ..check import macs, memory
+from ..findings import Finding, KwargEdit, Repair, SourceEdit
+from ..repair.sourcecode import edited_lines, read_source
+from ..spec.model import Spec, SpecError
+from ..spec.sizes import label
+from ..trace import Trace, format_shapes, shapes_json, widest
+
+__all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_report",
+           "spec_result", "versions"]
+
+# Raised when a key is renamed or removed, or its meaning changes; new keys keep it.
+# 2: a finding's expected and actual are values, their text beside them. 3: mult_adds counts
+# every multiply-accumulate (counting.py), with mult_adds_uncounted; findings carry a kind.
+# 4: a finding's `fixes` are objects (the verified edits); `fix` holds only the text that
+# is not a verified fix (suggestions to write by hand, why no fix verified).
+REPORT_VERSION = 4
+
+
+def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
+                diagram: bool = False) -> dict[str, Any]:
+    """The facts of one checked spec: what the model did, and every mismatch; its mult-adds
+    where the pass counted them (a report is written, or the spec states them); with
+    `diagram`, its shape flow as Mermaid text for the Markdown report (the JSON report
+    leaves it out: it is a picture)."""
+    trace = traces[0]
+    ran = trace.crash is None
+    measured = trace
+    if spec.scan is not None:
+        # An `accepts` spec ran at many sizes: its memory is the largest size's that ran,
+        # and the row says which (the first size may not even run).
+        ran_sizes = [(one, dict(bindings)) for (bindings, _), one in zip(spec.scan.points, traces)
+                     if one.crash is None]
+        if ran_sizes:
+            measured, at = max(ran_sizes, key=lambda pair: memory.activation_bytes(pair[0]))
+        ran = bool(ran_sizes)
+    result: dict[str, Any] = {
+        "device": trace.device,
+        "fallback": next((t.fallback for t in traces if t.fallback), None),
+        "input": [list(size) for size in spec.input_sizes] if spec.scan is None else None,
+        "output": shapes_json(trace.output) if ran and spec.scan is None else None,
+        "params": {"total": trace.params_total, "trainable": trace.params_trainable},
+        "memory": memory.figures(measured) if ran else None,
+        "mult_adds": trace.compute.mult_adds if trace.compute and spec.scan is None else None,
+        # The ops that may contract but were not counted, with how often each ran: {} when
+        # the count is complete.
+        "mult_adds_uncounted": dict(trace.compute.uncounted) if trace.compute and spec.scan is None else None,
+        "sizes": dict(spec.bindings) if spec.scan is None else None,
+        "findings": [_finding(finding, trace) for finding in findings],
+        "receptive_field": widest_field(trace) if spec.scan is None else None,
+    }
+    if diagram and spec.scan is None:
+        from .diagram import mermaid
+
+        result["diagram"] = mermaid(trace, frozenset(name for f in findings for name in f.layers))
+    if spec.scan is not None:
+        result["accepted"] = [dict(bindings) for (bindings, _), one in zip(spec.scan.points, traces)
+                              if one.crash is None]
+        result["tried"] = len(spec.scan.points)
+        result["memory_sizes"] = at if ran else None  # the size the memory figures are for
+    return result
+
+
+def error_result(error: SpecError) -> dict[str, Any]:
+    """A spec that could not be checked: its problems, each at its line."""
+    return {"error": [{"line": line, "message": message} for line, message in error.problems],
+            "findings": []}
+
+
+def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
+    return {"key": finding.key, "kind": finding.kind.id, "kind_name": finding.kind.name,
+            "line": finding.line, "message": finding.message,
+            "expected": finding.expected_value, "actual": finding.actual_value,
+            "expected_text": finding.expected, "actual_text": finding.actual,
+            "details": list(finding.details), "fix": list(finding.fix),
+            "fixes": [_repair(fixed) for fixed in finding.repairs], "follows": finding.follows,
+            "layers": [_made_at(name, trace) for name in finding.layers]}
+
+
+def _repair(fixed: Repair) -> dict[str, Any]:
+    """A verified fix as data: each edit at its place in the file (1-based lines and
+    columns, the end exclusive), the lines as they are and as `cnncheck fix` writes them,
+    and the spec's kwargs it changes."""
+    return {"change": fixed.change, "applicability": "cnncheck-fix",
+            "edits": [_edit(edit) for edit in fixed.edits if isinstance(edit, SourceEdit)],
+            "kwargs": [{"name": edit.name, "old": edit.old, "new": edit.value}
+                       for edit in fixed.edits if isinstance(edit, KwargEdit)],
+            "lines": [{"file": os.path.relpath(path), "line": line, "old": old, "new": new}
+                      for path, line, old, new in
+                      edited_lines(tuple(e for e in fixed.edits if isinstance(e, SourceEdit)))],
+            "arithmetic": list(fixed.arithmetic), "clears": list(fixed.clears)}
+
+
+def _edit(edit: SourceEdit) -> dict[str, Any]:
+    read = read_source(edit.path)
+    starts = read[2] if read is not None else [0]
+
+    def place(offset: int) -> tuple[int, int]:
+        line = max(i for i, start in enumerate(starts) if start <= offset)
+        return line + 1, offset - starts[line] + 1
+
+    (line, column), (end_line, end_column) = place(edit.start), place(edit.end)
+    return {"file": os.path.relpath(edit.path), "line": line, "column": column, "end_line": end_line,
+            "end_column": end_column, "old": edit.old, "new": edit.new}
+
+
+def _made_at(name: str, trace: Trace) -> dict[str, Any]:
+    """A layer a finding names, and the file and line that made it (the line to edit)."""
+    layer = trace.layers.get(name)
+    if layer is None or layer.defined is None:
+        return {"name": name, "file": None, "line": None}
+    return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1]}
+
+
+def widest_field(trace: Trace) -> dict[str, Any] | None:
+    """The widest features' receptive field, as numbers: the layer, and per spatial dimension
+    the field's size, effective stride and start (None for a dimension that sees the whole
+    input); None where the pass did not follow fields."""
+    found = widest(trace)
+    if found is None:
+        return None
+    call, entries = found
+    axes = [e if isinstance(e, fields.Axis) else None for e in entries]
+    return {"layer": call.name, "call": call.index + 1,
+            "whole": [isinstance(e, fields.Whole) for e in entries],
+            "size": [fields.plain(a.size) if a else None for a in axes],
+            "stride": [fields.plain(a.stride) if a else None for a in axes],
+            "start": [fields.plain(a.start) if a else None for a in axes]}
+
+
+def versions() -> dict[str, str]:
+    """The versions a run's results depend on, read without importing torch."""
+    found = {}
+    for name in ("pytest-cnncheck", "torch", "torchinfo"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def facts_line(result: dict[str, Any]) -> str:
+    """`output [1, 10], params 62,006 (62,006 trainable), on meta`: what `-v` prints."""
+    parts = []
+    if result.get("output") is not None:
+        parts.append(f"output {_shape_text(result['output'])}")
+    if "accepted" in result:
+        parts.append(accepted_text(result["accepted"], result.get("tried")))
+    params = result.get("params")
+    if params:
+        trainable = "" if params["trainable"] == params["total"] else \
+            f" ({params['trainable']:,} trainable)"
+        parts.append(f"params {params['total']:,}{trainable}")
+    if result.get("mult_adds") is not None:
+        parts.append(f"mult-adds {macs.described(result['mult_adds'], (result.get('mult_adds_uncounted') or {}).items())}")
+    figures = result.get("memory")
+    if figures:
+        parts.append(f"memory: params {memory.readable(figures['params'])}, activations "
+                     f"{memory.readable(figures['activations'])}")
+    seen = result.get("receptive_field")
+    if seen:
+        size = "x".join("whole" if whole else fields.number(Fraction(size).limit_denominator())
+                        for whole, size in zip(seen["whole"], seen["size"]))
+        call = f" (call {seen['call']})" if seen["call"] > 1 else ""
+        parts.append(f"receptive field {size} at {seen['layer'] or 'the model'}{call}")
+    if result.get("device"):
+        parts.append(f"on {result['device']}" + (" (fallback)" if result.get("fallback") else ""))
+    return ", ".join(parts)
+
+
+def accepted_text(accepted: list[dict[str, int]], tried: int | None) -> str:
+    """`runs at H=W: 32..35 (4 of 49 sizes)`."""
+    from ..explain.causes import tied_columns
+    from ..spec.sizes import describe
+
+    of = f" ({len(accepted)} of {tried} sizes)" if tried else ""
+    if not accepted:
+        return f"runs at no size{of}"
+    columns = tied_columns([tuple(sizes.items()) for sizes in accepted])
+    return "runs at " + ", ".join(f"{names}: {describe(values)}" for names, values in columns) + of
+
+
+def _shape_text(shapes: Any) -> str:
+    def as_tuples(tree: Any) -> Any:
+        if isinstance(tree, list) and all(isinstance(d, int) for d in tree):
+            return tuple(tree)
+        if isinstance(tree, list):
+            return [as_tuples(item) for item in tree]
+        return tree
+
+    return format_shapes(as_tuples(shapes))
+
+
+# -- the reports ---------------------------------------------------------------------
+
+
+def json_report(rows: Iterable[dict[str, Any]]) -> str:
+    rows = list(rows)
+    return json.dumps({
+        "version": REPORT_VERSION,
+        "versions": versions(),
+        "summary": _counts(rows),
+        "specs": [{key: value for key, value in row.items() if key != "diagram"} for row in rows],
+    }, indent=2) + "\n"
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"total": len(rows), "passed": 0, "failed": 0, "skipped": 0}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts
+
+
+_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
+
+
+def read_report(path: Path) -> list[dict[str, Any]]:
+    """The specs of a JSON report (the base branch's, a CI shard's); ValueError with a
+    plain sentence."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot be read: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"is not JSON ({error.msg} at line {error.lineno}); give a .json "
+                         "report of cnncheck's") from None
+    if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
+        raise ValueError("is not a cnncheck JSON report (no `specs` list)")
+    if data.get("version") not in (2, 3, REPORT_VERSION):
+        raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
+                         f"versions 2 to {REPORT_VERSION}: write that report again")
+    specs = [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
+    if data["version"] == 2:  # its mult_adds were torchinfo's count: not comparable, left out
+        specs = [{**spec, "mult_adds": None} for spec in specs]
+    return specs
+
+
+# The figures compared against the base branch: (name, how to read it from a result).
+_FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], int | None]], ...] = (
+    ("params", lambda row: (row.get("params") or {}).get("total")),
+    ("mult-adds", lambda row: row.get("mult_adds")),
+    ("activations", lambda row: (row.get("memory") or {}).get("activations")),
+    ("param bytes", lambda row: (row.get("memory") or {}).get("params")),
+)
+
+
+def percent(share: float) -> str:
+    """A relative change as people read it: `+4.8%`; a change too small for one decimal
+    is `+<0.1%`, never `-0.0%` (a nonzero change that reads as none)."""
+    if share and abs(share) < 0.0005:
+        return f"{'+' if share > 0 else '-'}<0.1%"
+    return f"{share:+.1%}"
+
+
+def changes(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: what changed against the base branch, the biggest change first."""
+    before = {row["id"]: row for row in baseline}
+    now = {row["id"]: row for row in rows}
+    added = [key for key in now if key not in before]
+    removed = [key for key in before if key not in now]
+    changed: list[tuple[float, str, list[str]]] = []
+    for key in now.keys() & before.keys():
+        cells, biggest = [], 0.0
+        old_output, new_output = before[key].get("output"), now[key].get("output")
+        output = (f"{_shape_text(old_output)} → {_shape_text(new_output)}"
+                  if old_output != new_output and None not in (old_output, new_output) else "")
+        for name, read in _FIGURES:
+            old, new = read(before[key]), read(now[key])
+            if isinstance(old, int) and isinstance(new, int) and old != new:
+                share = (new - old) / old if old else 1.0
+                biggest = max(biggest, abs(share))
+                cells.append(f"{new - old:+,} {name} ({percent(share)})" if old else f"{new - old:+,} {name}")
+        if cells or output:
+            changed.append((biggest if cells else 0.0, key, [output] + cells))
+    if not (changed or added or removed):
+        return ["", "No spec changed against the base branch."]
+    out = ["", "### Changes against the base branch", ""]
+    if changed:
+        out += ["| spec | output | change |", "| --- | --- | --- |"]
+        for _, key, (output, *cells) in sorted(changed, key=lambda item: (-item[0], item[1])):
+            out.append(f"| {_code(key, cell=True)} | {output} | {'; '.join(cells)} |")
+    for title, keys in (("Added", added), ("Removed", removed)):
+        if keys:
+            out += ["", f"{title}: " + ", ".join(_code(key) for key in sorted(keys))]
+    return out
+
+
+def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any]] | None = None) -> str:
+    """One table row per spec, then each failed spec's mismatches: for a PR comment. With
+    the base branch's specs, what changed leads."""
+    rows = list(rows)
+    counts = _counts(rows)
+    v = versions()
+    out = [f"## cnncheck: {counts['passed']} of {counts['total']} specs passed"
+           + (f", {counts['failed']} failed" if counts["failed"] else "")
+           + (f", {counts['skipped']} skipped" if counts["skipped"] else ""), "",
+           f"torch {v['torch']}, torchinfo {v['torchinfo']}, pytest-cnncheck {v['pytest-cnncheck']}"]
+    if baseline is not None:
+        out += changes(rows, baseline)
+    out += ["", "| status | spec | output | params | activations | mismatches |",
+           "| --- | --- | --- | ---: | ---: | --- |"]
+    for row in rows:
+        output = _shape_text(row["output"]) if row.get("output") is not None else \
+            (accepted_text(row["accepted"], row.get("tried")) if "accepted" in row else "")
+        params = f"{row['params']['total']:,}" if row.get("params") else ""
+        activations = memory.readable(row["memory"]["activations"]) if row.get("memory") else ""
+        if activations and row.get("memory_sizes"):
+            activations += f" at {label(row['memory_sizes'].items())}"
+        count = len(row["findings"])
+        mismatches = ("spec error" if row.get("error") else
+                      f"{count} mismatch{'es' if count != 1 else ''}" if count else "")
+        out.append(f"| {_ICONS.get(row['status'], row['status'])} | {_code(row['id'], cell=True)} | "
+                   f"{_cell(output)} | {params} | {activations} | {mismatches} |")
+    failed = [row for row in rows if row["status"] == "failed"]
+    for row in failed:
+        out += ["", f"### {_code(row['id'])}", ""]
+        out += _diagram(row)
+        for problem in row.get("error") or ():
+            out.append(f"- {_code(row['file'] + ':' + str(problem['line']))}: {_text(problem['message'])}")
+        for finding in row["findings"]:
+            where = f"{_code(row['file'] + ':' + str(finding['line']))} " if finding["line"] else ""
+            if finding["expected_text"] is not None and finding["actual_text"] is not None:
+                out.append(f"- {where}**{_text(finding['key'])}**: expected "
+                           f"{_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}")
+            else:
+                out.append(f"- {where}**{_text(finding['key'])}**: {_text(finding['message'] or '')}")
+            # Every line of the explanation, never cut: the line that explains the bug may be
+            # the last. A detail indented under another is a bullet nested under it.
+            for detail in finding["details"]:
+                depth = (len(detail) - len(detail.lstrip(" "))) // 2
+                out.append(f"{'  ' * (depth + 1)}- {_code(detail.strip())}")
+            for layer in finding.get("layers", ()):
+                if layer["file"]:
+                    where = f"{layer['file']}:{layer['line']}"
+                    out.append(f"  - {_code(layer['name'])} is made at {_code(where)}")
+            for fixed in finding.get("fixes", ()):
+                out.append(f"  - **fix**: {_code(fixed['change'])}, applied by `cnncheck fix` "
+                           "(verified on the model)")
+                for stretch in fixed["lines"]:
+                    out += ["", "    ```diff", f"    # {stretch['file']}:{stretch['line']}",
+                            *(f"    - {text}" for text in stretch["old"]),
+                            *(f"    + {text}" for text in stretch["new"]), "    ```", ""]
+                for kwarg in fixed["kwargs"]:
+                    name, value = kwarg["name"], kwarg["new"]
+                    out.append(f"    - in the spec: {_code(f'kwargs: {{{name}: {value!r}}}')}")
+            for line in finding.get("fix", ()):
+                depth = (len(line) - len(line.lstrip(" "))) // 2
+                out.append(f"{'  ' * (depth + 1)}- {'**fix**: ' if line.startswith('fix:') else ''}"
+                           f"{_code(line.strip().removeprefix('fix: '))}")
+    drawn = [row for row in rows if row["status"] != "failed" and row.get("diagram")]
+    if drawn:
+        out += ["", "### Shape flow", ""]
+        for row in drawn:
+            out += ["<details>", f"<summary>{_html(row['id'])}</summary>", ""] + _diagram(row) + ["</details>", ""]
+    return "\n".join(out) + "\n"
+
+
+def _diagram(row: dict[str, Any]) -> list[str]:
+    """The spec's shape flow as a Mermaid block, which GitHub draws."""
+    text = row.get("diagram")
+    return ["```mermaid", text.rstrip("\n"), "```", ""] if text else []
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str, cell: bool = False) -> str:
+    """`text` as a Markdown code span that any backticks inside cannot end (`cell`: in a
+    table row, where a `|` must be escaped even there)."""
+    text = _cell(text) if cell else str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _text(text: str) -> str:
+    """Plain text in Markdown: what would start markup or HTML is escaped, code spans kept."""
+    return re.sub(r"([\\*_<>\[\]|])", r"\\\1", str(text)).replace("\n", " ")

@@ -1,0 +1,274 @@
+"""What a model is made of: one Layer record per module (kind, hyperparameters, parameter
+counts), made when first asked for, after the forward pass.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+from torch import nn
+
+from ..trace import Layer
+
+__all__ = ["Frame", "Layers", "Position", "Sites", "named_modules", "spatial_dims"]
+
+# Where a module was made: the user's frames from the innermost (the constructor call)
+# outwards, each (file, line, (line, end line, column, end column) of the expression
+# running there, or None where Python does not say).
+Position = tuple[int, int, int, int]
+Frame = tuple[str, int, "Position | None"]
+Sites = dict[int, tuple[Frame, ...]]  # id(module) -> the frames of the code that built it
+
+
+# Parameter's metaclass makes isinstance(p, UninitializedParameter) slow on every
+# parameter; the mixin it is built from is a plain class.
+_UNINITIALIZED: type = nn.parameter.UninitializedTensorMixin  # type: ignore[attr-defined]
+
+
+def _numel(parameter: torch.Tensor) -> int:
+    if isinstance(parameter, _UNINITIALIZED):
+        return 0  # a lazy module the forward pass never reached
+    return parameter.numel()
+
+
+class Layers(Mapping[str, Layer]):
+    """Every module of the model by qualified name, each record made when first asked for.
+
+    A passing spec looks at a few layers, a failing one or a rule at all of them;
+    making every record up front was a tenth of a ResNet-50 item on meta. The
+    records are read after the forward pass (lazy modules have their sizes by then),
+    from the module's own `_parameters` and `_modules`: the public generators cost
+    more than the rest together.
+    """
+
+    def __init__(self, model: nn.Module, locate: Callable[[], dict[str, tuple[Frame, ...]]] | None = None) -> None:
+        self._modules = named_modules(model)
+        # Where each layer was made, by name: found when a failure first asks (a build
+        # under the recorder), so that a passing item never pays for it.
+        self._locate = locate
+        self._sites: dict[str, tuple[Frame, ...]] | None = None
+        self._first: dict[int, str] | None = None
+        self._made: dict[str, Layer] = {}
+        # The parameters under each module, gathered bottom-up once per subtree; as
+        # sets, so that a parameter shared inside a subtree (or a submodule shared by
+        # two parents) counts once.
+        self._under: dict[int, set[int]] = {}
+        self._sizes: dict[int, int] = {}
+
+    def __getitem__(self, name: str) -> Layer:
+        layer = self._made.get(name)
+        if layer is None:
+            module = self._modules[name]
+            cls = type(module)
+            kind = _kind(module)
+            layer = self._made[name] = Layer(
+                name=name,
+                type_name=cls.__name__,
+                type_path=f"{cls.__module__}.{cls.__qualname__}",
+                kind=kind,
+                hparams=_hparams(module, kind),
+                params=sum(self._sizes[i] for i in self._gather(module)),
+                own=tuple((n, _shape_of(p)) for n, p in module._parameters.items() if p is not None),
+                leaf=not any(child is not None for child in module._modules.values()),
+                locate=functools.partial(self._site, name),
+                shared=tuple((n, owner) for n, p in module._parameters.items() if p is not None
+                             for owner in [self._owners().get(id(p))]
+                             if owner is not None and owner != _qualified(name, n)),
+            )
+        return layer
+
+    def _owners(self) -> dict[int, str]:
+        """Each parameter's first name in module order (`emb.weight`): where a tensor shared
+        by several layers (tied weights) is counted."""
+        if self._first is None:
+            self._first = {}
+            for prefix, module in self._modules.items():
+                for n, p in module._parameters.items():
+                    if p is not None:
+                        self._first.setdefault(id(p), _qualified(prefix, n))
+        return self._first
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def _site(self, name: str) -> tuple[Frame, ...]:
+        if self._sites is None:
+            self._sites = self._locate() if self._locate is not None else {}
+        return self._sites.get(name, ())
+
+    def weighted_leaves(self) -> frozenset[str]:
+        """The leaf modules that hold parameters, without making their records."""
+        return frozenset(name for name, module in self._modules.items()
+                         if module._parameters and not any(c is not None for c in module._modules.values())
+                         and any(p is not None for p in module._parameters.values()))
+
+    def param_counts(self) -> tuple[int, int, int, int, int]:
+        """(all, trainable) parameters of the model, a tensor shared between layers once;
+        the bytes its parameters and its buffers hold (at each tensor's own dtype), and
+        the size of one element of its first floating parameter (4 without one)."""
+        total = trainable = param_bytes = buffer_bytes = 0
+        element = 0
+        seen: set[int] = set()
+        for module in self._modules.values():
+            for parameter in module._parameters.values():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    count = _numel(parameter)
+                    total += count
+                    trainable += count if parameter.requires_grad else 0
+                    size = parameter.element_size()
+                    param_bytes += count * size
+                    if not element and parameter.is_floating_point():
+                        element = size
+            for buffer in module._buffers.values():
+                if buffer is not None and id(buffer) not in seen:
+                    seen.add(id(buffer))
+                    buffer_bytes += buffer.numel() * buffer.element_size()
+        return total, trainable, param_bytes, buffer_bytes, element or 4
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def _gather(self, module: nn.Module) -> set[int]:
+        if id(module) not in self._under:
+            ids = set()
+            for parameter in module._parameters.values():
+                if parameter is not None:
+                    ids.add(id(parameter))
+                    self._sizes[id(parameter)] = _numel(parameter)
+            for child in module._modules.values():
+                if child is not None:
+                    ids |= self._gather(child)
+            self._under[id(module)] = ids
+        return self._under[id(module)]
+
+
+def _qualified(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _shape_of(parameter: torch.Tensor) -> tuple[int, ...]:
+    if isinstance(parameter, _UNINITIALIZED):
+        return ()
+    return tuple(parameter.shape)
+
+
+_POOL_TYPES = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+               nn.modules.pooling._LPPoolNd)
+
+
+_ADAPTIVE_TYPES = (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
+
+
+_NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+
+
+def _kind(module: nn.Module) -> str:
+    cls = type(module)
+    if cls not in _KINDS:
+        _KINDS[cls] = _kind_of(module)
+    return _KINDS[cls]
+
+
+_KINDS: dict[type, str] = {}  # by class: isinstance down a list costs on every module
+
+
+def _kind_of(module: nn.Module) -> str:
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        return "conv_transpose"
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return "conv"
+    if isinstance(module, _POOL_TYPES):
+        return "pool"
+    if isinstance(module, _ADAPTIVE_TYPES):
+        return "adaptive_pool"
+    if isinstance(module, nn.Linear):
+        return "linear"
+    if isinstance(module, _NORM_TYPES):
+        return "norm"
+    if isinstance(module, nn.Flatten):
+        return "flatten"
+    return "other"
+
+
+def spatial_dims(module: nn.Module) -> int:
+    """How many spatial dimensions a layer works on: 2 for a Conv2d or MaxPool2d."""
+    for cls in type(module).__mro__:
+        if cls.__module__.startswith("torch.nn") and cls.__name__[-2:] in ("1d", "2d", "3d"):
+            return int(cls.__name__[-2])
+    kernel = getattr(module, "kernel_size", 1)
+    return len(kernel) if isinstance(kernel, (tuple, list)) else 1
+
+
+def _per_dim(value: Any, dims: int) -> Any:
+    if isinstance(value, str):
+        return value  # padding="same" / "valid"
+    if isinstance(value, (tuple, list)):
+        return tuple(int(v) for v in value)
+    return (int(value),) * dims
+
+
+def _hparams(module: nn.Module, kind: str) -> dict[str, Any]:
+    if kind in ("conv", "conv_transpose"):
+        conv: Any = module
+        dims = len(conv.kernel_size)
+        found = {
+            "in_channels": conv.in_channels, "out_channels": conv.out_channels,
+            "kernel_size": _per_dim(conv.kernel_size, dims), "stride": _per_dim(conv.stride, dims),
+            "padding": _per_dim(conv.padding, dims), "dilation": _per_dim(conv.dilation, dims),
+            "groups": conv.groups, "bias": conv.bias is not None, "dims": dims,
+        }
+        if kind == "conv_transpose":
+            found["output_padding"] = _per_dim(conv.output_padding, dims)
+        return found
+    if kind == "pool":
+        pool: Any = module
+        dims = spatial_dims(module)
+        kernel = _per_dim(pool.kernel_size, dims)
+        stride = pool.stride if pool.stride not in (None, [], ()) else pool.kernel_size
+        return {
+            "kernel_size": kernel, "stride": _per_dim(stride, dims),
+            "padding": _per_dim(getattr(pool, "padding", 0), dims),
+            "dilation": _per_dim(getattr(pool, "dilation", 1), dims),
+            "ceil_mode": bool(getattr(pool, "ceil_mode", False)), "dims": dims,
+        }
+    if kind == "adaptive_pool":
+        return {"output_size": getattr(module, "output_size", None)}
+    if kind == "linear":
+        linear: Any = module
+        return {"in_features": linear.in_features, "out_features": linear.out_features,
+                "bias": linear.bias is not None}
+    if kind == "norm":
+        norm: Any = module
+        if isinstance(module, nn.LayerNorm):
+            return {"normalized_shape": tuple(norm.normalized_shape),
+                    "affine": norm.elementwise_affine}
+        if isinstance(module, nn.GroupNorm):
+            return {"num_groups": norm.num_groups, "num_channels": norm.num_channels,
+                    "affine": norm.affine}
+        return {"num_features": norm.num_features, "affine": norm.affine}
+    if kind == "flatten":
+        flatten: Any = module
+        return {"start_dim": flatten.start_dim, "end_dim": flatten.end_dim}
+    return {}
+
+
+def named_modules(model: nn.Module) -> dict[str, nn.Module]:
+    """dict(model.named_modules()), without its generator per level (a third of the cost)."""
+    found: dict[str, nn.Module] = {}
+    seen: set[int] = set()
+
+    def visit(module: nn.Module, prefix: str) -> None:
+        seen.add(id(module))
+        found[prefix] = module
+        for name, child in module._modules.items():
+            if child is not None and id(child) not in seen:
+                visit(child, f"{prefix}.{name}" if prefix else name)
+
+    visit(model, "")
+    return found

@@ -1,0 +1,264 @@
+"""One recorded forward pass: every module call in order, with the shapes that went in and
+came out, and where the pass raised, if it did.
+
+Each module's `forward` is wrapped on the instance for the pass and put back after;
+nothing of the model is changed beyond it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from ..trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
+from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of
+from .layers import Frame, Position, Sites, named_modules
+
+__all__ = ["Run", "definition_sites", "plain", "run_recorded"]
+
+_STACK = 8  # frames kept: a value passed down through helpers rarely travels further
+
+
+@contextmanager
+def definition_sites() -> Iterator[Sites]:
+    """While the model is built: where each module was made, the line a user edits to
+    change it (`self.fc1 = nn.Linear(16 * 6 * 6, 120)`, one element of an
+    `nn.Sequential(...)`, the line of a helper that makes blocks), and the user's frames
+    around it (the helper's caller, and its caller), where a value may come from.
+
+    nn.Module.__init__ runs once for every module made; from there the first frame
+    outside torch that is not the module's own __init__ (a user's block calling
+    super().__init__()) is the line that made it. A few microseconds a module.
+    """
+    sites: Sites = {}
+    real = nn.Module.__init__
+
+    def init(module: nn.Module, *args: Any, **kwargs: Any) -> None:
+        real(module, *args, **kwargs)
+        own = _init_codes(type(module))  # the module's own __init__ chain, in the user's code
+        frame = sys._getframe(1)
+        stack: list[Frame] = []
+        while frame is not None:
+            code = frame.f_code
+            if code.co_filename.startswith(OWN_DIR):
+                break  # cnncheck itself, building the model the spec names
+            if (stack or code not in own) and not code.co_filename.startswith((TORCH_DIR, "<")):
+                stack.append((code.co_filename, frame.f_lineno, _position(frame)))
+                if len(stack) == _STACK:
+                    break
+            frame = frame.f_back  # type: ignore[assignment]
+        if stack:
+            sites[id(module)] = tuple(stack)
+
+    nn.Module.__init__ = init  # type: ignore[method-assign, assignment]
+    try:
+        yield sites
+    finally:
+        nn.Module.__init__ = real  # type: ignore[method-assign]
+
+
+def _position(frame: Any) -> Position | None:
+    """The span of the expression a frame is running (Python 3.11 and later)."""
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None or frame.f_lasti < 0:
+        return None
+    for index, position in enumerate(positions()):
+        if index == frame.f_lasti // 2:
+            return position if None not in position else None
+    return None
+
+
+@dataclass
+class Run:
+    calls: tuple[Call, ...]
+    output: ShapeTree | None
+    crash: Crash | None
+    clash: Clash | None = None
+    reshapes: tuple[Reshape, ...] = ()
+    flow: FlowRecord | None = None
+    compute: Compute | None = None
+
+
+def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = False,
+                 fields: bool = False, count: bool = False) -> Run:
+    """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
+    came from (and costs on every operation: for a pass that must explain a clash);
+    `fields` under Flow, which follows each layer's receptive field and inputs; `count`
+    under MacCounter, which counts the multiply-accumulates of every op, by layer."""
+    modules = named_modules(model)
+    names = {id(module): name for name, module in modules.items()}
+    # One list per call, in the order the calls began: Call's fields, filled in as it ends.
+    records: list[list[Any]] = []
+    open_calls: list[list[Any]] = []  # calls that have begun and not ended, innermost last
+    counts: dict[str, int] = {}
+    provenance = flow = None
+
+    def current() -> str:
+        return (f"{open_calls[-1][0]}" + (f" (call {open_calls[-1][1] + 1})" if open_calls[-1][1] else "")
+                if open_calls else "")
+
+    if tagging:
+        from .provenance import Provenance
+
+        batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
+        provenance = Provenance(batch, current)
+    if fields:
+        from .flow import Flow
+
+        flow = Flow(inputs, current)
+    counter = None
+    if count:
+        from .counting import MacCounter
+
+        counter = MacCounter(lambda: open_calls[-1][0] if open_calls else "")
+    numbers: dict[int, int] = {}  # id(record) -> its index, for Flow
+
+    def begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        if len(args) == 1 and not kwargs:  # most calls: one tensor in
+            shapes: tuple[ShapeTree, ...] = (_shapes(args[0]),)
+        else:  # keyword arguments count as inputs after the positional ones (self.attn(query=x))
+            shapes = tuple([_shapes(a) for a in args] + [
+                _shapes(v) for v in kwargs.values() if isinstance(v, torch.Tensor)])
+        index = counts.get(name, 0)
+        counts[name] = index + 1
+        record = [name, index, len(open_calls), shapes, None, False]
+        if flow is not None:
+            numbers[id(record)] = len(records)
+            flow.begin(len(records), args, kwargs)
+        records.append(record)
+        open_calls.append(record)
+        return record
+
+    def end(record: list[Any], output: Any, args: tuple[Any, ...], module: nn.Module) -> None:
+        if flow is not None:
+            flow.end(numbers[id(record)], record[0] + (f" (call {record[1] + 1})" if record[1] else ""),
+                     module, args, output)
+        if provenance is not None:  # a layer's output is the layer's, whatever made it inside
+            provenance.made_by(record[0] + (f" (call {record[1] + 1})" if record[1] else ""), args, output)
+        # Pop to this call: a child whose exception the parent caught stays
+        # open (unfinished) without confusing the rest.
+        while open_calls:
+            if open_calls.pop() is record:
+                record[4] = _shapes(output)
+                record[5] = True
+                break
+
+    def recording(module: nn.Module, real: Callable[..., Any]) -> Callable[..., Any]:
+        name = names[id(module)]
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            record = begin(name, args, kwargs)
+            output = real(*args, **kwargs)
+            end(record, output, args, module)
+            return output
+        return forward
+
+    # For a module that refuses the wrapper: hooks, each module's begun calls a stack.
+    hooked: dict[int, list[list[Any]]] = {}
+
+    def before(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        hooked[id(module)].append(begin(names[id(module)], args, kwargs))
+
+    def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        end(hooked[id(module)].pop(), output, args, module)
+
+    # Each module's `forward` is wrapped on the instance rather than hooked: a module
+    # with hooks sends every call down torch's slow hooked path, which cost more than
+    # the rest of a small model's run.
+    wrapped: list[tuple[nn.Module, Any]] = []
+    handles = []
+    try:
+        for module in modules.values():
+            own = vars(module).get("forward")
+            try:
+                _set_forward(module, recording(module, module.forward))
+                wrapped.append((module, own))
+            except Exception:
+                hooked[id(module)] = []
+                handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
+                handles.append(module.register_forward_hook(after))
+        output: ShapeTree | None = None
+        crash = None
+        try:
+            with provenance if provenance is not None else nullcontext(), \
+                    flow if flow is not None else nullcontext(), \
+                    counter if counter is not None else nullcontext():
+                output = _shapes(model(*inputs))
+        except Exception as error:
+            crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error))
+    finally:
+        for module, own in reversed(wrapped):
+            _set_forward(module, own)
+        for handle in handles:
+            handle.remove()
+    return Run(tuple(Call(*record) for record in records), output, crash,
+               provenance.clash if provenance is not None else None,
+               tuple(provenance.reshapes) if provenance is not None else (),
+               flow.record() if flow is not None else None,
+               counter.record() if counter is not None and crash is None else None)
+
+
+def _init_codes(cls: type) -> frozenset[Any]:
+    """The code of every __init__ a module of `cls` runs through: the frames of its own
+    construction, not the line that made it."""
+    codes = _INIT_CODES.get(cls)
+    if codes is None:
+        codes = _INIT_CODES[cls] = frozenset(
+            klass.__dict__["__init__"].__code__ for klass in cls.__mro__
+            if "__init__" in klass.__dict__ and hasattr(klass.__dict__["__init__"], "__code__"))
+    return codes
+
+
+_INIT_CODES: dict[type, frozenset[Any]] = {}
+
+
+
+
+def _set_forward(module: nn.Module, forward: Any) -> None:
+    """Put `forward` on the instance (None: take ours off again)."""
+    if plain(type(module)):
+        if forward is not None:
+            module.__dict__["forward"] = forward
+        else:
+            module.__dict__.pop("forward", None)
+    elif forward is not None:
+        module.forward = forward
+    else:
+        del module.forward
+
+
+def _shapes(value: Any, depth: int = 0) -> ShapeTree:
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    if depth < 8 and isinstance(value, (tuple, list)):
+        return [_shapes(item, depth + 1) for item in value]
+    if depth < 8 and isinstance(value, dict):
+        return {str(key): _shapes(item, depth + 1) for key, item in value.items()}
+    return type(value).__name__
+
+
+def plain(cls: type) -> bool:
+    """Whether `cls` leaves setting attributes, `train`, `training` and `forward` to nn.Module.
+
+    Then `module.forward = f` and `module.training = b` end in the instance's
+    __dict__, and we write there: Module.__setattr__'s checks cost more than a small
+    layer's run. Any other class (its own __setattr__ or train(), a property) gets
+    its own methods called.
+    """
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = (
+            cls.__setattr__ is nn.Module.__setattr__ and cls.__delattr__ is nn.Module.__delattr__  # type: ignore[comparison-overlap]
+            and cls.train is nn.Module.train  # type: ignore[attr-defined]
+            and not any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__")
+                        for name in ("forward", "training")))
+    return plain
+
+
+_PLAIN: dict[type, bool] = {}
