@@ -388,7 +388,7 @@ def section_fixes() -> None:
     (probe + checks) and checked with its fixes verified (the repair search's reruns of the
     edited model), fastest of 5 each, interleaved; and how many reruns each spec took."""
     from pytest_cnncheck.repair import verify as repair
-    from pytest_cnncheck.runner import run_spec
+    from pytest_cnncheck.runner import Options, run_spec
     from pytest_cnncheck.spec import Spec, parse_file
 
     print("\n## fixes: one failing item without and with its fixes verified\n")
@@ -408,7 +408,7 @@ def section_fixes() -> None:
             if not isinstance(entry, Spec) or entry.scan is not None:
                 continue
             try:
-                _, findings = run_spec(entry, ROOT, fixes=False)
+                findings = run_spec(entry, ROOT, Options(fixes=False)).findings
             except Exception:
                 continue
             if not findings:
@@ -416,7 +416,7 @@ def section_fixes() -> None:
             runs.clear()
             run_spec(entry, ROOT)
             reruns = len(runs)
-            times = interleaved({"plain": lambda: run_spec(entry, ROOT, fixes=False),
+            times = interleaved({"plain": lambda: run_spec(entry, ROOT, Options(fixes=False)),
                                  "fixes": lambda: run_spec(entry, ROOT)}, 5)
             ratios.append(times["fixes"] / times["plain"])
             print(f"| {name} | {len(findings)} | {reruns} | {times['plain'] * 1e3:.1f} ms | "

@@ -142,3 +142,22 @@ def test_the_documented_settings_make_a_models_folder_importable(pytester: pytes
     pytester.path.joinpath("pyproject.toml").write_text(setting)
     result = run()
     assert result.returncode == 0 and "3 passed" in result.stdout, result.stdout
+
+
+def test_check_architecture_shows_the_fix_it_tried_on_the_model(tutorial: pytest.Pytester) -> None:
+    # The API runs a spec as a spec item does (runner.run_spec): the fix it prints was
+    # applied to the model's source and run again, and it names the line to edit.
+    tutorial.makepyfile(test_arch='''
+        from pytest_cnncheck import check_architecture
+
+        def test_wrong_flatten():
+            check_architecture("net.py:Net", [1, 3, 32, 32], kwargs={"fc1_in": 16 * 6 * 6},
+                               expect={"output": [1, 10]})
+    ''')
+    result = tutorial.runpytest()
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert_in_order(out, "failed in fc1: receives 16*5*5 = 400, in_features 576",
+                    "fc1 is made at net.py:12: self.fc1 = nn.Linear(fc1_in, 120)",
+                    "fix: in_features=400 in fc1: applied by `cnncheck fix`, verified on the model",
+                    "kwargs: {fc1_in: 400} (now 576)")

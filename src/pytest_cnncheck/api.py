@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from .findings import Finding
+    from .runner import Outcome
     from .trace import Trace
 
 __all__ = ["ArchitectureMismatch", "check_architecture"]
@@ -70,7 +71,7 @@ def check_architecture(
     :class:`SpecError` (a ValueError) where `expect`, `rules` or `sweep` are malformed.
     """
     __tracebackhide__ = True
-    from . import probe  # torch is imported here
+    from .runner import Options, run_spec  # torch is imported here
 
     if not isinstance(model, str) and not callable(model):
         raise TypeError(f"model must be an nn.Module, a class or function that builds one, or an "
@@ -107,11 +108,12 @@ def check_architecture(
             assert isinstance(spec, Spec)
             spec = replace(spec, model=label if factory is not None else spec.model,
                            device=device or spec.device)
-            spec_traces, findings = _run(probe, spec, root, factory, default_device, max_input_bytes)
-            traces.extend(spec_traces)
-            if findings:
-                found.extend(findings)
-                failures.append(_text(spec, spec_traces, findings))
+            outcome = run_spec(spec, root, Options(default_device=default_device, max_input_bytes=max_input_bytes,
+                                                   factory=factory))
+            traces.extend(outcome.traces)
+            if outcome.findings:
+                found.extend(outcome.findings)
+                failures.append(_text(outcome))
     finally:
         for module, training in flags:
             module.training = training
@@ -120,25 +122,11 @@ def check_architecture(
     return traces
 
 
-def _run(probe: Any, spec: Spec, root: Path, factory: Any, default_device: str,
-         max_input_bytes: int | None) -> tuple[list[Trace], list[Finding]]:
-    from .check.compare import check, check_scan
-
-    settings = {"default_device": default_device, "max_input_bytes": max_input_bytes,
-                "factory": factory}
-    if spec.scan is not None:
-        traces = probe.scan(spec, root, **settings)
-        return traces, check_scan(spec, traces)
-    trace = probe.probe(spec, root, **settings)
-    return [trace], check(spec, trace)
-
-
-def _text(spec: Spec, traces: list[Trace], findings: list[Finding]) -> str:
-    from .check.compare import first_against
+def _text(outcome: Outcome) -> str:
     from .report.terminal import failure_lines
 
-    spec, trace = first_against(spec, traces) if spec.scan is not None else (spec, traces[0])
-    return "\n".join(text for text, _ in failure_lines(spec, trace, findings, None, ()))
+    spec, trace = outcome.shown
+    return "\n".join(text for text, _ in failure_lines(spec, trace, list(outcome.findings), None, ()))
 
 
 def _is_module(value: object) -> TypeGuard[nn.Module]:

@@ -322,19 +322,20 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
     model, model_file = args.model, _names_file(args.model)
 
     from . import probe  # torch is imported here
+    from .runner import Options, run_spec
 
     probe.freeze_startup_objects()
 
     try:
-        trace = probe.probe(spec, Path.cwd(), fields=args.receptive_field, count=args.budget is not None)
+        # A spec with no expectations: its only finding is a crash, with its verified fix.
+        outcome = run_spec(spec, Path.cwd(), Options(fields=args.receptive_field, count=args.budget is not None))
     except probe.DeviceUnavailable as reason:
         raise UsageError(str(reason)) from None
+    trace = outcome.trace
     if trace.crash is not None:
-        from .check.compare import check
         from .report.terminal import definition_lines, layer_table, repair_lines
-        from .runner import verify
 
-        crash = next(f for f in verify(spec, trace, check(spec, trace), Path.cwd()) if f.key == "forward")
+        crash = next(f for f in outcome.findings if f.key == "forward")
         print(f"cnncheck init: {crash.message}", file=sys.stderr)
         for line in (*(f"  {detail}" for detail in crash.details),
                      *(f"  {line}" for line in definition_lines(trace, crash)),
@@ -378,10 +379,11 @@ def _graph(args: argparse.Namespace) -> int:
 
     from . import probe  # torch is imported here
     from .report.diagram import MAX_BOXES, mermaid
+    from .runner import Options, run_spec
 
     probe.freeze_startup_objects()
     try:
-        trace = probe.probe(spec, Path.cwd(), fields=True)
+        trace = run_spec(spec, Path.cwd(), Options(fields=True, fixes=False)).trace
     except probe.DeviceUnavailable as reason:
         raise UsageError(str(reason)) from None
     text = mermaid(trace, max_boxes=args.boxes or MAX_BOXES)
@@ -456,12 +458,13 @@ def _sizes(args: argparse.Namespace) -> int:
     assert spec.scan is not None
 
     from . import probe  # torch is imported here
+    from .runner import run_spec
 
     probe.freeze_startup_objects()
 
     started = time.perf_counter()
     try:
-        traces = probe.scan(spec, spec_dir)
+        traces = run_spec(spec, spec_dir).traces
     except probe.DeviceUnavailable:
         raise UsageError("--device cuda: CUDA is not available here") from None
     seconds = time.perf_counter() - started

@@ -80,16 +80,17 @@ def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = 
             if not isinstance(entry, Spec) or entry.scan is not None:
                 continue
             try:
-                trace, findings = run_spec(entry, rootdir)
+                outcome = run_spec(entry, rootdir)
             except SpecError as error:
                 errors.extend(f"{file}:{line}: {message}" for line, message in error.problems)
                 continue
             except probe.DeviceUnavailable as reason:
                 out(f"{file}: {entry.name}: skipped: {reason}")
                 continue
+            findings = outcome.findings
             plan = _Planned(entry, file, before=len(findings), now=len(findings),
                             crashed=any(f.key == "forward" for f in findings),
-                            files={frame[0] for layer in trace.layers.values() for frame in layer.made})
+                            files={frame[0] for layer in outcome.trace.layers.values() for frame in layer.made})
             for finding in findings:
                 for fixed in finding.repairs:
                     for edit in fixed.edits:
@@ -201,8 +202,8 @@ def _findings_after(spec: Spec, file: Path, spec_text: str, edits: list[SourceEd
                     originals: dict[str, str]) -> list[Any] | None:
     """The spec's findings with every edit made; None where the model does not build."""
     from . import probe
-    from .check.compare import check
-    from .repair.rebuild import RebuildFailed, edited_factory
+    from .repair.rebuild import edited_factory
+    from .runner import Options, run_spec
 
     reparsed = parse_text(file, spec_text)
     entry = next((e for name, _, e in reparsed.entries if name == spec.name), None)
@@ -211,12 +212,9 @@ def _findings_after(spec: Spec, file: Path, spec_text: str, edits: list[SourceEd
     try:
         factory = probe.resolve_model(entry, rootdir)
         factory = edited_factory(factory, edited_texts(edits, originals))
-        trace = probe.probe(entry, rootdir, factory=factory)
-    except (RebuildFailed, SpecError):
+        return list(run_spec(entry, rootdir, Options(factory=factory, fixes=False)).findings)
+    except Exception:  # RebuildFailed, a SpecError, anything the edited model raises while built
         return None
-    except Exception:
-        return None
-    return check(entry, trace)
 
 
 def _read(path: Path) -> str:

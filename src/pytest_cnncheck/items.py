@@ -9,14 +9,12 @@ from __future__ import annotations
 import sys
 import warnings
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 from _pytest._code.code import TerminalRepr
 
-from .check.compare import check, check_scan, first_against
 from .findings import Finding
 from .paths import folder_prefix, relative, user_frame
 from .report.results import error_result, spec_result
@@ -168,43 +166,44 @@ class SpecItem(pytest.Item):
         if workers:
             probe.share_cores(int(workers))
         spec = self.entry
-        if spec.scan is not None:
-            return self._scan(probe, spec)
+        from .runner import Options, run_spec
+
         # torchinfo's table costs a second, hooked forward pass: -vv asks for it, -v not.
         # So do receptive fields (the pass under Flow): -vv, or a report that draws them all.
         wants_table = self.config.get_verbosity() > 1
         diagrams = self._diagrams()
+        update = bool(self.config.getoption("cnncheck_update")) and spec.scan is None
+        options = Options(**self.config.stash[SETTINGS], summary=wants_table,
+                          fields=wants_table or diagrams == "all",
+                          count=bool(self.config.getoption("cnncheck_report")), draw=bool(diagrams),
+                          settle=(lambda trace, findings: self._update(spec, trace, findings)) if update else None)
         with self._probing(probe):
-            trace = probe.probe(spec, self.config.rootpath, summary=wants_table,
-                                fields=wants_table or diagrams == "all",
-                                count=bool(self.config.getoption("cnncheck_report")),
-                                **self.config.stash[SETTINGS])
-        if trace.fallback:
-            message = f"ran on the CPU because {trace.fallback}"
-            self.add_report_section("call", "cnncheck", message)
-            if trace.crash is None:  # where it crashed anyway, the failure says it all
-                warnings.warn_explicit(CnncheckWarning(message), CnncheckWarning,
-                                       filename=str(self.path), lineno=self.line)
-        if trace.summary and wants_table:
-            self.add_report_section("call", "torchinfo summary", trace.summary)
-        findings = check(spec, trace)
-        if findings and self.config.getoption("cnncheck_update"):
-            findings = self._update(spec, trace, findings)
+            outcome = run_spec(spec, self.config.rootpath, options)
+        self._say_fallbacks(outcome.traces)
+        if outcome.trace.summary and wants_table:
+            self.add_report_section("call", "torchinfo summary", outcome.trace.summary)
+        findings = list(outcome.findings)
+        self.cnncheck_result = spec_result(spec, list(outcome.traces), findings,
+                                           diagram=bool(diagrams) and spec.scan is None
+                                           and (bool(findings) or diagrams == "all"))
         if findings:
-            from .runner import verify  # the fixes, tried on the model before they are shown
+            raise SpecMismatch(*outcome.shown, findings)
 
-            with self._probing(probe):
-                findings = verify(spec, trace, findings, self.config.rootpath,
-                                  **self.config.stash[SETTINGS])
-        if findings and diagrams and trace.flow is None:
-            with self._probing(probe):  # a failing spec's picture: one more pass, failing items only
-                drawn = probe.probe(spec, self.config.rootpath, fields=True, **self.config.stash[SETTINGS])
-            if (drawn.crash is None) == (trace.crash is None):
-                trace = replace(trace, flow=drawn.flow, calls=drawn.calls)
-        self.cnncheck_result = spec_result(spec, [trace], findings,
-                                           diagram=bool(diagrams) and (bool(findings) or diagrams == "all"))
-        if findings:
-            raise SpecMismatch(spec, trace, findings)
+    def _say_fallbacks(self, traces: tuple[Trace, ...]) -> None:
+        """Where meta could not run the model: a report section, and a warning where the
+        pass ran on the CPU (where it crashed anyway, the failure says it all)."""
+        fallbacks = [trace for trace in traces if trace.fallback]
+        if not fallbacks:
+            return
+        if len(traces) > 1:
+            self.add_report_section("call", "cnncheck", f"{len(fallbacks)} size(s) ran on the "
+                                                        f"CPU because {fallbacks[0].fallback}")
+            return
+        message = f"ran on the CPU because {fallbacks[0].fallback}"
+        self.add_report_section("call", "cnncheck", message)
+        if fallbacks[0].crash is None:
+            warnings.warn_explicit(CnncheckWarning(message), CnncheckWarning,
+                                   filename=str(self.path), lineno=self.line)
 
     def _diagrams(self) -> str | None:
         """Which specs the Markdown report draws: "all" (--cnncheck-diagrams), "failed", or
@@ -253,20 +252,6 @@ class SpecItem(pytest.Item):
         except SpecError as error:
             self.cnncheck_result = error_result(error)
             raise
-
-    def _scan(self, probe: Any, spec: Spec) -> None:
-        """`expect.accepts`: every size of the sweep through one model, then the set that ran."""
-        assert spec.scan is not None
-        with self._probing(probe):
-            traces = probe.scan(spec, self.config.rootpath, **self.config.stash[SETTINGS])
-        fallbacks = [trace for trace in traces if trace.fallback]
-        if fallbacks:
-            self.add_report_section("call", "cnncheck", f"{len(fallbacks)} size(s) ran on the "
-                                                        f"CPU because {fallbacks[0].fallback}")
-        findings = check_scan(spec, traces)
-        self.cnncheck_result = spec_result(spec, traces, findings)
-        if findings:
-            raise SpecMismatch(*first_against(spec, traces), findings)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:
