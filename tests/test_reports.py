@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_in_order, write_spec
+from conftest import TUTORIAL_NET, assert_in_order, write_spec
 
 SPECS = """
     right:
@@ -117,6 +117,38 @@ def test_json_findings_carry_numbers_and_shapes(tutorial: pytest.Pytester) -> No
         "expect.flatten.fc1": (576, 400)}
     assert findings["expect.params.total"]["expected_text"] == "62,007"
     assert findings["expect.flatten.fc1"]["expected_text"] == "16*6*6 = 576"
+
+
+def test_json_findings_carry_the_causes_arithmetic_as_numbers(tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        steps:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              conv2: {output: [1, 16, 12, 12]}
+              pool: {calls: [{output: [1, 6, 14, 14]}, {output: [1, 16, 6, 6]}]}
+          rules: {exact_division: true}
+        """)
+    tutorial.makepyfile(net=TUTORIAL_NET.replace("nn.MaxPool2d(2, 2)", "nn.MaxPool2d(3, 2)"))
+    tutorial.runpytest("--cnncheck-report", "r.json").assert_outcomes(failed=1)
+    findings = json.loads((tutorial.path / "r.json").read_text())["specs"][0]["findings"]
+    by_key = {f["key"]: f for f in findings}
+    # conv2 gets pool's 13 (not 14): (13 - 5 + 0) / 1 + 1 = 9 on each axis.
+    h, w = by_key["expect.layers.conv2.output"]["steps"]
+    assert h == {"layer": "conv2", "call": 0, "axis": "H", "input": 13, "kernel_size": 5, "stride": 1,
+                 "padding": 0, "dilation": 1, "ceil_mode": False, "transposed": False,
+                 "output_padding": 0, "output": 9, "arithmetic": "(13 - 5 + 2*0) / 1 + 1 = 9"}
+    assert w["axis"] == "W" and w["output"] == 9
+    # 16*4*4 = 256 features reach fc1, made for 400: the crash, at the line that ran.
+    assert by_key["forward"]["ran"] == {"file": "net.py", "line": 20}
+    assert by_key["expect.layers.conv2.output"]["ran"] is None
+    # The rule: the pool's windows leave a remainder on 28: (28 - 3) / 2 + 1 = 13.5.
+    division = [f for f in findings if f["key"] == "rules.exact_division"]
+    assert division and all(step["layer"] == "pool" for f in division for step in f["steps"])
+    first = division[0]["steps"][0]
+    assert (first["input"], first["kernel_size"], first["stride"], first["output"]) == (28, 3, 2, 13)
+    assert first["arithmetic"] == "(28 - 3 + 2*0) / 2 + 1 = 13.5, rounded down to 13"
 
 
 def test_markdown_never_cuts_an_explanation_and_escapes_names(tutorial: pytest.Pytester) -> None:

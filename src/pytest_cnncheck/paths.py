@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["OWN_DIR", "folder_prefix", "relative", "user_frame"]
+__all__ = ["OWN_DIR", "folder_prefix", "relative", "user_frame", "user_place"]
 
 
 def relative(path: Path, root: Path) -> str:
@@ -28,11 +28,20 @@ def folder_prefix(folder: Path | str) -> str:
 OWN_DIR = folder_prefix(Path(__file__).parent)  # the whole package, every stage's folder
 
 
-def user_frame(tb: TracebackType | None, skip: tuple[str, ...] = ()) -> str | None:
-    """`file:line: source` of the innermost frame of the user's code: not ours, not in `skip`."""
+def user_place(tb: TracebackType | None, skip: tuple[str, ...] = ()) -> tuple[str, int, str] | None:
+    """(file, line, source) of the innermost frame of the user's code: not ours, not in
+    `skip`; the file relative to where the user is, where it can be."""
     for frame in reversed(traceback.extract_tb(tb)):
         if frame.filename.startswith((OWN_DIR, *skip)) or frame.filename.startswith("<"):
             continue
-        line = f"{relative(Path(frame.filename), Path.cwd())}:{frame.lineno}"
-        return f"{line}: {frame.line.strip()}" if frame.line else line
+        return relative(Path(frame.filename), Path.cwd()), frame.lineno or 0, (frame.line or "").strip()
     return None
+
+
+def user_frame(tb: TracebackType | None, skip: tuple[str, ...] = ()) -> str | None:
+    """`file:line: source` of the innermost frame of the user's code: not ours, not in `skip`."""
+    place = user_place(tb, skip)
+    if place is None:
+        return None
+    file, line, source = place
+    return f"{file}:{line}: {source}" if source else f"{file}:{line}"

@@ -125,6 +125,8 @@ class Crash:
 
     exception: str  # "RuntimeError: mat1 and mat2 shapes cannot be multiplied ..."
     where: str | None  # "models/net.py:25: x = x.view(-1, 400)"
+    file: str | None = None  # the same line as data: "models/net.py"
+    line: int | None = None  # 25
 
 
 @dataclass(frozen=True)

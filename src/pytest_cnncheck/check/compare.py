@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import fields
 from ..explain import candidates, causes, clashes
-from ..findings import Candidate, Edit, Finding, Fix
+from ..findings import Candidate, Edit, Finding, Fix, Step
 from ..spec.model import (
     Bound,
     FieldSpec,
@@ -122,6 +122,7 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
                                     actual_value=shapes_json(trace.output),
                                     details=tuple(_dimension_lines("output", spec.output, trace.output)
                                                   + [s.cause for s in setters] + batch),
+                                    steps=tuple(step for s in setters for step in s.steps),
                                     edits=_shape_edits(spec.output, trace.output)))
     if spec.params is not None:
         findings.extend(_params(spec, trace))
@@ -301,8 +302,11 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         if producer is not None and producer.changes:
             changes.extend(producer.changes)
             layers += (producer.layer.name,)
+    # A window too large for what reached it: that axis's arithmetic, as data.
+    steps = tuple(step for step in causes.window_steps(cause.layer, cause.call) if step.axis == cause.axis) \
+        if cause is not None and cause.what == "window" else ()
     return Finding("forward", spec.input_line, message=message, details=tuple(details),
-                   layers=layers, fix=tuple(fix), changes=tuple(changes))
+                   layers=layers, fix=tuple(fix), changes=tuple(changes), steps=steps)
 
 
 _INDEXED = ("Embedding", "EmbeddingBag")
@@ -558,6 +562,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                                     actual_value=shapes_json(actual), details=tuple(details),
                                     layers=mark + tuple(s.layer.name for s in setters), fix=tuple(fix),
                                     changes=tuple(c for s in setters for c in s.changes),
+                                    steps=tuple(step for s in setters for step in s.steps),
                                     edits=_shape_edits(input, actual)))
     if output is not None:
         if not call.finished:
@@ -567,6 +572,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
         elif not output.matches(call.output):
             details = _dimension_lines(f"{layer.name}.output", output, call.output)
             arithmetic = causes.size_arithmetic(layer, call)
+            steps = causes.window_steps(layer, call)
             if arithmetic:
                 details.append(f"{causes.describe(layer)}{causes.which_call(call, trace)} on input "
                                f"{format_shapes(call.input)}:")
@@ -579,13 +585,14 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                 details += [setter.cause for setter in inner]
                 fix = [line for setter in inner for line in setter.fix]
                 changes = [c for setter in inner for c in setter.changes]
+                steps += tuple(step for setter in inner for step in setter.steps)
                 mark = mark + tuple(setter.layer.name for setter in inner)
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
                                     actual=format_shapes(call.output),
                                     expected_value=output.as_json(),
                                     actual_value=shapes_json(call.output), details=tuple(details),
                                     layers=mark, edits=_shape_edits(output, call.output), fix=tuple(fix),
-                                    changes=tuple(changes)))
+                                    changes=tuple(changes), steps=steps))
     return findings
 
 
@@ -597,6 +604,7 @@ class _Setter:
     cause: str
     fix: tuple[str, ...]
     changes: tuple[Candidate, ...] = ()
+    steps: tuple[Step, ...] = ()  # the window arithmetic that gave the spatial sizes it set
 
 
 def _output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any],
@@ -679,7 +687,9 @@ def _setter(trace: Trace, call: Call, wanted: dict[int, int]) -> _Setter:
     if not fix and not changes:
         fix = [f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
                f"{', '.join(str(v) for v in wanted.values())}: change what it is made with, or the spec"]
-    return _Setter(layer, cause, tuple(fix), tuple(changes))
+    spatial = {named(axis) for axis in wanted if axis >= 2}
+    steps = tuple(step for step in causes.window_steps(layer, call) if step.axis in spatial)
+    return _Setter(layer, cause, tuple(fix), tuple(changes), steps)
 
 
 def _upsampling(trace: Trace, last: Call) -> Candidate:
@@ -822,14 +832,14 @@ def _exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
         layer = trace.layers.get(call.name)
         if layer is None or layer.kind not in ("conv", "pool"):
             continue
-        remainders = causes.division_remainders(layer, call)
+        remainders = causes.division_steps(layer, call)
         if remainders:
             which = f" (call {call.index + 1})" if len(trace.calls_of(call.name)) > 1 else ""
             found, notes = candidates.division_fix(layer, call, causes.spatial_names(layer.hparams["dims"]))
             findings.append(Finding("rules.exact_division", spec.exact_division_line, message=(
                 f"{causes.describe(layer)}{which} on input {format_shapes(call.input)} does not "
                 "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
-                "or padded unevenly."), details=tuple(remainders), layers=(layer.name,),
+                "or padded unevenly."), details=tuple(causes.step_lines(remainders)), steps=remainders, layers=(layer.name,),
                 fix=tuple(notes) if found or notes else (
                     f"no padding or kernel of {layer.name} divides exactly here: the input that "
                     "reaches it would have to change",), changes=tuple((one,) for one in found)))

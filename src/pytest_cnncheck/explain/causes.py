@@ -16,15 +16,16 @@ import linecache
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
+from ..findings import Step
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 __all__ = [
-    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_remainders", "failing_call",
+    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
     "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -97,29 +98,37 @@ def layer_windows(layer: Layer) -> tuple[Window, ...] | None:
     return windows(layer.hparams, transposed=layer.kind == "conv_transpose")
 
 
+def window_steps(layer: Layer, call: Call) -> tuple[Step, ...]:
+    """This call's window arithmetic as data: one Step per spatial axis."""
+    found = layer_windows(layer)
+    sizes = _spatial(layer, call.input)
+    if found is None or sizes is None:
+        return ()
+    return tuple(Step(layer.name, call.index, name, size, window)
+                 for name, size, window in zip(spatial_names(layer.hparams["dims"]), sizes, found))
+
+
+def step_lines(steps: Iterable[Step]) -> list[str]:
+    """`H: (32 - 5 + 2*0) / 1 + 1 = 28`: the steps as the explanations write them."""
+    return [f"{step.axis}: {step.window.steps(step.size)}" for step in steps]
+
+
 def size_arithmetic(layer: Layer, call: Call) -> list[str]:
     """One line per spatial dimension: how this call's output size came out."""
-    if layer.kind not in ("conv", "conv_transpose", "pool"):
-        return []
     sizes = _spatial(layer, call.input)
-    if sizes is None:
+    if layer.kind not in ("conv", "conv_transpose", "pool") or sizes is None:
         return []
-    names = spatial_names(layer.hparams["dims"])
-    found = layer_windows(layer)
-    if found is None:
-        return [f"{name}: padding='same' keeps {size}" for name, size in zip(names, sizes)]
-    return [f"{name}: {window.steps(size)}" for name, size, window in zip(names, sizes, found)]
+    if layer.hparams.get("padding") == "same":
+        return [f"{name}: padding='same' keeps {size}" for name, size in zip(spatial_names(len(sizes)), sizes)]
+    return step_lines(window_steps(layer, call))
 
 
-def division_remainders(layer: Layer, call: Call) -> list[str]:
-    """For rules.exact_division: each dimension where (W - F + 2P) / S leaves a remainder."""
-    found = layer_windows(layer) if layer.kind != "conv_transpose" else None
-    sizes = _spatial(layer, call.input)
-    if found is None or sizes is None or layer.hparams["padding"] == "valid":
-        return []
-    return [f"{name}: {window.steps(size)}"
-            for name, size, window in zip(spatial_names(layer.hparams["dims"]), sizes, found)
-            if window.numerator(size) >= 0 and window.remainder(size)]
+def division_steps(layer: Layer, call: Call) -> tuple[Step, ...]:
+    """For rules.exact_division: each axis where (W - F + 2P) / S leaves a remainder."""
+    if layer.kind == "conv_transpose" or layer.hparams.get("padding") == "valid":
+        return ()
+    return tuple(step for step in window_steps(layer, call)
+                 if step.window.numerator(step.size) >= 0 and step.window.remainder(step.size))
 
 
 # -- flatten --------------------------------------------------------------------------

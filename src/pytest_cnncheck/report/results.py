@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .. import fields
 from ..check import macs, memory
-from ..findings import Finding, KwargEdit, Repair, SourceEdit
+from ..findings import Finding, KwargEdit, Repair, SourceEdit, Step
 from ..repair.sourcecode import edited_lines, read_source
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
@@ -93,7 +93,21 @@ def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
             "expected_text": finding.expected, "actual_text": finding.actual,
             "details": list(finding.details), "fix": list(finding.fix),
             "fixes": [_repair(fixed) for fixed in finding.repairs], "follows": finding.follows,
+            "steps": [_step(step) for step in finding.steps],
+            "ran": {"file": crash.file, "line": crash.line}
+            if finding.key == "forward" and (crash := trace.crash) is not None and crash.file else None,
             "layers": [_made_at(name, trace) for name in finding.layers]}
+
+
+def _step(step: Step) -> dict[str, Any]:
+    """A step of the cause's arithmetic as numbers: the window's arguments along one axis,
+    the size that reached it and the size that came out (None: the window does not fit)."""
+    window = step.window
+    return {"layer": step.layer, "call": step.call, "axis": step.axis, "input": step.size,
+            "kernel_size": window.kernel, "stride": window.stride, "padding": window.padding,
+            "dilation": window.dilation, "ceil_mode": window.ceil_mode, "transposed": window.transposed,
+            "output_padding": window.output_padding, "output": step.output,
+            "arithmetic": window.steps(step.size)}
 
 
 def _repair(fixed: Repair) -> dict[str, Any]:

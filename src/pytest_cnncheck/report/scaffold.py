@@ -169,7 +169,7 @@ def _rule_lines(trace: Trace, fields: bool = False) -> list[str]:
         pooling = "[" + ", ".join(f"[{f}, {s}]" for f, s in pairs) + "]   # the windows in use today"
     lines = ["  rules:", f"    pooling: {pooling}"]
     uneven = [call.name for call in trace.calls if call.name in trace.layers
-              and causes.division_remainders(trace.layers[call.name], call)]
+              and causes.division_steps(trace.layers[call.name], call)]
     if uneven:
         lines.append(f"    # exact_division does not hold today: {', '.join(dict.fromkeys(uneven))}")
     else:

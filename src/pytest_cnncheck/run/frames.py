@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from ..paths import OWN_DIR, folder_prefix, relative, user_frame
+from ..paths import OWN_DIR, folder_prefix, relative, user_frame, user_place
 
-__all__ = ["OWN_DIR", "TORCH_DIR", "first_line", "raised", "user_frame_of", "user_line_now"]
+__all__ = ["OWN_DIR", "TORCH_DIR", "first_line", "raised", "user_frame_of", "user_line_now", "user_place_of"]
 
 # Folders as prefixes that end in a separator, so that a path is inside one by whole
 # components: torchvision/ and torchinfo/ are not torch/.
@@ -32,6 +32,10 @@ def first_line(error: BaseException) -> str:
 
 def user_frame_of(error: BaseException) -> str | None:
     return user_frame(error.__traceback__, skip=(TORCH_DIR,))
+
+
+def user_place_of(error: BaseException) -> tuple[str, int, str] | None:
+    return user_place(error.__traceback__, skip=(TORCH_DIR,))
 
 
 def user_line_now() -> str | None:

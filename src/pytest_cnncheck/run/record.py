@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
-from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of
+from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of, user_place_of
 from .layers import Frame, Position, Sites, named_modules
 
 __all__ = ["Run", "definition_sites", "plain", "run_recorded"]
@@ -191,7 +191,9 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
                     counter if counter is not None else nullcontext():
                 output = _shapes(model(*inputs))
         except Exception as error:
-            crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error))
+            place = user_place_of(error)
+            crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error),
+                          *(place[:2] if place else (None, None)))
     finally:
         for module, own in reversed(wrapped):
             _set_forward(module, own)
