@@ -19,7 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeGuard, Union
 
-from .spec.model import Spec, SpecError, items_of
+from .spec.model import Spec, SpecError
+from .spec.parse import items_of
 from .spec.source import YamlError, from_python
 
 if TYPE_CHECKING:

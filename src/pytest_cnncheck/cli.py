@@ -44,7 +44,8 @@ from typing import Any, Sequence
 
 from .explain.causes import rejections, tied_columns
 from .report.scaffold import LAYER_CHOICES, spec_text
-from .spec.model import DTYPES, Spec, SpecError, parse_text
+from .spec.model import DTYPES, Spec, SpecError
+from .spec.parse import parse_text
 from .spec.sizes import describe, label, pattern
 
 __all__ = ["main"]
@@ -243,7 +244,7 @@ def _merge(reports: list[str], output: str, baseline: str | None) -> int:
 
 def _lint(files: list[str]) -> int:
     """Each file's problems as `file:line: sentence`, as a failing pytest item says them."""
-    from .spec.model import parse_file
+    from .spec.parse import parse_file
 
     problems = 0
     for name in files:

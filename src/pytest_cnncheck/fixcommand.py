@@ -26,7 +26,8 @@ from typing import Any, Callable
 from .findings import KwargEdit, SourceEdit
 from .repair.rebuild import edited_texts
 from .repair.sourcecode import read_source
-from .spec.model import Spec, SpecError, parse_file, parse_text
+from .spec.model import Spec, SpecError
+from .spec.parse import parse_file, parse_text
 
 __all__ = ["fix_command", "spec_files"]
 

@@ -21,7 +21,8 @@ from .report.results import error_result, spec_result
 from .report.terminal import BOLD, PLAIN, Line, failure_lines, spec_error_lines
 from .report.update import Change, apply_changes, changes_for, summary_lines
 from .settings import SETTINGS
-from .spec.model import FileSpecs, Spec, SpecError, parse_file
+from .spec.model import FileSpecs, Spec, SpecError
+from .spec.parse import parse_file
 
 if TYPE_CHECKING:
     from _pytest._io import TerminalWriter

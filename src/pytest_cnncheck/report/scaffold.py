@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..check import macs, memory
-from ..check.compare import flow_shapes, is_shape_tree
+from ..check.edits import flow_shapes, is_shape_tree
 from ..explain import causes
 from ..fields import Axis, Whole
 from ..spec.model import COUNT_SUFFIXES, DEFAULT_POOLING, Spec

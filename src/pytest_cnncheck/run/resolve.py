@@ -14,7 +14,8 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable
 
-from ..spec.model import Spec, SpecError, did_you_mean
+from ..spec.model import Spec, SpecError
+from ..spec.validate import did_you_mean
 from .frames import raised
 
 __all__ = ["check_kwargs", "resolve_model"]

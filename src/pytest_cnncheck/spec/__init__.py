@@ -2,11 +2,14 @@
 value. No torch.
 
 - source.py: YAML with line numbers and spans, anchors and merge keys marked
-- model.py: the Spec records, and the validation that makes them
+- parse.py: a file's text -> its specs, or the error of each
+- validate.py: one spec's YAML -> a Spec, every problem with its line
+- model.py: the Spec records
 - expr.py: the arithmetic a spec may write (`16 * 5 * 5`)
 - sizes.py: sets of input sizes (`32..64/8`)
 """
 
-from .model import Spec, SpecError, parse_file, parse_text
+from .model import Spec, SpecError
+from .parse import parse_file, parse_text
 
 __all__ = ["Spec", "SpecError", "parse_file", "parse_text"]
