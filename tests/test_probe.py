@@ -53,13 +53,14 @@ def test_meta_is_the_default_and_the_cpu_the_reported_fallback(pytester: pytest.
     """)
     result = pytester.runpytest("-rA")
     result.assert_outcomes(passed=2)
-    assert_in_order(result.stdout.str(), "warnings summary",
+    out = result.stdout.str()
+    assert_in_order(out, "warnings summary",
                     "arch.cnncheck.yaml:2: CnncheckWarning: ran on the CPU because the forward pass "
                     "failed on meta (RuntimeError: ",
-                    "arch.cnncheck.yaml:6: CnncheckWarning: ran on the CPU because building the "
-                    "model on meta failed (building models.py:DropPathSchedule raised RuntimeError",
-                    "models.py:22: self.rates = [r.item() for r in torch.linspace(0, 0.1, blocks)])",
                     "Captured cnncheck call", "ran on the CPU because")
+    # Numbers made in __init__ from Python numbers (torch.linspace) and read back with
+    # .item() are real CPU tensors under meta: that model builds on meta, no fallback.
+    assert "arch.cnncheck.yaml:6" not in out and out.count("ran on the CPU because") == 2
 
 
 def test_device_meta_forces_meta(pytester: pytest.Pytester) -> None:

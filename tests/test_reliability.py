@@ -145,8 +145,8 @@ CASES = [
          line=4),
     Case("spec-negative-dim", "a negative dimension", spec("input_size: [1, 3, -32, 32]\n"),
          "`input_size[2]` must be positive, but -32 is not.", line=3),
-    Case("spec-zero-dim", "a zero dimension", spec("input_size: [1, 3, 32, 32]\nexpect: {output: [0, 10]}\n"),
-         "`expect.output[0]` must be positive, but 0 is not.", line=4),
+    Case("spec-zero-dim", "a zero dimension in the input", spec("input_size: [1, 3, 0, 32]\n"),
+         "`input_size[2]` must be positive, but 0 is not.", line=3),
     Case("spec-inexact-division", "an expression that is not a whole number",
          spec("input_size: [1, 3, 32, 32]\nexpect: {params: 62006 / 4}\n"),
          "the expression '62006 / 4' divides 62006 by 4, which leaves a remainder (write // to "

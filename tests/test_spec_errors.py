@@ -71,8 +71,8 @@ MISTAKES = [
       model: net.py:Net
       input_size: [1, 3, 32, 32]
       expect:
-        output: [1, 0]
-    """, 6, "`expect.output[1]` must be positive, but 0 is not."),
+        output: [1, -1]
+    """, 6, "`expect.output[1]` must be zero or more, but -1 is not."),
     ("""
     broken:
       model: net.py:Net

@@ -329,7 +329,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
 
     try:
         # A spec with no expectations: its only finding is a crash, with its verified fix.
-        outcome = run_spec(spec, Path.cwd(), Options(fields=args.receptive_field, count=args.budget is not None))
+        outcome = run_spec(spec, Path.cwd(), Options(fields=args.receptive_field, count=args.budget is not None,
+                                                      varying=True))
     except probe.DeviceUnavailable as reason:
         raise UsageError(str(reason)) from None
     trace = outcome.trace

@@ -32,13 +32,14 @@ from torch import nn
 
 from .explain import causes
 from .explain.clashes import input_candidates, is_shape_clash
-from .run.fastmeta import formula_shapes, meta_build
+from .run.fastmeta import formula_shapes, meta_build, model_onto_meta
 from .run.frames import first_line, raised, user_frame_of
 from .run.layers import Frame, Layers, named_modules
 from .run.record import Run, definition_sites, plain, run_recorded
 from .run.resolve import check_kwargs, resolve_model
+from .run.selection import Selecting, needs_data
 from .spec.model import Spec, SpecError
-from .trace import Trace
+from .trace import Selection, Trace
 
 __all__ = ["DeviceUnavailable", "probe", "resolve_model", "scan"]
 
@@ -79,7 +80,8 @@ class _BuildFailed(Exception):
 
 def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = False,
           count: bool = False, default_device: str = "meta",
-          max_input_bytes: int | None = None, factory: Callable[..., Any] | None = None) -> Trace:
+          max_input_bytes: int | None = None, factory: Callable[..., Any] | None = None,
+          varying: bool = False) -> Trace:
     """Build `spec`'s model and run its dummy input once; the record of what happened.
 
     `default_device` is where a spec that names no device runs ("meta": there,
@@ -89,6 +91,8 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
     (or a spec that states a receptive field) runs the pass under Flow: receptive fields
     and which layer fed which, for `-vv`, `init --receptive-field` and diagrams. `count`
     (or a spec that states mult_adds) counts the pass's multiply-accumulates (counting.py).
+    `varying`, where data-dependent ops ran on meta, runs the pass once more with them
+    selecting everything: init writes `_` for the sizes that change (trace.selection).
     """
     fields = fields or spec.wants_fields
     count = count or spec.mult_adds is not None
@@ -97,7 +101,8 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
     device = _device(spec, default_device)
     if device != "meta" or spec.device == "meta":  # forced: no fallback to try
         _check_input_budget(spec, device, max_input_bytes)
-        return _probe_or_fail(spec, factory, device, summary=summary, fields=fields, count=count)
+        return _probe_or_fail(spec, factory, device, summary=summary, fields=fields, count=count,
+                              varying=varying)
 
     # Keyed by the class or function itself (two specs may write one path for
     # different files) and weakly, so that a model's module can still be freed.
@@ -111,7 +116,8 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
     fallback = failures.get(key)
     if fallback is None:
         try:
-            trace = _probe_on(spec, factory, "meta", summary=summary, fields=fields, count=count)
+            trace = _probe_on(spec, factory, "meta", summary=summary, fields=fields, count=count,
+                              varying=varying)
         except _BuildFailed as failure:
             fallback = f"building the model on meta failed ({failure.sentence})"
         else:
@@ -187,9 +193,9 @@ def _check_input_budget(spec: Spec, device: str, budget: int | None, why: str = 
 
 
 def _probe_or_fail(spec: Spec, factory: Callable[..., Any], device: str, *,
-                   summary: bool, fields: bool = False, count: bool = False) -> Trace:
+                   summary: bool, fields: bool = False, count: bool = False, varying: bool = False) -> Trace:
     try:
-        return _probe_on(spec, factory, device, summary=summary, fields=fields, count=count)
+        return _probe_on(spec, factory, device, summary=summary, fields=fields, count=count, varying=varying)
     except _BuildFailed as failure:
         raise failure.at(spec) from None
 
@@ -273,6 +279,8 @@ def _built(spec: Spec, factory: Callable[..., Any], device: str,
     modules is made, for a failure that asks."""
     with meta_build() if device == "meta" else _placed(device, default):
         model = _build(spec, factory)
+    if device == "meta":
+        model_onto_meta(model)
     _set_mode(model, spec.mode == "train")
     return model, lambda: _locate(spec, factory, device)
 
@@ -308,17 +316,24 @@ def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
 
 
 def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = False,
-            fields: bool = False, count: bool = False) -> Run:
+            fields: bool = False, count: bool = False, selecting: bool | None = None) -> Run:
     """One recorded pass; with `tagging`, one that also says where each tensor came from;
     with `fields`, one that follows receptive fields and which layer fed which; with
-    `count`, one that counts multiply-accumulates."""
+    `count`, one that counts multiply-accumulates; with `selecting` (on meta), one whose
+    data-dependent ops select everything (True) or nothing (False)."""
     # The tagging pass repeats a pass that already said what the model warns about; it
     # would say it again, attributed to our mode's frame.
     with formula_shapes(model) if device == "meta" else nullcontext(), \
-            warnings.catch_warnings() if tagging else nullcontext():
-        if tagging:
+            Selecting(selecting) if selecting is not None else nullcontext(), \
+            warnings.catch_warnings() if tagging or selecting else nullcontext():
+        if tagging or selecting:
             warnings.simplefilter("ignore")
         return run_recorded(model, inputs, tagging=tagging, fields=fields, count=count)
+
+
+def _selecting(run: Run, device: str) -> bool:
+    """Whether a pass failed on meta only because an op's output size needs values."""
+    return device == "meta" and run.crash is not None and needs_data(run.crash.exception)
 
 
 def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor]) -> Trace:
@@ -332,7 +347,8 @@ def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor])
     unexplained = trace.crash is not None and causes.crash_cause(trace) is None
     if not (unexplained or changed_batch):
         return trace
-    tagged = _run_on(model, inputs, trace.device, tagging=True)
+    tagged = _run_on(model, inputs, trace.device, tagging=True,
+                     selecting=False if trace.selection is not None else None)
     if (tagged.crash is None) != (trace.crash is None):
         return trace  # not the same pass after all: nothing it says can be trusted
     return replace(trace, clash=tagged.clash, reshapes=tagged.reshapes)
@@ -349,18 +365,27 @@ def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Tr
 
 
 def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: bool,
-              fields: bool = False, count: bool = False) -> Trace:
+              fields: bool = False, count: bool = False, varying: bool = False) -> Trace:
     with _isolated() as default:
         model, sites = _built(spec, factory, device, default)
         inputs = _inputs(spec, spec.input_sizes, device, default)
         run = _run_on(model, inputs, device, fields=fields, count=count)
+        selection = None
+        if _selecting(run, device):
+            run = _run_on(model, inputs, device, fields=fields, count=count, selecting=False)
+            selection = Selection()
+            if varying:  # what init writes `_` for: the sizes that change with the selection
+                every = _run_on(model, inputs, device, selecting=True)
+                selection = Selection(every.calls, every.output, every.crash is None)
         table: str | None = None
         torchinfo_count: int | None = None
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
-            table, torchinfo_count, notes = _torchinfo(model, inputs, device, spec.mode)
+            with Selecting(False) if selection is not None else nullcontext():
+                table, torchinfo_count, notes = _torchinfo(model, inputs, device, spec.mode)
         trace = _with_provenance(_trace(spec, device, run, Layers(model, sites), summary=table,
-                                        summary_mult_adds=torchinfo_count, notes=notes), model, inputs)
+                                        summary_mult_adds=torchinfo_count, notes=notes,
+                                        selection=selection), model, inputs)
         if len(spec.input_sizes) == 1:
             trace = replace(trace, fitting_inputs=_fitting(spec, model, trace, device, default))
         return trace
@@ -377,7 +402,8 @@ def _fitting(spec: Spec, model: nn.Module, trace: Trace, device: str, default: s
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run = _run_on(model, _inputs(spec, (size,), device, default), device)
+            run = _run_on(model, _inputs(spec, (size,), device, default), device,
+                          selecting=False if trace.selection is not None else None)
         if run.crash is None:
             found.append(size)
             if len(found) == wanted:

@@ -31,6 +31,7 @@ class Options:
     fields: bool = False  # receptive fields: the pass under Flow
     count: bool = False  # mult-adds
     draw: bool = False  # a failing spec's flow for its diagram: one more pass, failing specs only
+    varying: bool = False  # which sizes depend on values: one more pass where such ops ran (init)
     # Takes the findings another step settles before fixes are tried (`--cnncheck-update`
     # writes a value into the spec instead) and returns those left.
     settle: Callable[[Trace, list[Finding]], list[Finding]] | None = None
@@ -66,7 +67,7 @@ def run_spec(spec: Spec, rootdir: Path, options: Options = Options()) -> Outcome
         traces = probe.scan(spec, rootdir, **options.probing)
         return Outcome(spec, tuple(traces), tuple(check_scan(spec, traces)))
     trace = probe.probe(spec, rootdir, summary=options.summary, fields=options.fields, count=options.count,
-                        **options.probing)
+                        varying=options.varying, **options.probing)
     findings = check(spec, trace)
     if findings and options.settle is not None:
         findings = options.settle(trace, findings)

@@ -179,15 +179,29 @@ class Trace:
     reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
     fitting_inputs: tuple[tuple[int, ...], ...] = ()  # for a clash: nearby input sizes that run
     flow: FlowRecord | None = None  # receptive fields and layer inputs, where a spec asked
+    # On meta, ops whose output size depends on values (nonzero, masks, nms) selected nothing
+    # (run/selection.py); where init asked, the same pass with everything selected.
+    selection: Selection | None = None
 
     def calls_of(self, name: str) -> list[Call]:
         return [call for call in self.calls if call.name == name]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A pass on meta whose data-dependent ops selected nothing; `calls` and `output` are the
+    same pass with everything selected, where asked (`finished`: it ran to the end)."""
+
+    calls: tuple[Call, ...] | None = None
+    output: ShapeTree | None = None
+    finished: bool = False
+
+
 def format_shapes(tree: Any) -> str:
-    """`[1, 16, 5, 5]` for a shape, `[[1, 10], [1, 4]]` for a list of them."""
+    """`[1, 16, 5, 5]` for a shape, `[[1, 10], [1, 4]]` for a list of them; a dimension that
+    is None (it depends on values) as `_`."""
     if isinstance(tree, tuple):
-        return "[" + ", ".join(str(d) for d in tree) + "]"
+        return "[" + ", ".join("_" if d is None else str(d) for d in tree) + "]"
     if isinstance(tree, list):
         return "[" + ", ".join(format_shapes(t) for t in tree) + "]"
     if isinstance(tree, dict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..explain import causes
 from ..fields import Axis, Whole
 from ..spec.model import COUNT_SUFFIXES, DEFAULT_POOLING, Spec
 from ..spec.source import yaml_key
-from ..trace import Trace, format_shapes, widest
+from ..trace import Call, Trace, format_shapes, widest
 
 __all__ = ["LAYER_CHOICES", "spec_text"]
 
@@ -34,6 +35,7 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     """The spec's text; with `budget` (0.1 for 10% headroom), the counts as bounds above
     today's values rather than the values themselves; with `fields` (a trace recorded under
     Flow), each layer's receptive field and effective stride."""
+    trace = _marked(trace)
     out = [f"# {line}" if line else "#" for line in header]
     out.append(f"{yaml_key(spec.name)}:")
     out.append(f"  model: {yaml_key(spec.model)}")
@@ -66,6 +68,37 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     if rules:
         out.extend(_rule_lines(trace, fields))
     return "\n".join(out) + "\n"
+
+
+def _marked(trace: Trace) -> Trace:
+    """The trace with each size that depends on values as None (written `_`): where the
+    data-dependent ops ran on meta, a size that changes when they select everything rather
+    than nothing; where that pass stopped before it, a 0 (what selecting nothing gave)."""
+    selection = trace.selection
+    if selection is None or selection.calls is None:
+        return trace
+    other = {(call.name, call.index): call for call in selection.calls if call.finished}
+    calls = tuple(replace(call, output=_varying(call.output, *_reached(other.get((call.name, call.index)))))
+                  for call in trace.calls)
+    return replace(trace, calls=calls, output=_varying(trace.output, selection.output, selection.finished))
+
+
+def _reached(call: Call | None) -> tuple[Any, bool]:
+    return (call.output, True) if call is not None else (None, False)
+
+
+def _varying(mine: Any, theirs: Any, reached: bool) -> Any:
+    if isinstance(mine, tuple):
+        if reached and isinstance(theirs, tuple) and len(theirs) == len(mine):
+            return tuple(d if d == t else None for d, t in zip(mine, theirs))
+        return tuple(None if d == 0 else d for d in mine)
+    same = reached and type(theirs) is type(mine) and len(theirs) == len(mine)
+    if isinstance(mine, list):
+        return [_varying(m, theirs[i] if same else None, same) for i, m in enumerate(mine)]
+    if isinstance(mine, dict):
+        return {key: _varying(m, theirs.get(key) if same else None, same and key in theirs)
+                for key, m in mine.items()}
+    return mine
 
 
 _BINARY = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}

@@ -32,7 +32,7 @@ try:  # torch's `with torch.device(...)` mode: private, so only where it is as w
 except ImportError:  # pragma: no cover - a torch that moved it: meta without the formulas
     DeviceContext = None  # type: ignore[misc,assignment]
 
-__all__ = ["formula_shapes", "meta_build"]
+__all__ = ["formula_shapes", "meta_build", "model_onto_meta"]
 
 Forward = Callable[..., Any]
 aten = torch.ops.aten
@@ -457,6 +457,68 @@ def _fill(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Ten
 _FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | _NORMS | _REDUCTIONS | {torch.cat, F.interpolate}
 
 
+# Factories whose values come from the Python numbers they are given.
+_DATA_FACTORIES = {torch.tensor, torch.as_tensor, torch.arange, torch.linspace, torch.logspace}
+_FEW = 2**16  # elements: more than a model computes its sizes with
+
+
+def _few(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a data factory's result is small: a few numbers, not a parameter's storage."""
+    try:
+        if func is torch.arange:
+            bounds = [float(a) for a in args[:3]]
+            start, end, step = ([0.0] + bounds + [1.0])[-3:] if len(bounds) == 1 else (bounds + [1.0])[:3]
+            return step != 0 and math.ceil((end - start) / step) <= _FEW
+        if func in (torch.linspace, torch.logspace):
+            steps = args[2] if len(args) > 2 else kwargs.get("steps")
+            return isinstance(steps, int) and steps <= _FEW
+    except (TypeError, ValueError):
+        return False
+    return True  # tensor/as_tensor: the data is in Python's memory already
+
+
+def _tensors(tree: Any) -> Iterator[torch.Tensor]:
+    if isinstance(tree, torch.Tensor):
+        yield tree
+    elif isinstance(tree, (list, tuple)):
+        for item in tree:
+            yield from _tensors(item)
+    elif isinstance(tree, dict):
+        for item in tree.values():
+            yield from _tensors(item)
+
+
+def _mixed(tree: Any) -> bool:
+    """Meta tensors beside tensors on another device."""
+    devices = {t.is_meta for t in _tensors(tree)}
+    return devices == {True, False}
+
+
+def _onto_meta(tree: Any) -> Any:
+    if isinstance(tree, torch.Tensor):
+        return tree if tree.is_meta else torch.empty_like(tree, device="meta")
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_onto_meta(item) for item in tree) if type(tree) in (list, tuple) else tree
+    if isinstance(tree, dict):
+        return {key: _onto_meta(item) for key, item in tree.items()}
+    return tree
+
+
+def model_onto_meta(model: nn.Module) -> None:
+    """The parameters and buffers a build left on the CPU (made of data factories' values),
+    moved to meta."""
+    moved: dict[int, Any] = {}  # a tensor two modules share stays one tensor
+    for module in model.modules():
+        for store in (module._parameters, module._buffers):
+            for name, tensor in store.items():
+                if tensor is not None and not tensor.is_meta:
+                    if id(tensor) not in moved:
+                        meta = torch.empty_like(tensor, device="meta")
+                        moved[id(tensor)] = (nn.Parameter(meta, requires_grad=tensor.requires_grad)
+                                             if isinstance(tensor, nn.Parameter) else meta)
+                    store[name] = moved[id(tensor)]
+
+
 def _on_meta() -> Any:
     """`with torch.device("meta")` and the formula functions as one mode.
 
@@ -484,8 +546,23 @@ def _meta_context() -> Any:
                     return _fill(func, args, kwargs)
             except _Unsure:
                 pass
-            # torch's own frame makes the call (and sets the device): a warning the
-            # call raises is then shown at torch's line, not ours.
+            if func in _DATA_FACTORIES and kwargs.get("device") is None and _few(func, args, kwargs):
+                # Numbers a model computes with (a RegNet's widths in __init__, a pooler's
+                # scale in forward) and reads back with .tolist() or float(): real, on the
+                # CPU. A parameter or buffer made of them is moved to meta after the build;
+                # an op that meets them with meta tensors takes them as meta (below).
+                return func(*args, **{**kwargs, "device": "cpu"})
+            try:
+                # torch's own frame makes the call (and sets the device): a warning the
+                # call raises is then shown at torch's line, not ours.
+                return super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
+            except RuntimeError:
+                if not _mixed((args, kwargs)):
+                    raise
+            # A CPU tensor the model made itself (device="cpu" written out, as SSD's anchor
+            # sizes) meets one made on meta: on a GPU the model would have moved it; on
+            # meta only its shape matters, so it is taken as a meta tensor of that shape.
+            args, kwargs = _onto_meta((args, kwargs))
             return super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
 
     return MetaContext

@@ -358,7 +358,9 @@ class Validator:
             if dim == "_":
                 dims.append(None)
                 continue
-            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=1, span=dim_span)
+            # An output may be empty: a detector that finds nothing gives boxes [0, 4].
+            minimum = 1 if key.startswith("input_size") else 0
+            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=minimum, span=dim_span)
             if number is None:
                 return None  # one problem a shape is enough to read
             dims.append(number)
