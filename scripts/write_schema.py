@@ -70,11 +70,12 @@ def definitions() -> dict[str, object]:
         "bytes_magnitude": magnitude(BYTE_SUFFIXES, "16GiB, 512MiB, 1.5GB"),
         **counts("count", "A count", "25.6M"),
         **counts("bytes", "A size in bytes", "16GiB"),
-        "dim": {"description": "A dimension: a positive integer, an expression, or `_` for any size.",
-                "anyOf": [{"type": "integer", "minimum": 1}, {"const": "_"},
+        "dim": {"description": "A dimension: an integer (0 for an empty output), an expression, or `_` "
+                               "for any size.",
+                "anyOf": [{"type": "integer", "minimum": 0}, {"const": "_"},
                           {"$ref": "#/$defs/expression"}]},
-        "shape": {"description": "A shape, batch first: [1, 16, 5, 5].",
-                  "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/dim"}},
+        "shape": {"description": "A shape, batch first: [1, 16, 5, 5]; [] for a 0-dimensional tensor.",
+                  "type": "array", "items": {"$ref": "#/$defs/dim"}},
         "shapes": {"description": "One shape, or a tree of them: a list (several inputs, a tuple "
                                   "output; nested for an LSTM's [output, [h_n, c_n]]) or a "
                                   "mapping (a dict output), `_` for any one element.",
@@ -91,6 +92,19 @@ def definitions() -> dict[str, object]:
                                   "items": {"anyOf": [{"$ref": "#/$defs/shape_tree"}, {"const": "_"}]}}]},
         "input_dim": {"anyOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/expression"}]},
         "input_shape": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input_dim"}},
+        "argument_shape": {"type": "array", "minItems": 1,
+                           "items": {"anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/expression"}]}},
+        "argument": {"description": "An argument of forward: a shape (a tensor of zeros), {size: shape, "
+                                    "dtype: int64}, a list or mapping of arguments, or a plain value.",
+                     "anyOf": [{"$ref": "#/$defs/argument_shape"},
+                               {"type": "object", "required": ["size"], "additionalProperties": False,
+                                "properties": {"size": {"$ref": "#/$defs/argument_shape"},
+                                               "dtype": {"$ref": "#/$defs/dtype"}}},
+                               {"type": "array", "items": {"$ref": "#/$defs/argument"},
+                                "contains": {"type": ["array", "object"]}},
+                               {"type": "object", "not": {"required": ["size"]},
+                                "additionalProperties": {"$ref": "#/$defs/argument"}},
+                               {"type": ["number", "string", "boolean", "null"]}]},
         "sizes": {"description": "Sizes: 32, '32..35', '32..512 step 32', '32..' (open, for "
                                  "`accepts`), or a list of these.",
                   "anyOf": [sizes_item, {"type": "array", "items": sizes_item}]},
@@ -139,10 +153,15 @@ def definitions() -> dict[str, object]:
                                          "class or a function returning one."},
                 "kwargs": {"type": "object", "description": "Keyword arguments for Attr(**kwargs)."},
                 "input_size": {"description": "The dummy input's shape, batch first; a list of shapes "
-                                              "for several inputs. With a sweep, dimensions may be names.",
+                                              "for several inputs; an argument may be a list or mapping "
+                                              "of tensors. With a sweep, dimensions may be names.",
                                "anyOf": [{"$ref": "#/$defs/input_shape"},
                                          {"type": "array", "minItems": 1,
-                                          "items": {"$ref": "#/$defs/input_shape"}}]},
+                                          "items": {"anyOf": [{"$ref": "#/$defs/input_shape"},
+                                                              {"type": ["array", "object"],
+                                                               "$ref": "#/$defs/argument"}]}}]},
+                "forward_kwargs": {"type": "object", "additionalProperties": {"$ref": "#/$defs/argument"},
+                                   "description": "Keyword arguments for forward: plain values or tensors."},
                 "sweep": {"type": "object", "minProperties": 1,
                           "description": "Names of sizes and the sizes each takes; every combination is "
                                          "one item. A name tied to others is an expression of them (W: H).",

@@ -3,6 +3,8 @@ on purpose, and ops whose output size depends on the data (nonzero, masks, uniqu
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import assert_in_order, run
@@ -121,3 +123,120 @@ def test_init_writes_underscore_for_sizes_that_depend_on_values(models: pytest.P
     result.assert_outcomes(passed=1)
     result = models.runpytest("-v", "-o", "cnncheck_device=cpu")
     result.assert_outcomes(passed=1)
+
+
+INPUTS = """
+    import torch
+    from torch import nn
+
+    class ListDetector(nn.Module):
+        '''forward(images: list[Tensor], targets=None), as torchvision's detectors take them;
+        in training, targets give each image's boxes and labels.'''
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+
+        def forward(self, images, targets=None):
+            features = [self.conv(image[None]) for image in images]
+            if self.training:
+                assert targets is not None and targets[0]["labels"].dtype == torch.int64
+                return {"loss": torch.stack([f.mean() for f in features]) + targets[0]["boxes"].sum()}
+            return [f.flatten(1) for f in features]
+
+    class Flow(nn.Module):
+        '''forward(image1, image2, num_flow_updates=12): one flow per update, as RAFT's.'''
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(6, 2, 3, padding=1)
+
+        def forward(self, image1, image2, num_flow_updates=12, scale=None):
+            flow = self.conv(torch.cat([image1, image2], 1))
+            return [flow * scale.sum() if scale is not None else flow for _ in range(num_flow_updates)]
+"""
+
+
+def test_a_list_argument_targets_in_training_and_forward_kwargs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models=INPUTS)
+    result, out = run(pytester, """
+        images:
+          model: models.py:ListDetector
+          input_size: [[[3, 32, 32], [3, 16, 16]]]
+          expect: {output: [[1, 2048], [1, 512]]}
+        training:
+          model: models.py:ListDetector
+          input_size: [[[3, 32, 32]], [{boxes: [0, 4], labels: {size: [0], dtype: int64}}]]
+          mode: train
+          expect: {output: {loss: [1]}}
+        flow:
+          model: models.py:Flow
+          input_size: [[1, 3, 8, 8], [1, 3, 8, 8]]
+          forward_kwargs: {num_flow_updates: 3, scale: {size: [2]}}
+          expect: {output: [[1, 2, 8, 8], [1, 2, 8, 8], [1, 2, 8, 8]]}
+        """, "-v")
+    result.assert_outcomes(passed=3)
+    assert out.count("on meta") == 3
+
+
+def test_input_trees_are_checked_like_the_rest_of_a_spec(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models=INPUTS)
+    result, out = run(pytester, """
+        bad:
+          model: models.py:ListDetector
+          input_size: [[[3, 32, _]], [{labels: {size: [0], dtype: int63}}]]
+          forward_kwargs: [3]
+        """)
+    result.assert_outcomes(failed=1)
+    assert "`input_size[0][0]` must give every dimension; `_` is for expectations only." in out
+    assert "`dtype`: the text 'int63' is not a dtype cnncheck knows. Did you mean 'int64'?" in out
+    assert "arch.cnncheck.yaml:5: `forward_kwargs` must be a mapping of forward's argument names" in out
+
+
+def test_init_writes_list_arguments_and_forward_kwargs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models=INPUTS)
+    assert main(["init", "models.py:Flow", "--input-size", "1,3,8,8", "--input-size", "1,3,8,8",
+                 "--forward-kwargs", '{"num_flow_updates": 2}', "-o", "flow.cnncheck.yaml"]) == 0
+    assert main(["init", "models.py:ListDetector", "--input-size", "[[[3, 16, 16]]]",
+                 "-o", "det.cnncheck.yaml"]) == 0
+    flow = (pytester.path / "flow.cnncheck.yaml").read_text()
+    assert "input_size: [[1, 3, 8, 8], [1, 3, 8, 8]]\n  forward_kwargs: {num_flow_updates: 2}\n" in flow
+    assert "output: [[1, 2, 8, 8], [1, 2, 8, 8]]" in flow
+    det = (pytester.path / "det.cnncheck.yaml").read_text()
+    assert "input_size: [[[3, 16, 16]]]\n" in det and "output: [[1, 512]]" in det
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=2)
+
+
+QUANTIZED = """
+    import torch
+    from torch import nn
+    import torch.ao.nn.quantized as nnq
+
+    class Quantized(nn.Module):
+        '''A converted quantized model: its Linear holds its weights packed, not as parameters.'''
+
+        def __init__(self):
+            super().__init__()
+            self.quant = nnq.Quantize(scale=1.0, zero_point=0, dtype=torch.quint8)
+            self.fc = nnq.Linear(4, 3)
+            self.dequant = nnq.DeQuantize()
+
+        def forward(self, x):
+            return self.dequant(self.fc(self.quant(x)))
+"""
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_quantized_layers_count_zero_params_and_say_what_they_hold_packed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models=QUANTIZED)
+    result, out = run(pytester, """
+        quantized:
+          model: models.py:Quantized
+          input_size: [1, 4]
+          expect: {output: [1, 3], params: 0}
+        """, "-v", "--cnncheck-report=report.json", "-W", "ignore::UserWarning")
+    result.assert_outcomes(passed=1)
+    assert "params 0 (+ 15 packed in quantized layers)" in out  # 3*4 weights + 3 biases
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert report["specs"][0]["params"] == {"total": 0, "trainable": 0, "packed": 15}

@@ -63,6 +63,10 @@ VALID = {
   input_size: [B, 3, H, W]
   sweep: {B: [1, 2], H: "32..64 step 16", W: H}
   expect: {output: [B, 10], layers: {conv1: {output: [B, 6, H - 4, "ceil(W / 1) - 4"]}}}""",
+    "list and keyword inputs, empty outputs": """model: net.py:Det
+  input_size: [[[3, 32, 32], [3, 16, 16]], [{boxes: [0, 4], labels: {size: [0], dtype: int64}}]]
+  forward_kwargs: {num_flow_updates: 4, scale: {size: [2]}, name: null}
+  expect: {output: {boxes: [0, 4], loss: []}}""",
     "accepts": """model: net.py:Net
   input_size: [1, 3, H, H]
   sweep: {H: 16..64}
@@ -79,7 +83,7 @@ INVALID = {
     "input not a shape": ("model: net.py:Net\n  input_size: 32", "`input_size` must be a shape"),
     "input with a wildcard": ("model: net.py:Net\n  input_size: [1, 3, _, 32]", "`_` is for expectations"),
     "input of zero": ("model: net.py:Net\n  input_size: [1, 0, 32, 32]", "must be positive"),
-    "empty shape": (GOOD + "\n  expect: {output: []}", "must be a shape"),
+    "empty input shape": ("model: net.py:Net\n  input_size: []", "must be a shape"),
     "kwargs not a mapping": (GOOD + "\n  kwargs: [1]", "`kwargs` must be a mapping"),
     "dtype unknown": (GOOD + "\n  dtype: float31", "is not a dtype cnncheck knows"),
     "device unknown": (GOOD + "\n  device: tpu", "`device` must be one of"),
@@ -97,7 +101,11 @@ INVALID = {
     "flatten zero": (GOOD + "\n  expect: {flatten: {fc1: 0}}", "must be positive"),
     "mixed shapes": (GOOD + "\n  expect: {output: [[1, 10], 4]}", "mixes dimensions and shapes"),
     "empty dict output": (GOOD + "\n  expect: {output: {}}", "is an empty mapping"),
-    "nested input": ("model: net.py:Net\n  input_size: [[1, 3], [[1, 4]]]", "not nested"),
+    "nested input with a wildcard": ("model: net.py:Net\n  input_size: [[1, 3], [[1, _]]]",
+                                     "`_` is for expectations"),
+    "forward_kwargs not a mapping": (GOOD + "\n  forward_kwargs: [4]", "`forward_kwargs` must be a mapping"),
+    "argument tensor unknown key": ("model: net.py:Net\n  input_size: [[{size: [1], dtype: int64, fill: 1}]]",
+                                    "is a tensor, `{size: shape, dtype: int64}`: unknown key 'fill'"),
     "pooling bad pair": (GOOD + "\n  rules: {pooling: [[2, 2, 2]]}", "`rules.pooling` must be"),
     "pooling zero": (GOOD + "\n  rules: {pooling: [[0, 2]]}", "`rules.pooling` must be"),
     "exact_division text": (GOOD + "\n  rules: {exact_division: yes please}", "must be true or false"),

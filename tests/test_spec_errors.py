@@ -372,7 +372,7 @@ def test_an_alias_bomb_is_not_expanded(tutorial: pytest.Pytester) -> None:
     """.replace("\n    ", "\n"))
     result = tutorial.runpytest()
     result.assert_outcomes(failed=1)
-    assert "`input_size` must be a shape or a list of shapes, one per input (not nested" in \
+    assert "`input_size` holds more than 10,000 values: a model's inputs are a few tensors." in \
         result.stdout.str()
 
 

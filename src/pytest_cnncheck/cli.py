@@ -141,7 +141,12 @@ def _model_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("model", metavar="MODEL",
                          help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
     command.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
-                         help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs)")
+                         help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs); "
+                              "or, as JSON, the arguments as a spec's input_size writes them: "
+                              "'[[[3, 320, 320]]]' (one argument, a list of one image)")
+    command.add_argument("--forward-kwargs", default="{}", metavar="JSON",
+                         help="keyword arguments for forward, as a spec's forward_kwargs: "
+                              "'{\"num_flow_updates\": 4}'")
     command.add_argument("--dtype", action="append", metavar="DTYPE",
                          help="the input's dtype (default float32; repeat for one per input)")
     command.add_argument("--kwargs", default="{}", metavar="JSON",
@@ -269,13 +274,13 @@ def _shape(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
-def _kwargs(text: str) -> dict[str, object]:
+def _kwargs(text: str, option: str = "--kwargs") -> dict[str, object]:
     try:
         kwargs = json.loads(text)
     except json.JSONDecodeError as error:
-        raise UsageError(f"--kwargs is not JSON: {error}") from None
+        raise UsageError(f"{option} is not JSON: {error}") from None
     if not isinstance(kwargs, dict):
-        raise UsageError("--kwargs must be a JSON object, such as '{\"num_classes\": 10}'")
+        raise UsageError(f"{option} must be a JSON object, such as '{{\"num_classes\": 10}}'")
     return kwargs
 
 
@@ -284,7 +289,12 @@ def _snake(name: str) -> str:
 
 
 def _model_spec(args: argparse.Namespace, spec_dir: Path) -> Spec:
-    """The spec a command line names: MODEL, --input-size, --dtype, --kwargs, --device, --mode."""
+    """The spec a command line names: MODEL, --input-size, --dtype, --kwargs, --device, --mode,
+    --forward-kwargs."""
+    structured = [text for text in args.input_size if "{" in text or "[[" in text.replace(" ", "")]
+    keywords = _kwargs(getattr(args, "forward_kwargs", "{}"), "--forward-kwargs")
+    if structured or keywords:
+        return _argument_spec(args, spec_dir, keywords)
     sizes = tuple(_shape(text) for text in args.input_size)
     dtypes = tuple(args.dtype or ["float32"])
     for dtype in dtypes:
@@ -307,6 +317,47 @@ def _model_spec(args: argparse.Namespace, spec_dir: Path) -> Spec:
         line=1, model=model, model_line=1, input_sizes=sizes, input_line=1, kwargs=kwargs, kwargs_line=1,
         dtypes=tuple(d.removeprefix("torch.") for d in dtypes), device=args.device, mode=args.mode,
     )
+
+
+def _argument_spec(args: argparse.Namespace, spec_dir: Path, keywords: dict[str, object]) -> Spec:
+    """The spec of a command line whose --input-size is JSON argument trees, or that gives
+    --forward-kwargs."""
+    from dataclasses import replace
+
+    from .spec.model import tensor_inputs
+    from .spec.validate import command_line_arguments
+
+    if len(args.input_size) != 1 and any("{" in t or "[[" in t.replace(" ", "") for t in args.input_size):
+        raise UsageError("--input-size as JSON gives every argument at once: give it once")
+    text = args.input_size[0]
+    try:
+        value = json.loads(text) if len(args.input_size) == 1 and ("{" in text or "[" in text) else \
+            [list(_shape(one)) for one in args.input_size]
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--input-size is neither a shape nor JSON: {error}") from None
+    if isinstance(value, list) and value and all(isinstance(d, int) for d in value):
+        value = [value]
+    dtype = (args.dtype or ["float32"])[0].removeprefix("torch.")
+    if dtype not in DTYPES or len(args.dtype or []) > 1:
+        raise UsageError(f"--dtype with JSON arguments is one dtype cnncheck knows ({', '.join(DTYPES)})")
+    try:
+        arguments, made = command_line_arguments(value, keywords, dtype)
+    except SpecError as error:
+        raise UsageError("; ".join(message.replace("`input_size", "`--input-size") for _, message in error.problems)) \
+            from None
+    if arguments is None:
+        arguments = tuple(_typed_shapes(value, dtype))
+    leaves = tensor_inputs(arguments)
+    base = _model_spec(argparse.Namespace(**{**vars(args), "input_size": ["1"], "forward_kwargs": "{}",
+                                             "dtype": None}), spec_dir)
+    return replace(base, arguments=arguments, input_sizes=tuple(leaf.size for leaf in leaves),
+                   dtypes=tuple(leaf.dtype for leaf in leaves), forward_kwargs=made)
+
+
+def _typed_shapes(value: list[list[int]], dtype: str) -> list[object]:
+    from .spec.model import TensorInput
+
+    return [TensorInput(tuple(shape), dtype) for shape in value]
 
 
 def _names_file(model: str) -> bool:

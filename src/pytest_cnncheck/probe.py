@@ -38,7 +38,7 @@ from .run.layers import Frame, Layers, named_modules
 from .run.record import Run, definition_sites, plain, run_recorded
 from .run.resolve import check_kwargs, resolve_model
 from .run.selection import Selecting, needs_data
-from .spec.model import Spec, SpecError
+from .spec.model import Spec, SpecError, TensorInput
 from .trace import Selection, Trace
 
 __all__ = ["DeviceUnavailable", "probe", "resolve_model", "scan"]
@@ -310,13 +310,35 @@ def _set_mode(model: nn.Module, training: bool) -> None:
 
 
 def _inputs(spec: Spec, sizes: tuple[tuple[int, ...], ...], device: str,
-            default: str) -> list[torch.Tensor]:
+            default: str) -> list[Any]:
+    """The positional arguments of forward: tensors of zeros, or the spec's argument trees."""
     with _placed(device, default):
+        if spec.arguments is not None and sizes == spec.input_sizes:
+            return [_made(argument) for argument in spec.arguments]
         return [torch.zeros(size, dtype=getattr(torch, dtype)) for size, dtype in zip(sizes, spec.dtypes)]
 
 
-def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: bool = False,
-            fields: bool = False, count: bool = False, selecting: bool | None = None) -> Run:
+def _keywords(spec: Spec, device: str, default: str) -> dict[str, Any]:
+    """The keyword arguments of forward, made as `_inputs` makes the positional ones."""
+    if not spec.forward_kwargs:
+        return {}
+    with _placed(device, default):
+        return {key: _made(value) for key, value in spec.forward_kwargs.items()}
+
+
+def _made(tree: Any) -> Any:
+    if isinstance(tree, TensorInput):
+        return torch.zeros(tree.size, dtype=getattr(torch, tree.dtype))
+    if isinstance(tree, list):
+        return [_made(item) for item in tree]
+    if isinstance(tree, dict):
+        return {key: _made(item) for key, item in tree.items()}
+    return tree
+
+
+def _run_on(model: nn.Module, inputs: list[Any], device: str, tagging: bool = False,
+            fields: bool = False, count: bool = False, selecting: bool | None = None,
+            keywords: dict[str, Any] | None = None) -> Run:
     """One recorded pass; with `tagging`, one that also says where each tensor came from;
     with `fields`, one that follows receptive fields and which layer fed which; with
     `count`, one that counts multiply-accumulates; with `selecting` (on meta), one whose
@@ -328,7 +350,7 @@ def _run_on(model: nn.Module, inputs: list[torch.Tensor], device: str, tagging: 
             warnings.catch_warnings() if tagging or selecting else nullcontext():
         if tagging or selecting:
             warnings.simplefilter("ignore")
-        return run_recorded(model, inputs, tagging=tagging, fields=fields, count=count)
+        return run_recorded(model, inputs, tagging=tagging, fields=fields, count=count, keywords=keywords)
 
 
 def _selecting(run: Run, device: str) -> bool:
@@ -336,18 +358,18 @@ def _selecting(run: Run, device: str) -> bool:
     return device == "meta" and run.crash is not None and needs_data(run.crash.exception)
 
 
-def _with_provenance(trace: Trace, model: nn.Module, inputs: list[torch.Tensor]) -> Trace:
+def _with_provenance(trace: Trace, model: nn.Module, inputs: list[Any], keywords: dict[str, Any]) -> Trace:
     """Where a pass must be explained beyond the layers' own arguments (a crash they don't
     explain, an output whose first dimension is not the batch), the same pass again on the
     same model and device, tagging where each tensor came from: the layers behind a clash,
     the view that changed the batch. Failing items only: a passing one never pays for it."""
-    batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
+    batch = inputs[0].shape[0] if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].dim() else None
     output = trace.output
     changed_batch = isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
     unexplained = trace.crash is not None and causes.crash_cause(trace) is None
     if not (unexplained or changed_batch):
         return trace
-    tagged = _run_on(model, inputs, trace.device, tagging=True,
+    tagged = _run_on(model, inputs, trace.device, tagging=True, keywords=keywords,
                      selecting=False if trace.selection is not None else None)
     if (tagged.crash is None) != (trace.crash is None):
         return trace  # not the same pass after all: nothing it says can be trusted
@@ -358,6 +380,7 @@ def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Tr
     total, trainable, param_bytes, buffer_bytes, element = layers.param_counts()
     return Trace(model=spec.model, device=device, layers=layers, calls=run.calls,
                  output=run.output, params_total=total, params_trainable=trainable,
+                 packed_params=layers.packed_params(),
                  param_bytes=param_bytes, buffer_bytes=buffer_bytes, element_bytes=element,
                  weighted=layers.weighted_leaves(),
                  crash=run.crash, clash=run.clash, reshapes=run.reshapes, flow=run.flow,
@@ -369,24 +392,26 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
     with _isolated() as default:
         model, sites = _built(spec, factory, device, default)
         inputs = _inputs(spec, spec.input_sizes, device, default)
-        run = _run_on(model, inputs, device, fields=fields, count=count)
+        keywords = _keywords(spec, device, default)
+        run = _run_on(model, inputs, device, fields=fields, count=count, keywords=keywords)
         selection = None
         if _selecting(run, device):
-            run = _run_on(model, inputs, device, fields=fields, count=count, selecting=False)
-            selection = Selection()
-            if varying:  # what init writes `_` for: the sizes that change with the selection
-                every = _run_on(model, inputs, device, selecting=True)
+            chosen = _run_on(model, inputs, device, fields=fields, count=count, selecting=False, keywords=keywords)
+            if chosen.crash is None or chosen.crash.exception != run.crash.exception:  # type: ignore[union-attr]
+                run, selection = chosen, Selection()
+            if selection is not None and varying:  # init writes `_` for sizes that change with the selection
+                every = _run_on(model, inputs, device, selecting=True, keywords=keywords)
                 selection = Selection(every.calls, every.output, every.crash is None)
         table: str | None = None
         torchinfo_count: int | None = None
         notes: tuple[str, ...] = ()
         if summary and run.crash is None:
             with Selecting(False) if selection is not None else nullcontext():
-                table, torchinfo_count, notes = _torchinfo(model, inputs, device, spec.mode)
+                table, torchinfo_count, notes = _torchinfo(model, inputs, keywords, device, spec.mode)
         trace = _with_provenance(_trace(spec, device, run, Layers(model, sites), summary=table,
                                         summary_mult_adds=torchinfo_count, notes=notes,
-                                        selection=selection), model, inputs)
-        if len(spec.input_sizes) == 1:
+                                        selection=selection), model, inputs, keywords)
+        if len(spec.input_sizes) == 1 and spec.arguments is None:
             trace = replace(trace, fitting_inputs=_fitting(spec, model, trace, device, default))
         return trace
 
@@ -403,7 +428,8 @@ def _fitting(spec: Spec, model: nn.Module, trace: Trace, device: str, default: s
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             run = _run_on(model, _inputs(spec, (size,), device, default), device,
-                          selecting=False if trace.selection is not None else None)
+                          selecting=False if trace.selection is not None else None,
+                          keywords=_keywords(spec, device, default))
         if run.crash is None:
             found.append(size)
             if len(found) == wanted:
@@ -448,7 +474,8 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
     try:
         with _isolated() as default:
             model, sites = _built(spec, factory, device, default)
-            runs = [_run_on(model, _inputs(spec, one, device, default), device, fields=spec.wants_fields)
+            runs = [_run_on(model, _inputs(spec, one, device, default), device, fields=spec.wants_fields,
+                            keywords=_keywords(spec, device, default))
                     for one in sizes]
             layers = Layers(model, sites)
             return [_trace(spec, device, run, layers) for run in runs]
@@ -482,7 +509,7 @@ def _plain_units(table: str) -> str:
                   else m.group(0), table)
 
 
-def _torchinfo(model: nn.Module, inputs: list[torch.Tensor], device: str,
+def _torchinfo(model: nn.Module, inputs: list[Any], keywords: dict[str, Any], device: str,
                mode: str) -> tuple[str | None, int | None, tuple[str, ...]]:
     try:
         import torchinfo
@@ -490,7 +517,7 @@ def _torchinfo(model: nn.Module, inputs: list[torch.Tensor], device: str,
         return None, None, (f"torchinfo could not be imported: {error}",)
     try:
         stats = torchinfo.summary(model, input_data=list(inputs), device=device, verbose=0,
-                                  mode=mode, depth=4)
+                                  mode=mode, depth=4, **keywords)
         return _plain_units(str(stats)), int(stats.total_mult_adds), ()
     except Exception as error:
         return None, None, (f"torchinfo could not summarise the model: {type(error).__name__}: "

@@ -166,6 +166,7 @@ class Trace:
     params_total: int
     params_trainable: int
     crash: Crash | None = None
+    packed_params: int = 0  # weights quantized layers hold packed, outside the parameters
     fallback: str | None = None  # why the meta device was left for the CPU
     summary: str | None = None  # torchinfo's table
     summary_mult_adds: int | None = None  # torchinfo's own count, beside its table

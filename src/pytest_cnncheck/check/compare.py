@@ -191,23 +191,22 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
     details = causes.crash_lines(trace)
     if trace.crash.where:
         details.append(f"at {trace.crash.where}")
-    sizes = list(spec.input_sizes) if len(spec.input_sizes) > 1 else spec.input_sizes[0]
     explained = causes.crash_cause(trace) is not None
     clash = clashes.explain_clash(trace) if not explained else None
     if clash is not None:
         details = [*clash.lines, f"torch{' on meta' if trace.device == 'meta' else ''} said: "
                                  f"{trace.crash.exception}"]
         return Finding("forward", spec.input_line, details=tuple(details), layers=clash.layers,
-                       message=f"The forward pass on input {format_shapes(sizes)} failed in {clash.brief}",
+                       message=f"The forward pass on input {spec.input_text} failed in {clash.brief}",
                        fix=clash.fix, changes=clash.changes)
     if explained and call is not None:
         # Lead with the cause in the model's terms; torch's own sentence (on meta, words
         # no user has seen) comes last, for the record.
         where, why = causes.crash_brief(trace)
-        message = f"The forward pass on input {format_shapes(sizes)} failed in {why}"
+        message = f"The forward pass on input {spec.input_text} failed in {why}"
         details.append(f"torch{' on meta' if trace.device == 'meta' else ''} said: {trace.crash.exception}")
     else:
-        message = f"The forward pass on input {format_shapes(sizes)} raised {trace.crash.exception}"
+        message = f"The forward pass on input {spec.input_text} raised {trace.crash.exception}"
     found, fix = candidates.crash_fix(trace)
     changes: list[Candidate] = [(one,) for one in found]
     indices = _index_dtype(spec, trace, call)

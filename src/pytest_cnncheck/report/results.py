@@ -58,7 +58,8 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "fallback": next((t.fallback for t in traces if t.fallback), None),
         "input": [list(size) for size in spec.input_sizes] if spec.scan is None else None,
         "output": shapes_json(trace.output) if ran and spec.scan is None else None,
-        "params": {"total": trace.params_total, "trainable": trace.params_trainable},
+        "params": {"total": trace.params_total, "trainable": trace.params_trainable,
+                   "packed": trace.packed_params},
         "memory": memory.figures(measured) if ran else None,
         "mult_adds": trace.compute.mult_adds if trace.compute and spec.scan is None else None,
         # The ops that may contract but were not counted, with how often each ran: {} when
@@ -183,7 +184,8 @@ def facts_line(result: dict[str, Any]) -> str:
     if params:
         trainable = "" if params["trainable"] == params["total"] else \
             f" ({params['trainable']:,} trainable)"
-        parts.append(f"params {params['total']:,}{trainable}")
+        packed = f" (+ {params['packed']:,} packed in quantized layers)" if params.get("packed") else ""
+        parts.append(f"params {params['total']:,}{trainable}{packed}")
     if result.get("mult_adds") is not None:
         parts.append(f"mult-adds {macs.described(result['mult_adds'], (result.get('mult_adds_uncounted') or {}).items())}")
     figures = result.get("memory")

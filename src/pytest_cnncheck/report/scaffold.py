@@ -16,9 +16,9 @@ from ..check import macs, memory
 from ..check.edits import flow_shapes, is_shape_tree
 from ..explain import causes
 from ..fields import Axis, Whole
-from ..spec.model import COUNT_SUFFIXES, DEFAULT_POOLING, Spec
+from ..spec.model import COUNT_SUFFIXES, DEFAULT_POOLING, Spec, argument_text
 from ..spec.source import yaml_key
-from ..trace import Call, Trace, format_shapes, widest
+from ..trace import Call, Trace, widest
 
 __all__ = ["LAYER_CHOICES", "spec_text"]
 
@@ -41,9 +41,10 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     out.append(f"  model: {yaml_key(spec.model)}")
     if spec.kwargs:
         out.append(f"  kwargs: {_flow(spec.kwargs)}")
-    sizes = spec.input_sizes
-    out.append(f"  input_size: {format_shapes(list(sizes) if len(sizes) > 1 else sizes[0])}")
-    if any(dtype != "float32" for dtype in spec.dtypes):
+    out.append(f"  input_size: {spec.input_text}")
+    if spec.forward_kwargs:
+        out.append(f"  forward_kwargs: {argument_text(spec.forward_kwargs)}")
+    if spec.arguments is None and any(dtype != "float32" for dtype in spec.dtypes):
         dtypes = spec.dtypes
         out.append(f"  dtype: {dtypes[0] if len(set(dtypes)) == 1 else '[' + ', '.join(dtypes) + ']'}")
     if spec.device is not None:

@@ -44,8 +44,7 @@ def spec_error_lines(error: SpecError, where: str, source: Sequence[str]) -> lis
 
 
 def input_text(spec: Spec) -> str:
-    sizes = spec.input_sizes
-    return format_shapes(list(sizes)) if len(sizes) > 1 else format_shapes(sizes[0])
+    return spec.input_text
 
 
 def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str | None,

@@ -458,8 +458,20 @@ _FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | _NORMS | _REDUCTIO
 
 
 # Factories whose values come from the Python numbers they are given.
+_LAZY = nn.parameter.UninitializedTensorMixin  # type: ignore[attr-defined]
 _DATA_FACTORIES = {torch.tensor, torch.as_tensor, torch.arange, torch.linspace, torch.logspace}
 _FEW = 2**16  # elements: more than a model computes its sizes with
+# Factories given a shape: one element of them is a number drawn or kept (detection's
+# training-time `int(torch.empty(1).uniform_(0, n).item())`), not a parameter.
+_SHAPED_FACTORIES = {torch.empty, torch.zeros, torch.ones, torch.rand, torch.randn, torch.full}
+
+
+def _one(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    size = kwargs.get("size", args[0] if len(args) == 1 or args and not isinstance(args[1], int) else args)
+    if isinstance(size, int):
+        size = (size,)
+    return isinstance(size, (tuple, list, torch.Size)) and all(isinstance(d, int) for d in size) \
+        and math.prod(size) <= 1
 
 
 def _few(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -511,7 +523,8 @@ def model_onto_meta(model: nn.Module) -> None:
     for module in model.modules():
         for store in (module._parameters, module._buffers):
             for name, tensor in store.items():
-                if tensor is not None and not tensor.is_meta:
+                if tensor is not None and not tensor.is_meta and \
+                        not isinstance(tensor, _LAZY):  # lazy: no storage
                     if id(tensor) not in moved:
                         meta = torch.empty_like(tensor, device="meta")
                         moved[id(tensor)] = (nn.Parameter(meta, requires_grad=tensor.requires_grad)
@@ -546,7 +559,8 @@ def _meta_context() -> Any:
                     return _fill(func, args, kwargs)
             except _Unsure:
                 pass
-            if func in _DATA_FACTORIES and kwargs.get("device") is None and _few(func, args, kwargs):
+            if kwargs.get("device") is None and (func in _DATA_FACTORIES and _few(func, args, kwargs)
+                                                 or func in _SHAPED_FACTORIES and _one(args, kwargs)):
                 # Numbers a model computes with (a RegNet's widths in __init__, a pooler's
                 # scale in forward) and reads back with .tolist() or float(): real, on the
                 # CPU. A parameter or buffer made of them is moved to meta after the build;

@@ -128,6 +128,15 @@ class Layers(Mapping[str, Layer]):
                     buffer_bytes += buffer.numel() * buffer.element_size()
         return total, trainable, param_bytes, buffer_bytes, element or 4
 
+    def packed_params(self) -> int:
+        """The weights and biases quantized layers hold packed, outside their parameters
+        (torch.ao.nn.quantized's Linear and Conv): `params` does not count them."""
+        total = 0
+        for module in self._modules.values():
+            if callable(getattr(module, "_weight_bias", None)) and callable(getattr(module, "weight", None)):
+                total += sum(t.numel() for t in module._weight_bias() if t is not None)  # type: ignore[operator]
+        return total
+
     def __len__(self) -> int:
         return len(self._modules)
 

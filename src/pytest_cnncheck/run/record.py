@@ -85,8 +85,8 @@ class Run:
     compute: Compute | None = None
 
 
-def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = False,
-                 fields: bool = False, count: bool = False) -> Run:
+def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
+                 fields: bool = False, count: bool = False, keywords: dict[str, Any] | None = None) -> Run:
     """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
     came from (and costs on every operation: for a pass that must explain a clash);
     `fields` under Flow, which follows each layer's receptive field and inputs; `count`
@@ -106,7 +106,7 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
     if tagging:
         from .provenance import Provenance
 
-        batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
+        batch = inputs[0].shape[0] if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].dim() else None
         provenance = Provenance(batch, current)
     if fields:
         from .flow import Flow
@@ -189,7 +189,7 @@ def run_recorded(model: nn.Module, inputs: list[torch.Tensor], tagging: bool = F
             with provenance if provenance is not None else nullcontext(), \
                     flow if flow is not None else nullcontext(), \
                     counter if counter is not None else nullcontext():
-                output = _shapes(model(*inputs))
+                output = _shapes(model(*inputs, **(keywords or {})))
         except Exception as error:
             place = user_place_of(error)
             crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error),

@@ -45,7 +45,7 @@ class Selecting(TorchDispatchMode):
     """Data-dependent ops on meta tensors select nothing, or everything."""
 
     def __init__(self, everything: bool) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.everything = everything
         self.used = False  # whether an op took the assumption
 
@@ -73,7 +73,7 @@ class Selecting(TorchDispatchMode):
             return _long(_rows(self.everything, first.numel()), first.dim())
         if packet is aten.masked_select:
             self.used = True
-            shape = torch.broadcast_shapes(first.shape, args[1].shape)
+            shape = torch.broadcast_shapes(first.shape, args[1].shape)  # type: ignore[no-untyped-call]
             return first.new_empty((_rows(self.everything, int(torch.Size(shape).numel())),))
         if packet in (aten.index, aten._unsafe_index) and len(args) > 1:
             return func(first, self._masks_as_indices(list(args[1])), *args[2:], **kwargs)

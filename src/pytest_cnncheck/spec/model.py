@@ -6,6 +6,8 @@ Made by validate.py from the YAML that parse.py reads. No torch.
 
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,8 @@ DTYPES = (
 DEVICES = ("meta", "cpu", "cuda")
 MODES = ("eval", "train")
 
-SPEC_KEYS = ("model", "kwargs", "input_size", "sweep", "dtype", "device", "mode", "expect", "rules")
+SPEC_KEYS = ("model", "kwargs", "input_size", "forward_kwargs", "sweep", "dtype", "device", "mode", "expect",
+             "rules")
 EXPECT_KEYS = ("output", "params", "mult_adds", "memory", "layers", "flatten", "accepts")
 MEMORY_KEYS = ("params", "buffers", "activations")
 PARAMS_KEYS = ("total", "trainable")
@@ -297,6 +300,36 @@ class Scan:
 
 
 @dataclass(frozen=True)
+class TensorInput:
+    """A tensor of zeros the forward pass is given, inside a list or mapping argument or as a
+    keyword argument."""
+
+    size: tuple[int, ...]
+    dtype: str = "float32"
+
+
+def tensor_inputs(tree: Any) -> list[TensorInput]:
+    """The tensors of an argument tree (TensorInput, lists, mappings, plain values), in order."""
+    if isinstance(tree, TensorInput):
+        return [tree]
+    items = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (list, tuple)) else ()
+    return [leaf for item in items for leaf in tensor_inputs(item)]
+
+
+def argument_text(tree: Any) -> str:
+    """An argument tree as YAML flow text, as a spec writes it: `[[3, 320, 320]]`,
+    `{boxes: {size: [0, 4]}, labels: {size: [0], dtype: int64}}`."""
+    if isinstance(tree, TensorInput):
+        shape = "[" + ", ".join(map(str, tree.size)) + "]"
+        return shape if tree.dtype == "float32" else f"{{size: {shape}, dtype: {tree.dtype}}}"
+    if isinstance(tree, (list, tuple)):
+        return "[" + ", ".join(argument_text(item) for item in tree) + "]"
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{key}: {argument_text(item)}" for key, item in tree.items()) + "}"
+    return json.dumps(tree)
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     path: Path
@@ -310,6 +343,13 @@ class Spec:
     kwargs_lines: dict[str, int] = field(default_factory=dict, compare=False)  # each key's line
     dtypes: tuple[str, ...] = ("float32",)
     dtype_line: int = 0
+    # The positional arguments, where one is a list or mapping (detection models take a list
+    # of images; targets in training): TensorInput leaves, lists, dicts, plain values.
+    # None: each argument is one tensor of input_sizes. input_sizes and dtypes then list
+    # every tensor of these, in order.
+    arguments: tuple[Any, ...] | None = None
+    forward_kwargs: dict[str, Any] = field(default_factory=dict)  # keyword arguments of forward
+    forward_kwargs_line: int = 0
     device: str | None = None  # None: meta, falling back to the CPU
     device_line: int = 0
     mode: str = "eval"
@@ -326,6 +366,15 @@ class Spec:
     receptive_field: FieldSpec | None = None  # rules.receptive_field: what the widest features see, at least
     bindings: Bindings = ()  # the sweep combination this spec was made for
     scan: Scan | None = None  # `expect.accepts`: the sizes to try and the set expected
+
+    @property
+    def input_text(self) -> str:
+        """The dummy input as a spec writes it: `[1, 3, 32, 32]`, a list of shapes, or the
+        argument trees."""
+        if self.arguments is not None:
+            return argument_text(list(self.arguments))
+        sizes = self.input_sizes
+        return argument_text([TensorInput(size) for size in sizes] if len(sizes) > 1 else TensorInput(sizes[0]))
 
     @property
     def wants_fields(self) -> bool:

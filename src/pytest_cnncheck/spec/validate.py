@@ -16,7 +16,7 @@ from .expr import ExpressionError, evaluate, names_in
 from .model import (MAGNITUDE, BYTE_SUFFIXES, CALL_KEYS, COUNT_SUFFIXES, DEFAULT_POOLING, DEVICES, DTYPES, EXPECT_KEYS,
                     LAYER_KEYS, MAX_COMBINATIONS, MEMORY_KEYS, MODES, PARAMS_KEYS, RULE_KEYS, SPEC_KEYS, Bound,
                     CallSpec, Count, Dim, FieldSpec, FlattenSpec, LayerSpec, Number, ParamsSpec, Scan, Shape, ShapeMap,
-                    ShapeNode, Shapes, ShapeSeq, Spec, SpecError)
+                    ShapeNode, Shapes, ShapeSeq, Spec, SpecError, TensorInput, tensor_inputs)
 from .sizes import SizeSet, SizeSetError, parse_sizes
 from .source import LineMap, Span
 
@@ -91,6 +91,62 @@ def _dtype_hint(word: str) -> str | None:
     return None
 
 
+def _structured(value: Any) -> bool:
+    """Whether `input_size` has an argument that is a list or mapping of tensors, beyond a
+    shape or a list of shapes."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and any(
+        isinstance(item, dict) or isinstance(item, list) and any(isinstance(d, (list, dict)) for d in item)
+        for item in value)
+
+
+_MAX_VALUES = 10_000  # in the argument trees of one spec
+
+
+def _values(tree: Any, limit: int) -> int:
+    """How many values `tree` holds, counting stopped past `limit`."""
+    count, stack = 0, [tree]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def _at(mapping: Any, key: Any, line: int) -> int:
+    return mapping.value_line(key) if isinstance(mapping, LineMap) else line
+
+
+def _typed(tree: Any, dtype: str) -> Any:
+    """The argument tree with `dtype` for each tensor that names none."""
+    if isinstance(tree, TensorInput):
+        return tree if tree.dtype else TensorInput(tree.size, dtype)
+    if isinstance(tree, list):
+        return [_typed(item, dtype) for item in tree]
+    if isinstance(tree, dict):
+        return {key: _typed(item, dtype) for key, item in tree.items()}
+    return tree
+
+
+def command_line_arguments(value: Any, keywords: dict[str, Any],
+                           dtype: str) -> tuple[tuple[Any, ...] | None, dict[str, Any]]:
+    """`cnncheck init`'s --input-size given as JSON argument trees (None where it is plain
+    shapes) and its --forward-kwargs, validated as a spec's; SpecError where they are not."""
+    validator = Validator(Path("."), "", 1)
+    arguments = None
+    if _structured(value):
+        arguments = tuple(_typed(tree, dtype) for tree in validator.arguments(value, 1))
+    made = {key: _typed(validator.argument(item, 1, f"forward_kwargs.{key}", 1), dtype)
+            for key, item in keywords.items()}
+    if validator.problems:
+        raise SpecError(validator.problems)
+    return arguments, made
+
+
 class Validator:
     """Turns one spec's LineMap into a Spec, collecting every problem."""
 
@@ -129,18 +185,43 @@ class Validator:
                 if isinstance(kwargs, LineMap):
                     fields["kwargs_lines"] = {key: kwargs.key_line(key) for key in kwargs}
         input_sizes: tuple[tuple[int, ...], ...] = ()
+        arguments: tuple[Any, ...] | None = None
         if "input_size" not in body:
             self.problem(self.line, "The spec has no `input_size` (the dummy input's shape, "
                                     "batch first, e.g. [1, 3, 32, 32]).")
+        elif _structured(body["input_size"]):
+            arguments = self.arguments(body["input_size"], body.value_line("input_size"))
         else:
             input_sizes = self.input_sizes(body["input_size"], body.value_line("input_size"))
+        count = len(arguments) if arguments is not None else len(input_sizes)
+        dtypes = None
         if "dtype" in body:
-            dtypes = self.dtypes(body["dtype"], body.value_line("dtype"), len(input_sizes))
+            dtypes = self.dtypes(body["dtype"], body.value_line("dtype"), count)
             if dtypes:
-                fields["dtypes"] = dtypes
                 fields["dtype_line"] = body.value_line("dtype")
+        if arguments is not None:
+            arguments = tuple(_typed(argument, dtypes[i] if dtypes else "float32")
+                              for i, argument in enumerate(arguments))
+            leaves = tensor_inputs(arguments)
+            input_sizes = tuple(leaf.size for leaf in leaves)
+            fields["arguments"] = arguments
+            fields["dtypes"] = tuple(leaf.dtype for leaf in leaves)
+        elif dtypes:
+            fields["dtypes"] = dtypes
         elif input_sizes:
             fields["dtypes"] = ("float32",) * len(input_sizes)
+        if "forward_kwargs" in body:
+            value, at = body["forward_kwargs"], body.value_line("forward_kwargs")
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                self.problem(at, "`forward_kwargs` must be a mapping of forward's argument names to "
+                                 f"values, not {value_kind(value)}.")
+            elif _values(value, _MAX_VALUES) > _MAX_VALUES:
+                self.problem(at, f"`forward_kwargs` holds more than {_MAX_VALUES:,} values.")
+            else:
+                fields["forward_kwargs"] = {key: _typed(self.argument(item, _at(value, key, at),
+                                                                      f"forward_kwargs.{key}", 1), "float32")
+                                            for key, item in value.items()}
+                fields["forward_kwargs_line"] = at
         if "device" in body:
             device = self.choice(body, "device", DEVICES, _device_hint)
             if device:
@@ -347,10 +428,13 @@ class Validator:
             return Bound(low, high)
         return self.integer(value, line, key, 0, span=span, suffixes=suffixes)
 
-    def shape(self, value: Any, line: int, key: str, span: Span | None = None) -> Shape | None:
-        if not isinstance(value, list) or not value:
+    def shape(self, value: Any, line: int, key: str, span: Span | None = None,
+              minimum: int | None = None) -> Shape | None:
+        if not isinstance(value, list) or not value and key.startswith("input_size"):
             self.problem(line, f"`{key}` must be a shape such as [1, 16, 5, 5], not {value_kind(value)}.")
             return None
+        if not value:
+            return Shape((), line, span)  # a 0-dimensional tensor: a loss, a scalar
         dims: list[Dim] = []
         item_lines = getattr(value, "item_lines", [line] * len(value))
         item_spans = getattr(value, "item_spans", [None] * len(value))
@@ -359,8 +443,8 @@ class Validator:
                 dims.append(None)
                 continue
             # An output may be empty: a detector that finds nothing gives boxes [0, 4].
-            minimum = 1 if key.startswith("input_size") else 0
-            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=minimum, span=dim_span)
+            least = minimum if minimum is not None else 1 if key.startswith("input_size") else 0
+            number = self.integer(dim, dim_line, f"{key}[{index}]", minimum=least, span=dim_span)
             if number is None:
                 return None  # one problem a shape is enough to read
             dims.append(number)
@@ -436,6 +520,59 @@ class Validator:
                 return ()
             sizes.append(tuple(d.value for d in shape.dims if d is not None))
         return tuple(sizes)
+
+    def arguments(self, value: Any, line: int) -> tuple[Any, ...]:
+        """`input_size` where an argument is a list or a mapping: one argument tree each."""
+        if _values(value, _MAX_VALUES) > _MAX_VALUES:
+            # YAML aliases can make a small file a tree of billions of values.
+            self.problem(line, f"`input_size` holds more than {_MAX_VALUES:,} values: a model's inputs "
+                               "are a few tensors.")
+            return ()
+        items = value if isinstance(value, list) else [value]
+        item_lines = getattr(value, "item_lines", [line] * len(items))
+        return tuple(self.argument(item, item_line, f"input_size[{index}]", 0)
+                     for index, (item, item_line) in enumerate(zip(items, item_lines)))
+
+    def argument(self, value: Any, line: int, key: str, depth: int) -> Any:
+        """One argument of forward: a shape (a tensor of zeros), `{size: shape, dtype: int64}`,
+        a list or mapping of arguments, or a plain value (a number, text, true/false, null)."""
+        if depth > 8:
+            self.problem(line, f"`{key}` nests deeper than 8 levels.")
+            return None
+        if isinstance(value, dict):
+            if "size" in value and not set(value) <= {"size", "dtype"}:
+                extra = sorted(str(k) for k in set(value) - {"size", "dtype"})
+                self.problem(line, f"`{key}` is a tensor, `{{size: shape, dtype: int64}}`: unknown key "
+                                   f"{extra[0]!r}.")
+                return None
+            if "size" in value:
+                shape = self.shape(value["size"], _at(value, "size", line), f"{key}.size", minimum=0)
+                dtype = value.get("dtype")
+                if dtype is not None:
+                    dtype = (self.dtypes(dtype, _at(value, "dtype", line), 1) or ("float32",))[0]
+                return self.tensor(shape, key, dtype)
+            return {str(name): self.argument(item, _at(value, name, line), f"{key}.{name}", depth + 1)
+                    for name, item in value.items()}
+        if isinstance(value, list):
+            if value and not any(isinstance(item, (list, dict)) for item in value):
+                # A shape; an argument's own batch may be 0 (a target with no boxes).
+                return self.tensor(self.shape(value, line, key, minimum=1 if depth == 0 else 0), key)
+            item_lines = getattr(value, "item_lines", [line] * len(value))
+            return [self.argument(item, item_line, f"{key}[{index}]", depth + 1)
+                    for index, (item, item_line) in enumerate(zip(value, item_lines))]
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        self.problem(line, f"`{key}` must be a shape, a list or mapping of them, or a plain value, "
+                           f"not {value_kind(value)}.")
+        return None
+
+    def tensor(self, shape: Shape | None, key: str, dtype: str | None = None) -> TensorInput | None:
+        if shape is None:
+            return None
+        if any(d is None for d in shape.dims):
+            self.problem(shape.line, f"`{key}` must give every dimension; `_` is for expectations only.")
+            return None
+        return TensorInput(tuple(d.value for d in shape.dims if d is not None), dtype or "")
 
     def dtypes(self, value: Any, line: int, inputs: int) -> tuple[str, ...] | None:
         names = list(value) if isinstance(value, list) else [value]
