@@ -43,7 +43,7 @@ FAMILIES = {
 SIZES = {"inception_v3": ["1,3,299,299"], "vit_h_14": ["1,3,518,518"], "mvit_v1_b": ["1,3,16,224,224"],
          "mvit_v2_s": ["1,3,16,224,224"], "s3d": ["1,3,16,224,224"], "swin3d_t": ["1,3,16,224,224"],
          "swin3d_s": ["1,3,16,224,224"], "swin3d_b": ["1,3,16,224,224"],
-         "googlenet": ["1,3,224,224"], "quantization.inception_v3": ["1,3,299,299"]}
+         "googlenet": ["1,3,224,224"]}
 FORWARD_KWARGS = {"raft_small": {"num_flow_updates": 4}, "raft_large": {"num_flow_updates": 4}}
 
 
@@ -56,12 +56,13 @@ def _models(only: set[str] | None) -> list[tuple[str, str, list[str], dict[str, 
         for name in sorted(names):
             if only and name not in only and f"{family}.{name}" not in only:
                 continue
-            builder = tv.get_model_builder(name) if family != "quantization" else \
-                getattr(__import__(module, fromlist=["_"]), name)
+            builder = tv.get_model_builder(name)
             kwargs: dict[str, object] = {"weights": None, **extra}
             if "weights_backbone" in inspect.signature(builder).parameters:
                 kwargs["weights_backbone"] = None
-            found.append((family, f"{module}:{name}", SIZES.get(f"{family}.{name}", SIZES.get(name, size)), kwargs))
+            # The builder's own module: the registry's name (quantized_googlenet) is no attribute.
+            target = f"{builder.__module__}:{builder.__name__}"
+            found.append((family, target, SIZES.get(f"{family}.{name}", SIZES.get(name, size)), kwargs))
     return found
 
 

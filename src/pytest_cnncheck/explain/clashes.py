@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .. import ops
 from ..findings import Fix
 from ..trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
 from .candidates import channel_fix, out_size, size_fixes, size_line
@@ -45,7 +46,7 @@ def is_shape_clash(clash: Clash | None) -> bool:
     if clash is None or not clash.operands:
         return False
     shapes = [operand.shape for operand in clash.operands]
-    if clash.op in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
+    if clash.op in ops.JOIN:
         dim = clash.dim or 0
         if clash.op == "stack":
             return len(set(shapes)) > 1
@@ -250,7 +251,7 @@ def _simulate(steps: list[Step], size: int, axis: int, trace: Trace) -> int | No
         layer = trace.layers.get(_name(step.layer))
         # The layer's own computation: its op, or (on meta, by formula) the layer call itself.
         own = layer is not None and layer.kind in ("conv", "conv_transpose", "pool") and (
-            step.op in _FORMULA_OPS or step.op == layer.name.rsplit(".", 1)[-1])
+            step.op in ops.WINDOWED or step.op == layer.name.rsplit(".", 1)[-1])
         if not own and step.input[2 + axis] == step.output[2 + axis]:
             continue  # keeps the size: an activation, a norm, an elementwise op
         if not own or layer is None or layer.hparams.get("padding") == "same":
@@ -260,11 +261,6 @@ def _simulate(steps: list[Step], size: int, axis: int, trace: Trace) -> int | No
             return None
         size = result
     return size
-
-
-_FORMULA_OPS = {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-                "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-                "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices"}
 
 
 def input_candidates(trace: Trace, limit: int = 40) -> list[tuple[int, ...]]:

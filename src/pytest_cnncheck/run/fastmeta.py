@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import ops
 from ..window import Window
 from . import counting
 
@@ -311,12 +312,12 @@ def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if func in _NORMS:
         return _norm(func, args, kwargs)
     if func in _REDUCTIONS:
-        return _reduced(args, kwargs)
+        return _reduced(func, args, kwargs)
     if func is F.interpolate:
         return _interpolated(args, kwargs)
     if func is torch.cat:
-        tensors = args[0] if args else kwargs.get("tensors")
-        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        given = _bound(func, args, kwargs)
+        tensors, dim = given.get("tensors"), given["dim"]
         if not isinstance(tensors, (list, tuple)) or not tensors or not isinstance(dim, int) or any(
                 not isinstance(t, torch.Tensor) or not t.is_meta or t.dim() != tensors[0].dim()
                 or t.dtype != tensors[0].dtype for t in tensors):
@@ -333,18 +334,19 @@ def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     raise _Unsure
 
 
-def _bound(names: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """A function's arguments by name, as its signature `names` binds them; anything it
-    would not bind (too many, an unknown or repeated keyword) runs for real."""
-    if len(args) > len(names) or set(kwargs) - set(names) or set(kwargs) & set(names[:len(args)]):
-        raise _Unsure
-    return dict(zip(names, args)) | kwargs
+def _bound(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A function's arguments by name (ops.bind); anything it would not bind (too many, an
+    unknown or repeated keyword) runs for real."""
+    try:
+        return ops.bind(ops.name_of(func), args, kwargs)
+    except ops.Unbound:
+        raise _Unsure from None
 
 
-def _reduced(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+def _reduced(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
     """`x.mean(dims, keepdim)`, `sum`, `amax` of a floating meta tensor over named dimensions
     (a dtype or an out: torch's own path)."""
-    given = _bound(("input", "dim", "keepdim"), args, kwargs)
+    given = _bound(func, args, kwargs)
     if "input" not in given:
         raise _Unsure
     x, dim, keepdim = given["input"], given.get("dim"), given.get("keepdim", False)
@@ -371,8 +373,7 @@ def _interpolated(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor
     """F.interpolate's output: `size`, or floor(in * scale_factor) per spatial dimension
     (torch's rule). A bilinear upsampling on meta runs a Python decomposition: most of an
     FPN decoder's time."""
-    given = _bound(("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
-                    "antialias"), args, kwargs)
+    given = _bound(F.interpolate, args, kwargs)
     if "input" not in given:
         raise _Unsure
     x, size, scale = given["input"], given.get("size"), given.get("scale_factor")
@@ -400,16 +401,10 @@ def _interpolated(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor
     return _empty(x, (*x.shape[:2], *sizes))
 
 
-_NORM_ARGS = {F.batch_norm: ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum",
-                             "eps"),
-              F.layer_norm: ("input", "normalized_shape", "weight", "bias", "eps"),
-              F.group_norm: ("input", "num_groups", "weight", "bias", "eps")}
-
-
 def _norm(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
     """The output of a normalisation is its input's shape, where every argument fits it;
     anything else runs for real, so that its error is torch's."""
-    given = _bound(_NORM_ARGS[func], args, kwargs)
+    given = _bound(func, args, kwargs)
     x = given.get("input")
     if not isinstance(x, torch.Tensor) or not x.is_meta or not x.is_floating_point() or x.dim() < 2:
         raise _Unsure

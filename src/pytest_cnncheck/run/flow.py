@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .. import ops
 from ..fields import Axis, Came, Entry, Unknown, Whole, merge, strided, transposed
 from ..trace import FlowRecord
 from .layers import spatial_dims
@@ -29,11 +30,6 @@ Field = tuple[Entry, ...]  # one entry per dimension of a tensor
 
 
 _POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._LPPoolNd)
-_MIXING = {"matmul", "mm", "bmm", "baddbmm", "addmm", "einsum", "scaled_dot_product_attention",
-           "multi_head_attention_forward", "fft_fft2", "fft_rfft2"}
-_REDUCING = {"mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "logsumexp", "prod",
-             "softmax", "log_softmax", "cumsum", "argmax", "argmin", "median", "nanmean", "std_mean",
-             "var_mean"}
 
 
 class Flow(TorchFunctionMode):
@@ -117,7 +113,7 @@ class Flow(TorchFunctionMode):
         nodes: frozenset[int] = frozenset()
         for tensor in inputs:
             nodes |= _tag(tensor)[1]  # type: ignore[index]
-        name = getattr(func, "__name__", str(func)).strip("_")
+        name = ops.name_of(func).strip("_")
         layer = self.current() or name
         for tensor in outputs:  # in place too (`x += y`, `relu_`): the tag is renewed
             try:
@@ -188,44 +184,41 @@ def _adaptive(x: torch.Tensor, out: torch.Tensor, name: str) -> Field:
     return tuple(result)
 
 
+# The functions whose arguments _op_field reads by name.
+_BOUND = {"conv", "conv_transpose", "max_pool", "max_pool_with_indices", "avg_pool", "lp_pool", "interpolate", "pad",
+          "cat", "concat", "concatenate", "stack"}
+
+
 def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: list[torch.Tensor],
               out: torch.Tensor, layer: str) -> Field:
     x = inputs[0]
-    base = name.rstrip("0123456789d") if name[-2:] in ("1d", "2d", "3d") else name
-    if base in ("conv",) and x is args[0]:
-        w = args[1] if len(args) > 1 else kwargs["weight"]
-        a = list(args) + [None] * 7
-        return _conv_like(x, out, layer, w.dim() - 2, tuple(w.shape[2:]), kwargs.get("stride", a[3] if a[3] is not None else 1),
-                          kwargs.get("padding", a[4] if a[4] is not None else 0),
-                          kwargs.get("dilation", a[5] if a[5] is not None else 1))
-    if base == "conv_transpose" and x is args[0]:
-        w = args[1]
-        a = list(args) + [None] * 8
+    family = ops.base(name)
+    given = ops.bind(name, args, kwargs) if family in _BOUND else {}
+    if family == "conv" and x is given["input"]:
+        w = given["weight"]
+        return _conv_like(x, out, layer, w.dim() - 2, tuple(w.shape[2:]), given["stride"], given["padding"],
+                          given["dilation"])
+    if family == "conv_transpose" and x is given["input"]:
+        w = given["weight"]
         n = w.dim() - 2
         k = tuple(w.shape[2:])
-        s = _n(kwargs.get("stride", a[3] if a[3] is not None else 1), n)
-        p = _n(kwargs.get("padding", a[4] if a[4] is not None else 0), n)
-        d = _n(kwargs.get("dilation", a[7] if a[7] is not None else 1), n)
+        s, p, d = _n(given["stride"], n), _n(given["padding"], n), _n(given["dilation"], n)
         return _field(x, out, layer, n, lambda e, i: transposed(e, k[i], s[i], p[i], d[i], layer))
-    if base in ("max_pool", "max_pool_with_indices", "avg_pool", "lp_pool") and x is args[0]:
-        a = list(args) + [None] * 6
-        if base == "lp_pool":
-            kernel, stride, padding, dilation = a[2], a[3], 0, 1
-        else:
-            kernel = kwargs.get("kernel_size", a[1])
-            stride = kwargs.get("stride", a[2])
-            padding = kwargs.get("padding", a[3] if a[3] is not None else 0)
-            dilation = kwargs.get("dilation", a[4] if base.startswith("max") and a[4] is not None else 1)
+    if family in ("max_pool", "max_pool_with_indices", "avg_pool", "lp_pool") and x is given["input"]:
+        kernel, stride = given["kernel_size"], given.get("stride")
         if stride is None or stride == [] or stride == ():
             stride = kernel
-        return _conv_like(x, out, layer, int(name[-2]), kernel, stride, padding, dilation)
-    if base in ("adaptive_avg_pool", "adaptive_max_pool"):
+        return _conv_like(x, out, layer, int(name[-2]) if family != "max_pool_with_indices" else
+                          int(name[-len("d_with_indices") - 1]), kernel, stride, given.get("padding", 0),
+                          given.get("dilation", 1))
+    if family in ("adaptive_avg_pool", "adaptive_max_pool"):
         return _adaptive(x, out, layer)
     if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):
-        mode = kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
+        mode = given.get("mode", "nearest") if name == "interpolate" else \
+            kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
         return _resized(x, out, layer, str(mode))
-    if name == "pad" and x is args[0]:
-        pad = args[1] if len(args) > 1 else kwargs["pad"]
+    if name == "pad" and x is given["input"]:
+        pad = given["pad"]
         padded = list(_field_of(x))
         for side in range(len(pad) // 2):
             at = x.dim() - 1 - side
@@ -260,12 +253,12 @@ def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: 
         if last and last[-1] is not None:
             return _whole_like(out, f"{layer}: a Linear over a spatial dimension", inputs)
         return last if len(last) == out.dim() else _whole_or_none(inputs, out, f"{layer}: a Linear")
-    if name in _MIXING:
+    if name in ops.MIXING:
         return _whole_like(out, f"{layer}: `{name}` mixes every position", inputs)
-    if name in _REDUCING:
+    if name in ops.REDUCING:
         return _reduced(name, args, kwargs, x, out, layer)
     if name in ("cat", "concat", "concatenate", "stack"):
-        return _joined(name, args, kwargs, inputs, out, layer)
+        return _joined(name, given, inputs, out, layer)
     return _generic(layer, inputs, out)
 
 
@@ -333,10 +326,10 @@ def _reduced(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], x: torch.
     return _whole_like(out, whole.why)
 
 
-def _joined(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: list[torch.Tensor],
-            out: torch.Tensor, layer: str) -> Field:
-    tensors = [t for t in (args[0] if args else kwargs.get("tensors", ())) if isinstance(t, torch.Tensor)]
-    dim = int(kwargs.get("dim", args[1] if len(args) > 1 else 0))
+def _joined(name: str, given: dict[str, Any], inputs: list[torch.Tensor], out: torch.Tensor,
+            layer: str) -> Field:
+    tensors = [t for t in given.get("tensors", ()) if isinstance(t, torch.Tensor)]
+    dim = int(given["dim"])
     rank = tensors[0].dim() if tensors else out.dim()
     dim %= rank if name != "stack" else rank + 1
     fields = [_field_of(t) for t in tensors if _tag(t) is not None]

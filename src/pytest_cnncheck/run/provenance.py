@@ -18,18 +18,14 @@ from typing import Any, Callable
 import torch
 from torch.overrides import TorchFunctionMode
 
+from .. import ops
 from ..trace import Clash, Operand, Reshape, Step
 from .frames import user_line_now
 
 __all__ = ["Provenance"]
 
-# Operations that combine tensors whose shapes must agree, and what agreement means.
-_ELEMENTWISE = {"add", "__add__", "__radd__", "__iadd__", "sub", "__sub__", "__rsub__", "mul", "__mul__",
-                "__rmul__", "__imul__", "div", "__truediv__", "__rtruediv__", "add_", "mul_", "sub_",
-                "where", "maximum", "minimum"}
-_JOIN = {"cat", "concat", "concatenate", "stack", "hstack", "vstack"}
-_MATMUL = {"matmul", "__matmul__", "mm", "bmm", "linear", "einsum"}
-_RESHAPE = {"view", "reshape", "flatten", "view_as", "reshape_as", "unflatten"}
+# Operations that combine tensors whose shapes must agree (a clash), or change a shape.
+_WATCHED = ops.ELEMENTWISE | ops.JOIN | ops.MATMUL | ops.RESHAPE
 _TAG = "_cnncheck_step"
 _DEPTH = 64  # steps kept on an operand's path: enough to reach where two paths parted
 
@@ -48,19 +44,19 @@ class Provenance(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
-        name = getattr(func, "__name__", str(func))
+        name = ops.name_of(func)
         tensors = [a for a in _flat(args) if isinstance(a, torch.Tensor)]
         try:
             out = func(*args, **kwargs)
         except Exception:
-            if self.clash is None and (name in _ELEMENTWISE | _JOIN | _MATMUL | _RESHAPE):
+            if self.clash is None and name in _WATCHED:
                 self.clash = Clash(
                     op=name.strip("_"), where=user_line_now(), layer=self.current(),
                     operands=tuple(_operand(t) for t in tensors[:4]),
                     dim=_join_dim(name, args, kwargs),
-                    target=_target(args[1:]) if name in _RESHAPE else ())
+                    target=_target(args[1:]) if name in ops.RESHAPE else ())
             raise
-        if name in _RESHAPE and tensors and isinstance(out, torch.Tensor) and out.dim() >= 1:
+        if name in ops.RESHAPE and tensors and isinstance(out, torch.Tensor) and out.dim() >= 1:
             before, after = tuple(tensors[0].shape), tuple(out.shape)
             if before and after[0] != before[0] and before[0] == self.batch:
                 self.reshapes.append(Reshape(op=name, where=user_line_now(), layer=self.current(),
@@ -123,7 +119,10 @@ def _target(args: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _join_dim(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
-    if name not in _JOIN:
+    if name not in ops.JOIN:
         return None
-    dim = kwargs.get("dim", args[1] if len(args) > 1 and isinstance(args[1], int) else 0)
-    return int(dim)
+    try:
+        dim = ops.bind(name, args, kwargs).get("dim", 0)
+    except ops.Unbound:
+        return None
+    return dim if isinstance(dim, int) else None
