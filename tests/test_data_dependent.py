@@ -240,3 +240,32 @@ def test_quantized_layers_count_zero_params_and_say_what_they_hold_packed(pytest
     assert "params 0 (+ 15 packed in quantized layers)" in out  # 3*4 weights + 3 biases
     report = json.loads((pytester.path / "report.json").read_text())
     assert report["specs"][0]["params"] == {"total": 0, "trainable": 0, "packed": 15}
+
+
+def test_a_fallback_cites_the_models_line_not_a_passing_wrapper(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(models="""
+        import torch
+        from torch import nn
+        from typing_extensions import deprecated
+
+        # A torch function behind typing_extensions' @deprecated, as torch.ao.quantization's are.
+        read = deprecated("use Tensor.item")(torch.Tensor.__format__)
+
+        class Calibrated(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+                self.scale = read(self.fc.weight.sum(), ".2f")  # reads a value: impossible on meta
+
+            def forward(self, x):
+                return self.fc(x)
+    """)
+    result, out = run(pytester, """
+        calibrated:
+          model: models.py:Calibrated
+          input_size: [1, 4]
+          expect: {output: [1, 2]}
+        """, "-W", "ignore::DeprecationWarning")
+    result.assert_outcomes(passed=1)
+    assert "at models.py:12: self.scale = read(self.fc.weight.sum(), \".2f\")" in out
+    assert "typing_extensions" not in out

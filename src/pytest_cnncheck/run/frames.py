@@ -17,6 +17,15 @@ __all__ = ["OWN_DIR", "TORCH_DIR", "first_line", "raised", "user_frame_of", "use
 # Folders as prefixes that end in a separator, so that a path is inside one by whole
 # components: torchvision/ and torchinfo/ are not torch/.
 TORCH_DIR = folder_prefix(Path(torch.__file__).parent)
+# Wrappers that only pass a call on (typing_extensions' @deprecated, which torch and
+# torchvision use): never the line a user would look for.
+try:
+    import typing_extensions
+
+    _PASSING = (str(Path(typing_extensions.__file__).resolve()), typing_extensions.__file__)
+except (ImportError, TypeError):  # pragma: no cover - torch requires it
+    _PASSING = ()
+_SKIPPED = (TORCH_DIR, *_PASSING)
 
 
 def raised(doing: str, error: BaseException) -> str:
@@ -31,11 +40,11 @@ def first_line(error: BaseException) -> str:
 
 
 def user_frame_of(error: BaseException) -> str | None:
-    return user_frame(error.__traceback__, skip=(TORCH_DIR,))
+    return user_frame(error.__traceback__, skip=_SKIPPED)
 
 
 def user_place_of(error: BaseException) -> tuple[str, int, str] | None:
-    return user_place(error.__traceback__, skip=(TORCH_DIR,))
+    return user_place(error.__traceback__, skip=_SKIPPED)
 
 
 def user_line_now() -> str | None:
@@ -43,7 +52,7 @@ def user_line_now() -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         path = frame.f_code.co_filename
-        if not path.startswith((TORCH_DIR, OWN_DIR, "<")):
+        if not path.startswith((*_SKIPPED, OWN_DIR, "<")):
             line = f"{relative(Path(path), Path.cwd())}:{frame.f_lineno}"
             code = linecache.getline(path, frame.f_lineno).strip()
             return f"{line}: {code}" if code else line
