@@ -22,7 +22,7 @@ TORCH_DIR = folder_prefix(Path(torch.__file__).parent)
 try:
     import typing_extensions
 
-    _PASSING = (str(Path(typing_extensions.__file__).resolve()), typing_extensions.__file__)
+    _PASSING: tuple[str, ...] = (str(Path(typing_extensions.__file__).resolve()), typing_extensions.__file__)
 except (ImportError, TypeError):  # pragma: no cover - torch requires it
     _PASSING = ()
 _SKIPPED = (TORCH_DIR, *_PASSING)

@@ -10,126 +10,19 @@ import math
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .expr import ExpressionError, evaluate, names_in
-from .model import (MAGNITUDE, BYTE_SUFFIXES, CALL_KEYS, COUNT_SUFFIXES, DEFAULT_POOLING, DEVICES, DTYPES, EXPECT_KEYS,
+from .model import (MAGNITUDE, BYTE_SUFFIXES, CALL_KEYS, COUNT_SUFFIXES, DEFAULT_POOLING, DEVICES, EXPECT_KEYS,
                     LAYER_KEYS, MAX_COMBINATIONS, MEMORY_KEYS, MODES, PARAMS_KEYS, RULE_KEYS, SPEC_KEYS, Bound,
                     CallSpec, Count, Dim, FieldSpec, FlattenSpec, LayerSpec, Number, ParamsSpec, Scan, Shape, ShapeMap,
-                    ShapeNode, Shapes, ShapeSeq, Spec, SpecError, TensorInput, tensor_inputs)
+                    ShapeNode, Shapes, ShapeSeq, Spec, SpecError)
 from .sizes import SizeSet, SizeSetError, parse_sizes
+from .inputs import Inputs, structured, typed
 from .source import LineMap, Span
+from .words import device_hint, did_you_mean, value_kind
 
 __all__ = ["Validator", "did_you_mean", "value_kind"]
-
-
-def value_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if value is None:
-        return "an empty value"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {value!r}" if len(value) < 40 else "a text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
-
-
-def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
-    """` Did you mean 'output'?` where a choice is close to `word`, else ``""``."""
-    close = difflib.get_close_matches(str(word), list(choices), n=n)
-    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-
-
-def _device_hint(word: str) -> str | None:
-    """What people type for a device, and what to write instead: ` Did you mean 'cuda'? ...`."""
-    text = word.strip().lower()
-    if text in DEVICES:
-        return f" Did you mean {text!r}? Device names are lowercase."
-    if text in ("gpu", "nvidia", "rocm", "hip", "amd") or text.startswith(("gpu:", "gpu0")):
-        return (" Did you mean 'cuda'? torch calls a GPU 'cuda' (NVIDIA's, and AMD's under "
-                "ROCm builds).")
-    base, colon, index = text.partition(":")
-    if colon and base in DEVICES:
-        return (f" Did you mean {base!r}? A spec names no device index: {base} runs on the current "
-                f"one; pick it with CUDA_VISIBLE_DEVICES={index or 0}." if base == "cuda" else
-                f" Did you mean {base!r}? A spec names no device index.")
-    if text in ("mps", "xpu", "tpu", "xla", "hpu", "npu", "vulkan", "opengl"):
-        return (f" torch's {text} device is not one cnncheck runs specs on: shapes are the same on "
-                "every device, so leave `device` out (meta, no memory) or write cpu.")
-    if text in ("auto", "default", "any", "none"):
-        return " Leave `device` out for the default: meta, falling back to the CPU where needed."
-    return None
-
-
-# Names of dtypes from other tools (NumPy, Lightning, mixed-precision configs) and the
-# names torch gives them.
-_DTYPE_ALIASES = {
-    "fp32": "float32", "f32": "float32", "single": "float32", "float32_t": "float32",
-    "fp16": "float16", "f16": "float16", "bf16": "bfloat16", "brain_float16": "bfloat16",
-    "fp64": "float64", "f64": "float64", "i64": "int64", "i32": "int32", "i16": "int16",
-    "i8": "int8", "u8": "uint8", "boolean": "bool",
-}
-
-
-def _dtype_hint(word: str) -> str | None:
-    text = word.strip().lower().removeprefix("np.").removeprefix("numpy.")
-    if text in DTYPES:
-        return f" Did you mean {text!r}? dtype names are lowercase."
-    if text in _DTYPE_ALIASES:
-        return f" torch calls it {_DTYPE_ALIASES[text]!r}."
-    if "mixed" in text or text in ("amp", "autocast", "16", "32", "64"):
-        return (" `dtype` is the dummy input's dtype, not a training precision: mixed precision "
-                "(autocast) keeps float32 inputs. Leave `dtype` out for float32, or write float16 "
-                "or bfloat16 for half-precision inputs.")
-    return None
-
-
-def _structured(value: Any) -> bool:
-    """Whether `input_size` has an argument that is a list or mapping of tensors, beyond a
-    shape or a list of shapes."""
-    if isinstance(value, dict):
-        return True
-    return isinstance(value, list) and any(
-        isinstance(item, dict) or isinstance(item, list) and any(isinstance(d, (list, dict)) for d in item)
-        for item in value)
-
-
-_MAX_VALUES = 10_000  # in the argument trees of one spec
-
-
-def _values(tree: Any, limit: int) -> int:
-    """How many values `tree` holds, counting stopped past `limit`."""
-    count, stack = 0, [tree]
-    while stack and count <= limit:
-        item = stack.pop()
-        count += 1
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return count
-
-
-def _at(mapping: Any, key: Any, line: int) -> int:
-    return mapping.value_line(key) if isinstance(mapping, LineMap) else line
-
-
-def _typed(tree: Any, dtype: str) -> Any:
-    """The argument tree with `dtype` for each tensor that names none."""
-    if isinstance(tree, TensorInput):
-        return tree if tree.dtype else TensorInput(tree.size, dtype)
-    if isinstance(tree, list):
-        return [_typed(item, dtype) for item in tree]
-    if isinstance(tree, dict):
-        return {key: _typed(item, dtype) for key, item in tree.items()}
-    return tree
 
 
 def command_line_arguments(value: Any, keywords: dict[str, Any],
@@ -138,16 +31,16 @@ def command_line_arguments(value: Any, keywords: dict[str, Any],
     shapes) and its --forward-kwargs, validated as a spec's; SpecError where they are not."""
     validator = Validator(Path("."), "", 1)
     arguments = None
-    if _structured(value):
-        arguments = tuple(_typed(tree, dtype) for tree in validator.arguments(value, 1))
-    made = {key: _typed(validator.argument(item, 1, f"forward_kwargs.{key}", 1), dtype)
+    if structured(value):
+        arguments = tuple(typed(tree, dtype) for tree in validator.arguments(value, 1))
+    made = {key: typed(validator.argument(item, 1, f"forward_kwargs.{key}", 1), dtype)
             for key, item in keywords.items()}
     if validator.problems:
         raise SpecError(validator.problems)
     return arguments, made
 
 
-class Validator:
+class Validator(Inputs):
     """Turns one spec's LineMap into a Spec, collecting every problem."""
 
     def __init__(self, path: Path, name: str, line: int,
@@ -184,46 +77,9 @@ class Validator:
                 fields["kwargs_line"] = body.value_line("kwargs")
                 if isinstance(kwargs, LineMap):
                     fields["kwargs_lines"] = {key: kwargs.key_line(key) for key in kwargs}
-        input_sizes: tuple[tuple[int, ...], ...] = ()
-        arguments: tuple[Any, ...] | None = None
-        if "input_size" not in body:
-            self.problem(self.line, "The spec has no `input_size` (the dummy input's shape, "
-                                    "batch first, e.g. [1, 3, 32, 32]).")
-        elif _structured(body["input_size"]):
-            arguments = self.arguments(body["input_size"], body.value_line("input_size"))
-        else:
-            input_sizes = self.input_sizes(body["input_size"], body.value_line("input_size"))
-        count = len(arguments) if arguments is not None else len(input_sizes)
-        dtypes = None
-        if "dtype" in body:
-            dtypes = self.dtypes(body["dtype"], body.value_line("dtype"), count)
-            if dtypes:
-                fields["dtype_line"] = body.value_line("dtype")
-        if arguments is not None:
-            arguments = tuple(_typed(argument, dtypes[i] if dtypes else "float32")
-                              for i, argument in enumerate(arguments))
-            leaves = tensor_inputs(arguments)
-            input_sizes = tuple(leaf.size for leaf in leaves)
-            fields["arguments"] = arguments
-            fields["dtypes"] = tuple(leaf.dtype for leaf in leaves)
-        elif dtypes:
-            fields["dtypes"] = dtypes
-        elif input_sizes:
-            fields["dtypes"] = ("float32",) * len(input_sizes)
-        if "forward_kwargs" in body:
-            value, at = body["forward_kwargs"], body.value_line("forward_kwargs")
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                self.problem(at, "`forward_kwargs` must be a mapping of forward's argument names to "
-                                 f"values, not {value_kind(value)}.")
-            elif _values(value, _MAX_VALUES) > _MAX_VALUES:
-                self.problem(at, f"`forward_kwargs` holds more than {_MAX_VALUES:,} values.")
-            else:
-                fields["forward_kwargs"] = {key: _typed(self.argument(item, _at(value, key, at),
-                                                                      f"forward_kwargs.{key}", 1), "float32")
-                                            for key, item in value.items()}
-                fields["forward_kwargs_line"] = at
+        input_sizes = self.inputs(body, fields)
         if "device" in body:
-            device = self.choice(body, "device", DEVICES, _device_hint)
+            device = self.choice(body, "device", DEVICES, device_hint)
             if device:
                 fields["device"] = device
                 fields["device_line"] = body.value_line("device")
@@ -497,101 +353,6 @@ class Validator:
         return self.shape(value, line, key, span)
 
     # -- the spec's own keys -------------------------------------------------------
-
-    def input_sizes(self, value: Any, line: int) -> tuple[tuple[int, ...], ...]:
-        if isinstance(value, dict) or isinstance(value, list) and any(
-                isinstance(item, dict) or isinstance(item, list) and any(
-                    isinstance(dim, (list, dict)) for dim in item) for item in value):
-            self.problem(line, "`input_size` must be a shape or a list of shapes, one per input "
-                               "(not nested, nor a mapping).")
-            return ()
-        shapes = self.shapes(value, line, "input_size")
-        if shapes is None:
-            return ()
-        sizes = []
-        for shape in shapes.shapes:
-            if not isinstance(shape, Shape):
-                self.problem(line, "`input_size` must be a shape or a list of shapes, one per input "
-                                   "(not nested, nor a mapping).")
-                return ()
-            if any(d is None for d in shape.dims):
-                self.problem(shape.line, "`input_size` must give every dimension; `_` is for "
-                                         "expectations only.")
-                return ()
-            sizes.append(tuple(d.value for d in shape.dims if d is not None))
-        return tuple(sizes)
-
-    def arguments(self, value: Any, line: int) -> tuple[Any, ...]:
-        """`input_size` where an argument is a list or a mapping: one argument tree each."""
-        if _values(value, _MAX_VALUES) > _MAX_VALUES:
-            # YAML aliases can make a small file a tree of billions of values.
-            self.problem(line, f"`input_size` holds more than {_MAX_VALUES:,} values: a model's inputs "
-                               "are a few tensors.")
-            return ()
-        items = value if isinstance(value, list) else [value]
-        item_lines = getattr(value, "item_lines", [line] * len(items))
-        return tuple(self.argument(item, item_line, f"input_size[{index}]", 0)
-                     for index, (item, item_line) in enumerate(zip(items, item_lines)))
-
-    def argument(self, value: Any, line: int, key: str, depth: int) -> Any:
-        """One argument of forward: a shape (a tensor of zeros), `{size: shape, dtype: int64}`,
-        a list or mapping of arguments, or a plain value (a number, text, true/false, null)."""
-        if depth > 8:
-            self.problem(line, f"`{key}` nests deeper than 8 levels.")
-            return None
-        if isinstance(value, dict):
-            if "size" in value and not set(value) <= {"size", "dtype"}:
-                extra = sorted(str(k) for k in set(value) - {"size", "dtype"})
-                self.problem(line, f"`{key}` is a tensor, `{{size: shape, dtype: int64}}`: unknown key "
-                                   f"{extra[0]!r}.")
-                return None
-            if "size" in value:
-                shape = self.shape(value["size"], _at(value, "size", line), f"{key}.size", minimum=0)
-                dtype = value.get("dtype")
-                if dtype is not None:
-                    dtype = (self.dtypes(dtype, _at(value, "dtype", line), 1) or ("float32",))[0]
-                return self.tensor(shape, key, dtype)
-            return {str(name): self.argument(item, _at(value, name, line), f"{key}.{name}", depth + 1)
-                    for name, item in value.items()}
-        if isinstance(value, list):
-            if value and not any(isinstance(item, (list, dict)) for item in value):
-                # A shape; an argument's own batch may be 0 (a target with no boxes).
-                return self.tensor(self.shape(value, line, key, minimum=1 if depth == 0 else 0), key)
-            item_lines = getattr(value, "item_lines", [line] * len(value))
-            return [self.argument(item, item_line, f"{key}[{index}]", depth + 1)
-                    for index, (item, item_line) in enumerate(zip(value, item_lines))]
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        self.problem(line, f"`{key}` must be a shape, a list or mapping of them, or a plain value, "
-                           f"not {value_kind(value)}.")
-        return None
-
-    def tensor(self, shape: Shape | None, key: str, dtype: str | None = None) -> TensorInput | None:
-        if shape is None:
-            return None
-        if any(d is None for d in shape.dims):
-            self.problem(shape.line, f"`{key}` must give every dimension; `_` is for expectations only.")
-            return None
-        return TensorInput(tuple(d.value for d in shape.dims if d is not None), dtype or "")
-
-    def dtypes(self, value: Any, line: int, inputs: int) -> tuple[str, ...] | None:
-        names = list(value) if isinstance(value, list) else [value]
-        result = []
-        for name in names:
-            text = name.removeprefix("torch.") if isinstance(name, str) else name
-            if text not in DTYPES or not isinstance(text, str):
-                hint = (_dtype_hint(text) or did_you_mean(text, DTYPES)) if isinstance(text, str) else ""
-                self.problem(line, f"`dtype`: {value_kind(name)} is not a dtype cnncheck knows.{hint} "
-                                   f"Known: {', '.join(DTYPES)}.")
-                return None
-            result.append(text)
-        if not isinstance(value, list):
-            return tuple(result) * max(inputs, 1)
-        if inputs and len(result) != inputs:
-            self.problem(line, f"`dtype` lists {len(result)} dtypes for {inputs} inputs: "
-                               "give one dtype for all inputs, or one per input.")
-            return None
-        return tuple(result)
 
     def expect(self, value: Any, line: int, fields: dict[str, Any]) -> None:
         expect = self.mapping(value, line, "expect", EXPECT_KEYS)
