@@ -83,7 +83,9 @@ class Selecting(TorchDispatchMode):
             return first.clone() if packet is aten.index_put else first
         if packet in (aten._unique2, aten.unique_dim, aten.unique_consecutive, aten.unique_dim_consecutive):
             self.used = True
-            rows = max(min(first.numel(), 1), _rows(self.everything, first.numel()))
+            # One distinct value, or two: not every element, which a loop over the classes
+            # found (torchvision's per-class NMS) would then run once per element.
+            rows = min(first.numel(), 2 if self.everything else 1)
             values = first.new_empty((rows,) if packet in (aten._unique2, aten.unique_consecutive)
                                      else (rows, *first.shape[1:]))
             return values, _long(*first.shape), _long(rows)
