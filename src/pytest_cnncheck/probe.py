@@ -32,7 +32,7 @@ from torch import nn
 
 from .explain import causes
 from .explain.clashes import input_candidates, is_shape_clash
-from .run.fastmeta import formula_shapes, meta_build, model_onto_meta
+from .run.fastmeta import formula_shapes, made_on_cpu, meta_build, model_onto_meta
 from .run.frames import first_line, raised, user_frame_of
 from .run.layers import Frame, Layers, named_modules
 from .run.record import Run, definition_sites, plain, run_recorded
@@ -277,9 +277,10 @@ def _built(spec: Spec, factory: Callable[..., Any], device: str,
            default: str) -> tuple[nn.Module, Callable[[], dict[str, tuple[Frame, ...]]]]:
     """The model, on `device`, in the spec's mode; and how to find where each of its
     modules is made, for a failure that asks."""
+    made = made_on_cpu()
     with meta_build() if device == "meta" else _placed(device, default):
         model = _build(spec, factory)
-    if device == "meta":
+    if device == "meta" and made_on_cpu() != made:
         model_onto_meta(model)
     _set_mode(model, spec.mode == "train")
     return model, lambda: _locate(spec, factory, device)

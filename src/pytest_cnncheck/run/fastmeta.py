@@ -33,7 +33,7 @@ try:  # torch's `with torch.device(...)` mode: private, so only where it is as w
 except ImportError:  # pragma: no cover - a torch that moved it: meta without the formulas
     DeviceContext = None  # type: ignore[misc,assignment]
 
-__all__ = ["formula_shapes", "meta_build", "model_onto_meta"]
+__all__ = ["formula_shapes", "made_on_cpu", "meta_build", "model_onto_meta"]
 
 Forward = Callable[..., Any]
 aten = torch.ops.aten
@@ -461,6 +461,13 @@ _FEW = 2**16  # elements: more than a model computes its sizes with
 _SHAPED_FACTORIES = {torch.empty, torch.zeros, torch.ones, torch.rand, torch.randn, torch.full}
 
 
+def _scalar(func: Any, args: tuple[Any, ...]) -> bool:
+    """`torch.tensor(0)`: in __init__, one Python number is a buffer's first value (BatchNorm's
+    num_batches_tracked), not a number to compute with; it stays on meta, saving a CPU
+    tensor and its move for every norm layer."""
+    return func is torch.tensor and bool(args) and isinstance(args[0], (int, float, bool))
+
+
 def _one(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     size = kwargs.get("size", args[0] if len(args) == 1 or args and not isinstance(args[1], int) else args)
     if isinstance(size, int):
@@ -511,6 +518,15 @@ def _onto_meta(tree: Any) -> Any:
     return tree
 
 
+_MADE_ON_CPU = [0]  # tensors the data factories made on the CPU, in this process
+
+
+def made_on_cpu() -> int:
+    """How many tensors the data factories have made on the CPU so far: a build that made
+    none has nothing to move."""
+    return _MADE_ON_CPU[0]
+
+
 def model_onto_meta(model: nn.Module) -> None:
     """The parameters and buffers a build left on the CPU (made of data factories' values),
     moved to meta."""
@@ -527,7 +543,7 @@ def model_onto_meta(model: nn.Module) -> None:
                     store[name] = moved[id(tensor)]
 
 
-def _on_meta() -> Any:
+def _on_meta(building: bool = False) -> Any:
     """`with torch.device("meta")` and the formula functions as one mode.
 
     Stacked, the two modes cost two Python dispatches for every torch call a model
@@ -536,7 +552,11 @@ def _on_meta() -> Any:
     and is still the DeviceContext that `torch.get_default_device()` looks for.
     Where torch has no DeviceContext where we look, plain meta: slower, same shapes.
     """
-    return torch.device("meta") if _META_CONTEXT is None else _META_CONTEXT("meta")
+    if _META_CONTEXT is None:
+        return torch.device("meta")
+    context = _META_CONTEXT("meta")
+    context.building = building
+    return context
 
 
 def _meta_context() -> Any:
@@ -544,6 +564,8 @@ def _meta_context() -> Any:
         return None
 
     class MetaContext(DeviceContext):
+        building = False  # inside meta_build: a model's __init__
+
         def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                                kwargs: dict[str, Any] | None = None) -> Any:
             kwargs = kwargs or {}
@@ -555,11 +577,13 @@ def _meta_context() -> Any:
             except _Unsure:
                 pass
             if kwargs.get("device") is None and (func in _DATA_FACTORIES and _few(func, args, kwargs)
+                                                 and not (self.building and _scalar(func, args))
                                                  or func in _SHAPED_FACTORIES and _one(args, kwargs)):
                 # Numbers a model computes with (a RegNet's widths in __init__, a pooler's
                 # scale in forward) and reads back with .tolist() or float(): real, on the
                 # CPU. A parameter or buffer made of them is moved to meta after the build;
                 # an op that meets them with meta tensors takes them as meta (below).
+                _MADE_ON_CPU[0] += 1
                 return func(*args, **{**kwargs, "device": "cpu"})
             try:
                 # torch's own frame makes the call (and sets the device): a warning the
@@ -616,7 +640,7 @@ def meta_build() -> Iterator[None]:
     try:
         for klass, name, _ in _RESETS:
             setattr(klass, name, _no_values)
-        with _on_meta():
+        with _on_meta(building=True):
             yield
     finally:
         for klass, name, method in _RESETS:

@@ -133,7 +133,8 @@ class Layers(Mapping[str, Layer]):
         (torch.ao.nn.quantized's Linear and Conv): `params` does not count them."""
         total = 0
         for module in self._modules.values():
-            if callable(getattr(module, "_weight_bias", None)) and callable(getattr(module, "weight", None)):
+            cls = type(module)  # the class's attributes: Module.__getattr__ on a miss costs an exception
+            if callable(getattr(cls, "_weight_bias", None)) and callable(getattr(cls, "weight", None)):
                 total += sum(t.numel() for t in module._weight_bias() if t is not None)  # type: ignore[operator]
         return total
 
