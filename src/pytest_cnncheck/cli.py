@@ -291,19 +291,7 @@ def _snake(name: str) -> str:
 def _model_spec(args: argparse.Namespace, spec_dir: Path) -> Spec:
     """The spec a command line names: MODEL, --input-size, --dtype, --kwargs, --device, --mode,
     --forward-kwargs."""
-    structured = [text for text in args.input_size if "{" in text or "[[" in text.replace(" ", "")]
-    keywords = _kwargs(getattr(args, "forward_kwargs", "{}"), "--forward-kwargs")
-    if structured or keywords:
-        return _argument_spec(args, spec_dir, keywords)
-    sizes = tuple(_shape(text) for text in args.input_size)
-    dtypes = tuple(args.dtype or ["float32"])
-    for dtype in dtypes:
-        if dtype.removeprefix("torch.") not in DTYPES:
-            raise UsageError(f"--dtype {dtype!r} is not a dtype cnncheck knows ({', '.join(DTYPES)})")
-    if len(dtypes) == 1:
-        dtypes = dtypes * len(sizes)
-    elif len(dtypes) != len(sizes):
-        raise UsageError(f"{len(dtypes)} --dtype for {len(sizes)} --input-size: give one, or one per input")
+    sizes, dtypes, arguments, keywords = _inputs(args)
     kwargs = _kwargs(args.kwargs)
     target, sep, attr = args.model.rpartition(":")
     if not sep or not target or not attr:
@@ -315,49 +303,47 @@ def _model_spec(args: argparse.Namespace, spec_dir: Path) -> Spec:
     return Spec(
         name=getattr(args, "name", None) or _snake(attr.split(".")[-1]), path=spec_dir / "init.cnncheck.yaml",
         line=1, model=model, model_line=1, input_sizes=sizes, input_line=1, kwargs=kwargs, kwargs_line=1,
-        dtypes=tuple(d.removeprefix("torch.") for d in dtypes), device=args.device, mode=args.mode,
+        dtypes=dtypes, device=args.device, mode=args.mode, arguments=arguments, forward_kwargs=keywords,
     )
 
 
-def _argument_spec(args: argparse.Namespace, spec_dir: Path, keywords: dict[str, object]) -> Spec:
-    """The spec of a command line whose --input-size is JSON argument trees, or that gives
-    --forward-kwargs."""
-    from dataclasses import replace
-
+def _inputs(args: argparse.Namespace) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...],
+                                               tuple[object, ...] | None, dict[str, object]]:
+    """--input-size, --dtype and --forward-kwargs: the input sizes, their dtypes, the argument
+    trees where --input-size is JSON (else None), and forward's keyword arguments."""
     from .spec.model import tensor_inputs
     from .spec.validate import command_line_arguments
 
-    if len(args.input_size) != 1 and any("{" in t or "[[" in t.replace(" ", "") for t in args.input_size):
-        raise UsageError("--input-size as JSON gives every argument at once: give it once")
-    text = args.input_size[0]
+    dtypes = tuple(d.removeprefix("torch.") for d in args.dtype or ["float32"])
+    for dtype in dtypes:
+        if dtype not in DTYPES:
+            raise UsageError(f"--dtype {dtype!r} is not a dtype cnncheck knows ({', '.join(DTYPES)})")
+    trees = [text for text in args.input_size if "{" in text or "[[" in text.replace(" ", "")]
+    if trees and (len(args.input_size) != 1 or len(dtypes) != 1):
+        raise UsageError("--input-size as JSON gives every argument at once, with one --dtype at most")
     try:
-        value = json.loads(text) if len(args.input_size) == 1 and ("{" in text or "[" in text) else \
-            [list(_shape(one)) for one in args.input_size]
+        value = json.loads(trees[0]) if trees else None
     except json.JSONDecodeError as error:
         raise UsageError(f"--input-size is neither a shape nor JSON: {error}") from None
-    if isinstance(value, list) and value and all(isinstance(d, int) for d in value):
-        value = [value]
-    dtype = (args.dtype or ["float32"])[0].removeprefix("torch.")
-    if dtype not in DTYPES or len(args.dtype or []) > 1:
-        raise UsageError(f"--dtype with JSON arguments is one dtype cnncheck knows ({', '.join(DTYPES)})")
     try:
-        arguments, made = command_line_arguments(value, keywords, dtype)
+        arguments, keywords = command_line_arguments(
+            value, _kwargs(getattr(args, "forward_kwargs", "{}"), "--forward-kwargs"), dtypes[0])
     except SpecError as error:
-        raise UsageError("; ".join(message.replace("`input_size", "`--input-size") for _, message in error.problems)) \
-            from None
-    if arguments is None:
-        arguments = tuple(_typed_shapes(value, dtype))
-    leaves = tensor_inputs(arguments)
-    base = _model_spec(argparse.Namespace(**{**vars(args), "input_size": ["1"], "forward_kwargs": "{}",
-                                             "dtype": None}), spec_dir)
-    return replace(base, arguments=arguments, input_sizes=tuple(leaf.size for leaf in leaves),
-                   dtypes=tuple(leaf.dtype for leaf in leaves), forward_kwargs=made)
-
-
-def _typed_shapes(value: list[list[int]], dtype: str) -> list[object]:
-    from .spec.model import TensorInput
-
-    return [TensorInput(tuple(shape), dtype) for shape in value]
+        raise UsageError("; ".join(message.replace("`input_size", "`--input-size")
+                                   for _, message in error.problems)) from None
+    if arguments is not None:
+        leaves = tensor_inputs(arguments)
+        return tuple(leaf.size for leaf in leaves), tuple(leaf.dtype for leaf in leaves), arguments, keywords
+    texts = args.input_size
+    if trees:  # JSON that is only shapes, `[[1, 3, 8, 8]]`, reads as the shapes would
+        shapes = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+        texts = [",".join(map(str, shape)) if isinstance(shape, list) else str(shape) for shape in shapes]
+    sizes = tuple(_shape(text) for text in texts)
+    if len(dtypes) == 1:
+        dtypes = dtypes * len(sizes)
+    elif len(dtypes) != len(sizes):
+        raise UsageError(f"{len(dtypes)} --dtype for {len(sizes)} --input-size: give one, or one per input")
+    return sizes, dtypes, None, keywords
 
 
 def _names_file(model: str) -> bool:

@@ -31,7 +31,7 @@ def command_line_arguments(value: Any, keywords: dict[str, Any],
     shapes) and its --forward-kwargs, validated as a spec's; SpecError where they are not."""
     validator = Validator(Path("."), "", 1)
     arguments = None
-    if structured(value):
+    if value is not None and structured(value):
         arguments = tuple(typed(tree, dtype) for tree in validator.arguments(value, 1))
     made = {key: typed(validator.argument(item, 1, f"forward_kwargs.{key}", 1), dtype)
             for key, item in keywords.items()}
