@@ -35,7 +35,7 @@ from .explain.clashes import input_candidates, is_shape_clash
 from .run.fastmeta import formula_shapes, made_on_cpu, meta_build, model_onto_meta
 from .run.frames import first_line, raised, user_frame_of
 from .run.layers import Frame, Layers, named_modules
-from .run.record import Run, definition_sites, plain, run_recorded
+from .run.record import Run, batch_of, definition_sites, plain, run_recorded
 from .run.resolve import check_kwargs, resolve_model
 from .run.selection import Selecting, needs_data
 from .spec.model import Spec, SpecError, TensorInput
@@ -364,7 +364,7 @@ def _with_provenance(trace: Trace, model: nn.Module, inputs: list[Any], keywords
     explain, an output whose first dimension is not the batch), the same pass again on the
     same model and device, tagging where each tensor came from: the layers behind a clash,
     the view that changed the batch. Failing items only: a passing one never pays for it."""
-    batch = inputs[0].shape[0] if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].dim() else None
+    batch = batch_of(inputs)
     output = trace.output
     changed_batch = isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
     unexplained = trace.crash is not None and causes.crash_cause(trace) is None

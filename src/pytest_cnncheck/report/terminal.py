@@ -43,10 +43,6 @@ def spec_error_lines(error: SpecError, where: str, source: Sequence[str]) -> lis
     return out
 
 
-def input_text(spec: Spec) -> str:
-    return spec.input_text
-
-
 def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str | None,
                   source: Sequence[str]) -> list[Line]:
     """The failure of one spec; `where` is its file (None for a spec given in Python)."""
@@ -55,7 +51,7 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
     if len(roots) != len(findings):
         count += f" (and {len(findings) - len(roots)} that follow from it)"
     inputs = (f"{len(spec.scan.points)} input sizes" if spec.scan is not None
-              else f"input {input_text(spec)}")
+              else f"input {spec.input_text}")
     out: list[Line] = [(f"{count} in spec {spec.name!r}: model {spec.model}, {inputs}, "
                         f"on {trace.device}", BOLD)]
     if trace.fallback:
@@ -87,7 +83,7 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
     out.append(("", PLAIN))
     if spec.scan is not None:
         out.append((f"  layers at {label(spec.bindings)}, input "
-                    f"{input_text(spec)}:", PLAIN))
+                    f"{spec.input_text}:", PLAIN))
     out.extend(layer_table(trace, marked))
     return out
 

@@ -27,6 +27,7 @@ from torch import nn
 from .. import ops
 from ..window import Window
 from . import counting
+from .layers import tensors_in
 
 try:  # torch's `with torch.device(...)` mode: private, so only where it is as we know it
     from torch.utils._device import DeviceContext
@@ -486,25 +487,14 @@ def _few(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         if func in (torch.linspace, torch.logspace):
             steps = args[2] if len(args) > 2 else kwargs.get("steps")
             return isinstance(steps, int) and steps <= _FEW
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):  # RuntimeError: a bound that is a meta tensor
         return False
     return True  # tensor/as_tensor: the data is in Python's memory already
 
 
-def _tensors(tree: Any) -> Iterator[torch.Tensor]:
-    if isinstance(tree, torch.Tensor):
-        yield tree
-    elif isinstance(tree, (list, tuple)):
-        for item in tree:
-            yield from _tensors(item)
-    elif isinstance(tree, dict):
-        for item in tree.values():
-            yield from _tensors(item)
-
-
 def _mixed(tree: Any) -> bool:
     """Meta tensors beside tensors on another device."""
-    devices = {t.is_meta for t in _tensors(tree)}
+    devices = {t.is_meta for t in tensors_in(tree)}
     return devices == {True, False}
 
 

@@ -20,7 +20,7 @@ from torch.overrides import TorchFunctionMode
 from .. import ops
 from ..fields import Axis, Came, Entry, Unknown, Whole, merge, strided, transposed
 from ..trace import FlowRecord
-from .layers import spatial_dims
+from .layers import spatial_dims, tensors_in
 
 __all__ = ["Flow"]
 
@@ -56,7 +56,7 @@ class Flow(TorchFunctionMode):
 
     def _begin(self, index: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         nodes: frozenset[int] = frozenset()
-        for tensor in _tensors((args, tuple(kwargs.values()))):
+        for tensor in tensors_in((args, tuple(kwargs.values()))):
             tag = _tag(tensor)
             if tag is not None:
                 nodes |= tag[1]
@@ -72,8 +72,8 @@ class Flow(TorchFunctionMode):
             self.fields[index] = None
 
     def _end(self, index: int, name: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        inputs = [t for t in _tensors(args) if _tag(t) is not None]
-        outputs = _tensors(output)
+        inputs = [t for t in tensors_in(args) if _tag(t) is not None]
+        outputs = tensors_in(output)
         # The calls inside that made its output: a picture that doesn't draw this call
         # draws those.
         self.made[index] = frozenset(n for t in outputs for n in (_tag(t) or ((), frozenset()))[1]) - {index}
@@ -104,10 +104,10 @@ class Flow(TorchFunctionMode):
         return out
 
     def _follow(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
-        outputs = _tensors(out)
+        outputs = tensors_in(out)
         if not outputs:
             return  # x.dim(), x.shape, x.size(1): nothing made
-        inputs = [t for t in _tensors((args, tuple(kwargs.values()))) if _tag(t) is not None]
+        inputs = [t for t in tensors_in((args, tuple(kwargs.values()))) if _tag(t) is not None]
         if not inputs:
             return  # made from constants only (weights, a fresh tensor): no field
         nodes: frozenset[int] = frozenset()
@@ -416,16 +416,6 @@ def _whole_or_none(inputs: list[torch.Tensor], out: torch.Tensor, why: str) -> F
 def _spatial_of(field: Field) -> tuple[Entry, ...]:
     """The entries of the dims that carry a field; () where none does."""
     return tuple(e for e in field if e is not None)
-
-
-def _tensors(value: Any, depth: int = 0) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if depth < 6 and isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors(v, depth + 1)]
-    if depth < 6 and isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors(v, depth + 1)]
-    return []
 
 
 def _field_of(tensor: torch.Tensor) -> Field:

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..trace import Layer
 
-__all__ = ["Frame", "Layers", "Position", "Sites", "named_modules", "spatial_dims"]
+__all__ = ["Frame", "Layers", "Position", "Sites", "named_modules", "spatial_dims", "tensors_in"]
 
 # Where a module was made: the user's frames from the innermost (the constructor call)
 # outwards, each (file, line, (line, end line, column, end column) of the expression
@@ -282,3 +282,14 @@ def named_modules(model: nn.Module) -> dict[str, nn.Module]:
 
     visit(model, "")
     return found
+
+
+def tensors_in(value: Any, depth: int = 0) -> list[torch.Tensor]:
+    """The tensors in a value: itself, or inside its tuples, lists and dicts (6 levels deep)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if depth < 6 and isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors_in(v, depth + 1)]
+    if depth < 6 and isinstance(value, dict):
+        return [t for v in value.values() for t in tensors_in(v, depth + 1)]
+    return []

@@ -20,7 +20,7 @@ from ..trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of, user_place_of
 from .layers import Frame, Position, Sites, named_modules
 
-__all__ = ["Run", "definition_sites", "plain", "run_recorded"]
+__all__ = ["Run", "batch_of", "definition_sites", "plain", "run_recorded"]
 
 _STACK = 8  # frames kept: a value passed down through helpers rarely travels further
 
@@ -85,6 +85,12 @@ class Run:
     compute: Compute | None = None
 
 
+def batch_of(inputs: list[Any]) -> int | None:
+    """The batch size: the first dimension of the first argument, where that is a tensor."""
+    first = inputs[0] if inputs else None
+    return first.shape[0] if isinstance(first, torch.Tensor) and first.dim() else None
+
+
 def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
                  fields: bool = False, count: bool = False, keywords: dict[str, Any] | None = None) -> Run:
     """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
@@ -106,7 +112,7 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
     if tagging:
         from .provenance import Provenance
 
-        batch = inputs[0].shape[0] if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].dim() else None
+        batch = batch_of(inputs)
         provenance = Provenance(batch, current)
     if fields:
         from .flow import Flow
