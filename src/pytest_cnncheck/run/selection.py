@@ -47,14 +47,12 @@ class Selecting(TorchDispatchMode):
     def __init__(self, everything: bool) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.everything = everything
-        self.used = False  # whether an op took the assumption
 
     def _masks_as_indices(self, indices: list[Any]) -> list[Any]:
         """A boolean mask as the long indices it selects: one per dimension it covers."""
         out: list[Any] = []
         for index in indices:
             if isinstance(index, torch.Tensor) and index.is_meta and index.dtype in (torch.bool, torch.uint8):
-                self.used = True
                 rows = _rows(self.everything, index.numel())
                 out.extend(_long(rows) for _ in range(max(index.dim(), 1)))
             else:
@@ -69,20 +67,17 @@ class Selecting(TorchDispatchMode):
             return func(*args, **kwargs)
         packet = func.overloadpacket
         if packet is aten.nonzero:
-            self.used = True
             return _long(_rows(self.everything, first.numel()), first.dim())
         if packet is aten.masked_select:
-            self.used = True
             shape = torch.broadcast_shapes(first.shape, args[1].shape)  # type: ignore[no-untyped-call]
             return first.new_empty((_rows(self.everything, int(torch.Size(shape).numel())),))
         if packet in (aten.index, aten._unsafe_index) and len(args) > 1:
             return func(first, self._masks_as_indices(list(args[1])), *args[2:], **kwargs)
         if packet in (aten.index_put, aten.index_put_, aten._index_put_impl_) and len(args) > 2 \
                 and any(isinstance(i, torch.Tensor) and i.dtype in (torch.bool, torch.uint8) for i in args[1]):
-            self.used = True  # the target keeps its shape, whatever a mask selects
+            # The target keeps its shape, whatever a mask selects.
             return first.clone() if packet is aten.index_put else first
         if packet in (aten._unique2, aten.unique_dim, aten.unique_consecutive, aten.unique_dim_consecutive):
-            self.used = True
             # One distinct value, or two: not every element, which a loop over the classes
             # found (torchvision's per-class NMS) would then run once per element.
             rows = min(first.numel(), 2 if self.everything else 1)
@@ -90,6 +85,5 @@ class Selecting(TorchDispatchMode):
                                      else (rows, *first.shape[1:]))
             return values, _long(*first.shape), _long(rows)
         if getattr(packet, "__name__", "") == "nms" and "torchvision" in str(packet):
-            self.used = True
             return _long(_rows(self.everything, first.shape[0]))
         return func(*args, **kwargs)
