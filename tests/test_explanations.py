@@ -292,13 +292,13 @@ def test_every_finding_carries_a_fix_or_says_why_none_applies(pytester: pytest.P
     broken = Path(__file__).resolve().parent.parent / "examples" / "broken"
     result = pytester.runpytest(str(broken), "--cnncheck-report", "r.json")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    findings = [f for spec in json.loads((pytester.path / "r.json").read_text())["specs"]
-                for f in spec["findings"]]
+    specs = json.loads((pytester.path / "r.json").read_text())["specs"]
+    findings = [(spec, f) for spec in specs for f in spec["findings"]]
     assert len(findings) >= 25
     verified = 0
-    for finding in findings:
+    for spec, finding in findings:
         if finding["follows"] is None:  # folded findings point at the one that explains them
-            assert finding["fixes"] or finding["fix"], finding
+            assert finding["fixes"] or finding["hints"], finding
             if finding["fixes"]:
                 verified += 1
                 for fixed in finding["fixes"]:
@@ -307,10 +307,15 @@ def test_every_finding_carries_a_fix_or_says_why_none_applies(pytester: pytest.P
                     for edit in fixed["edits"]:
                         lines = (pytester.path / edit["file"]).resolve().read_text().splitlines()
                         assert lines[edit["line"] - 1][edit["column"] - 1:].startswith(edit["old"]), edit
-            else:
-                # nothing else says `fix:` unless it is the spec's side (`--cnncheck-update`)
-                assert finding["fix"][0].startswith(("no fix verified", "suggestion", "in the spec",
-                                                     "fix, if the model is right", "fix: write")), finding
+            for hint in finding["hints"]:
+                # What is not verified says what it asks; a change of the spec is at its line.
+                assert hint["applicability"] in ("spec", "spec-if-model-right", "suggestion", "none"), hint
+                if hint["applicability"].startswith("spec"):
+                    assert hint["file"].endswith(Path(spec["file"]).name) and hint["line"] == finding["line"], hint
+                elif hint["layer"] is not None:
+                    assert hint["file"].endswith(".py") and hint["line"] > 0, hint
+                else:
+                    assert hint["file"] is None, hint
     assert verified >= 8
 
 
@@ -361,7 +366,7 @@ def test_a_window_larger_than_what_reaches_it(tutorial: pytest.Pytester) -> None
                     "conv2 is made at net.py:11: self.conv2 = nn.Conv2d(6, 16, 5)",
                     # padding lets conv2 run, but fc1 then gets 16*1*1: the input is what is wrong
                     "no fix verified: each change the arithmetic gives (padding=1 in conv2)",
-                    "or a larger input: `cnncheck sizes` names the input sizes that run")
+                    "or: a larger input: `cnncheck sizes` names the input sizes that run")
     assert "fix: padding=1" not in out
 
 

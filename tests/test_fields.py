@@ -226,7 +226,7 @@ def test_a_bound_below_the_field_gives_the_convs_that_reach_it(models: pytest.Py
     result.assert_outcomes(failed=1)
     # The widest path runs through the bottleneck, where features are 16 apart: each 3x3 there
     # adds 2 * 16 = 32, so ceil(50 / 32) = 2 reach 250 and ceil(100 / 32) = 4 reach 300.
-    assert ("suggestion (H and W): add 2 3x3 conv(s) (padding 1) after bottom.3, where features are 16 apart: "
+    assert ("suggestion: (H and W) add 2 3x3 conv(s) (padding 1) after bottom.3, where features are 16 apart: "
             "each adds (3 - 1) * 16 = 32, so r = 200 + 2 * 32 = 264 >= 250") in out
     assert "The widest features, head's output [1, 2, 64, 64], see 200x200 of the input, below the 300x300" in out
     assert "r = 200 + 4 * 32 = 328 >= 300" in out

@@ -73,7 +73,7 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert parallel_run.stdout.str().count("cnncheck: 5 spec items") == 1
     serial = json.loads((tutorial.path / "serial.json").read_text())
     parallel = json.loads((tutorial.path / "parallel.json").read_text())
-    assert serial["version"] == 4
+    assert serial["version"] == 5
     assert serial["specs"] == parallel["specs"]
     assert (tutorial.path / "serial.md").read_text() == (tutorial.path / "parallel.md").read_text()
     specs = {spec["name"]: spec for spec in serial["specs"]}
@@ -517,3 +517,58 @@ def test_report_merge_makes_one_markdown_report_of_shards_with_the_baseline(tuto
     assert data["summary"] == {"total": 2, "passed": 1, "failed": 1, "skipped": 0}
     bad = cnncheck("report", "merge", "nowhere.json", "-o", "x.md")
     assert bad.returncode == 2 and "cnncheck report: nowhere.json: cannot be read" in bad.stderr
+
+
+def test_hints_are_data_a_crash_is_located_where_it_ran_and_a_version_4_shard_still_merges(
+        tutorial: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    write_spec(tutorial, """
+        small:
+          model: net.py:Net
+          input_size: [1, 3, 12, 12]
+        named:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            layers:
+              conv3: {output: [1, 16, 10, 10]}
+        """)
+    result = tutorial.runpytest_subprocess("--cnncheck-report", "r.json", "--cnncheck-report", "r.sarif")
+    result.assert_outcomes(failed=2)
+    rows = {row["name"]: row for row in json.loads((tutorial.path / "r.json").read_text())["specs"]}
+    (crash,) = rows["small"]["findings"]
+    ran = (crash["ran"]["file"], crash["ran"]["line"])
+    assert ran[0] == "net.py" and "self.conv2(x)" in (tutorial.path / "net.py").read_text().splitlines()[ran[1] - 1]
+    # Where no fix verified, the hints say why (no label), and what else to try, each as data.
+    assert crash["fixes"] == [] and crash["hints"][0]["applicability"] == "none"
+    assert crash["hints"][0]["text"].startswith("no fix verified: each change the arithmetic gives")
+    other = crash["hints"][-1]
+    assert (other["applicability"], other["alternative"], other["file"], other["line"]) == (
+        "spec", True, "arch.cnncheck.yaml", crash["line"])
+    (typo,) = rows["named"]["findings"]
+    assert [(h["applicability"], h["text"]) for h in typo["hints"]] == [("spec", "write conv2")]
+    # SARIF: the crash is at the line to edit, the line that ran and the spec's line.
+    log = json.loads((tutorial.path / "r.sarif").read_text())
+    result_ = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "CNN100")
+    places = [(loc["physicalLocation"]["artifactLocation"]["uri"], loc["physicalLocation"]["region"]["startLine"])
+              for loc in result_["locations"]]
+    assert ran in places and places[-1] == ("arch.cnncheck.yaml", crash["line"])
+    # A shard written by version 4 (hints as text lines, `fix`) merges beside a version 5 one.
+    old = json.loads((tutorial.path / "r.json").read_text())
+    old["version"] = 4
+    for row in old["specs"]:
+        row["id"] = row["id"].replace("::", "::v4-")
+        for finding in row["findings"]:
+            finding["fix"] = ["fix: write conv2 (as version 4 wrote it)", "  an indented line"]
+            del finding["hints"]
+    (tutorial.path / "old.json").write_text(json.dumps(old))
+    done = subprocess.run([sys.executable, "-m", "pytest_cnncheck", "report", "merge", "r.json", "old.json",
+                           "-o", "merged.md"], cwd=tutorial.path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    merged = (tutorial.path / "merged.md").read_text()
+    assert "  - **in the spec**: `write conv2`" in merged
+    assert "  - `fix: write conv2 (as version 4 wrote it)`\n    - `an indented line`" in merged
+    assert "  - `no fix verified: each change the arithmetic gives" in merged

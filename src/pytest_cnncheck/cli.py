@@ -372,6 +372,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(str(reason)) from None
     trace = outcome.trace
     if trace.crash is not None:
+        from .report.hints import hint_lines
         from .report.terminal import definition_lines, layer_table, repair_lines
 
         crash = next(f for f in outcome.findings if f.key == "forward")
@@ -379,7 +380,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         for line in (*(f"  {detail}" for detail in crash.details),
                      *(f"  {line}" for line in definition_lines(trace, crash)),
                      *(f"  {line}" for fixed in crash.repairs for line in repair_lines(fixed)),
-                     *(f"  {line}" for line in crash.fix), "",
+                     *(f"  {line}" for hint in crash.hints
+                       for line in hint_lines(hint.text, hint.applicability, hint.alternative, hint.lines)), "",
                      *(text for text, _ in layer_table(trace, set(crash.layers)))):
             print(line, file=sys.stderr)
         return 1

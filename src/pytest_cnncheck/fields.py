@@ -207,7 +207,7 @@ def widen(axis: Axis, wanted: int) -> list[str]:
     if fewer + 1 < count:
         size = _after(axis.size, stride, [2] + [3] * fewer, strides=[2] + [1] * fewer)
         assert size >= wanted
-        lines.append(f"or: a 2x2 stride-2 pooling after {at} (r = {number(axis.size)} + (2 - 1) * "
+        lines.append(f"a 2x2 stride-2 pooling after {at} (r = {number(axis.size)} + (2 - 1) * "
                      f"{number(stride)} = {number(pooled)}, j = {number(2 * stride)}), then {fewer} 3x3 conv(s), "
                      f"each adding {number(4 * stride)}: r = {number(pooled)} + {fewer} * {number(4 * stride)} = "
                      f"{number(size)} >= {wanted} (features then {number(2 * stride)} apart)")

@@ -15,7 +15,8 @@ from .kinds import Kind, kind_of
 from .spec.source import Span
 from .window import Window
 
-__all__ = ["Candidate", "Edit", "Finding", "Fix", "KwargEdit", "Repair", "SourceEdit", "Step"]
+__all__ = ["APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "Hint", "KwargEdit", "Repair", "SourceEdit",
+           "Step"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,43 @@ class Repair:
     clears: tuple[str, ...] = ()  # the other findings it makes go away: they follow from this one
 
 
+# What a hint asks of the reader, where cnncheck could not apply and verify a fix itself:
+APPLICABILITIES = (
+    "spec",  # write this in the spec: the spec is what is wrong (a misspelt layer name)
+    "spec-if-model-right",  # write this in the spec where the model is right (the update may write it)
+    "suggestion",  # change the model by hand as it says: not applied to the model, not verified
+    "none",  # why no fix is offered: what was tried, or what would have to change
+)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A change cnncheck can't apply and verify itself, or why there is none: shown under
+    a finding after its verified fixes (`repairs`). Writers label it by `applicability`."""
+
+    text: str  # "write conv1", "crop the larger one to [28, 28] ...": without its label
+    applicability: str  # one of APPLICABILITIES
+    alternative: bool = False  # another way to what the hint before it does ("or: ...")
+    lines: tuple[str, ...] = ()  # the code or arithmetic under it
+    layer: str | None = None  # the layer whose line to edit, where the change is in one
+
+    @classmethod
+    def spec(cls, text: str, **more: Any) -> Hint:
+        return cls(text, "spec", **more)
+
+    @classmethod
+    def if_right(cls, text: str, **more: Any) -> Hint:
+        return cls(text, "spec-if-model-right", **more)
+
+    @classmethod
+    def suggest(cls, text: str, **more: Any) -> Hint:
+        return cls(text, "suggestion", **more)
+
+    @classmethod
+    def none(cls, text: str, **more: Any) -> Hint:
+        return cls(text, "none", **more)
+
+
 @dataclass(frozen=True)
 class Finding:
     key: str  # the spec's key path: expect.layers.conv2.output
@@ -100,7 +138,7 @@ class Finding:
     actual: str | None = None
     details: tuple[str, ...] = ()  # the cause, with the arithmetic
     layers: tuple[str, ...] = ()  # rows to mark in the layer table; the report says where each is made
-    fix: tuple[str, ...] = ()  # what to change, checked with the same arithmetic; or why nothing fits
+    hints: tuple[Hint, ...] = ()  # what to change by hand or in the spec; or why no fix fits
     # Where this finding only follows from another (a crash before the layer ran, a total
     # that a crash's fix puts right): which, and why. Shown folded under that one.
     follows: str | None = None

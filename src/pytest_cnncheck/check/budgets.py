@@ -7,7 +7,7 @@ import math
 from dataclasses import replace
 
 from ..explain import candidates, causes
-from ..findings import Finding
+from ..findings import Finding, Hint
 from ..spec.model import Bound, Number, Spec
 from ..trace import Trace
 from . import macs, memory
@@ -31,17 +31,17 @@ def params_findings(spec: Spec, trace: Trace) -> list[Finding]:
                                              "parameters"))
             continue
         difference, changes, named = candidates.params_difference(trace, number.value, actual)
-        fix: list[str] = []
+        hints: list[Hint] = []
         details = difference + ["made up of:"] + [f"  {row}" for row in causes.params_breakdown(trace, "")]
         if name.endswith("trainable") and trace.params_total != trace.params_trainable:
             frozen = trace.params_total - trace.params_trainable
             details.insert(0, f"{frozen:,} of {trace.params_total:,} parameters have requires_grad=False")
             if number.value == trace.params_total:
-                fix = [f"fix: the spec counts the frozen ones too: trainable is {actual:,}, or set "
-                       "requires_grad=True where the model freezes them"]
+                hints = [Hint.spec(f"trainable: {actual:,} (the count stated includes the frozen ones)"),
+                         Hint.suggest("set requires_grad=True where the model freezes them", alternative=True)]
         findings.append(Finding(name, line, expected=counted_text(number), actual=f"{actual:,}",
                                 expected_value=number.value, actual_value=actual,
-                                details=tuple(details), layers=named, fix=tuple(fix),
+                                details=tuple(details), layers=named, hints=tuple(hints),
                                 changes=tuple(changes), edits=number_edits(number, actual)))
     return findings
 
@@ -69,8 +69,9 @@ def over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[t
                    expected_value={"min": bound.low.value if bound.low else None,
                                    "max": bound.high.value if bound.high else None},
                    actual_value=actual, details=tuple(details), layers=tuple(name for name, _ in top if name),
-                   fix=("fix: make the layers above smaller, or move the bound if the growth is "
-                        "intended (a bound is intent: `--cnncheck-update` leaves it alone)",))
+                   hints=(Hint.suggest("make the layers above smaller"),
+                          Hint.spec("move the bound if the growth is intended (a bound is intent: "
+                                    "`--cnncheck-update` leaves it alone)", alternative=True)))
 
 
 def param_carriers(trace: Trace, root: str) -> list[tuple[str, int]]:
@@ -107,8 +108,7 @@ def memory_findings(spec: Spec, trace: Trace) -> list[Finding]:
                                     actual=f"{actual:,} ({memory.readable(actual)})",
                                     expected_value=stated.value, actual_value=actual,
                                     details=(memory.what(key),),
-                                    fix=(f"fix, if the model is right: write {actual:,} "
-                                         "(`pytest --cnncheck-update` writes it)",),
+                                    hints=(Hint.if_right(f"write {actual:,} (`pytest --cnncheck-update` writes it)"),),
                                     edits=number_edits(stated, actual)))
     return findings
 

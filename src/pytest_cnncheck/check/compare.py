@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..explain import candidates, causes, clashes
-from ..findings import Candidate, Finding
+from ..findings import Candidate, Finding, Hint
 from ..spec.model import (Bound, LayerSpec, Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq, Spec, node_matches,
                           node_text)
 from ..spec.sizes import describe as describe_sizes
@@ -37,7 +37,7 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
             findings.append(Finding("expect.output", spec.output.line,
                                     layers=tuple(dict.fromkeys([s.layer.name for s in setters]
                                                                + list(batch_layers))),
-                                    fix=tuple([line for s in setters for line in s.fix] + batch_fix),
+                                    hints=tuple([hint for s in setters for hint in s.hints] + batch_fix),
                                     changes=tuple(c for s in setters for c in s.changes),
                                     expected=_expected(spec.output),
                                     actual=format_shapes(trace.output),
@@ -97,28 +97,27 @@ def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
             if total is not None and total.expected_value == finding.expected_value:
                 why = f"the same count as params.total at line {total.line}: no parameter is frozen"
         if why:
-            out.append(replace(finding, follows=why, fix=()))
+            out.append(replace(finding, follows=why, hints=()))
         else:
-            out.append(finding if finding.fix or finding.changes else replace(finding, fix=_no_fix(finding, trace)))
+            out.append(finding if finding.hints or finding.changes else replace(finding, hints=_no_fix(finding, trace)))
     return sorted(out, key=lambda f: f.follows is not None)  # root causes first, order kept
 
 
-def _no_fix(finding: Finding, trace: Trace) -> tuple[str, ...]:
+def _no_fix(finding: Finding, trace: Trace) -> tuple[Hint, ...]:
     """For a finding no fix was computed for: the value to write where the model may be
     right (and the update can write it), else why no fix applies. Every finding says one
     or the other; the checks leave the plain "write the actual value" to this."""
     if finding.updatable and finding.actual is not None:
-        return (f"fix, if the model is right: write {finding.actual} (`pytest --cnncheck-update` "
-                "writes it)",)
+        return (Hint.if_right(f"write {finding.actual} (`pytest --cnncheck-update` writes it)"),)
     if finding.inherited is not None and finding.actual is not None:
-        return (f"fix, if the model is right: write {finding.actual} where the anchor it is "
-                "inherited from states it (every spec that shares it changes too)",)
+        return (Hint.if_right(f"write {finding.actual} where the anchor it is inherited from states it "
+                              "(every spec that shares it changes too)"),)
     if finding.key == "forward":
-        return ("no fix cnncheck can check: the error comes from the model's own code at the line "
-                "above, not from sizes that a layer's arguments or two tensors' shapes explain",)
+        return (Hint.none("no fix cnncheck can check: the error comes from the model's own code at the line "
+                          "above, not from sizes that a layer's arguments or two tensors' shapes explain"),)
     if finding.actual is not None:
-        return (f"fix, if the model is right: write {finding.actual}",)
-    return ("no fix cnncheck can compute for this: the sentence above says what to change",)
+        return (Hint.if_right(f"write {finding.actual}"),)
+    return (Hint.none("no fix cnncheck can compute for this: the sentence above says what to change"),)
 
 
 def _fix_delta(cause: causes.Cause) -> int | None:
@@ -198,7 +197,7 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
                                  f"{trace.crash.exception}"]
         return Finding("forward", spec.input_line, details=tuple(details), layers=clash.layers,
                        message=f"The forward pass on input {spec.input_text} failed in {clash.brief}",
-                       fix=clash.fix, changes=clash.changes)
+                       hints=clash.hints, changes=clash.changes)
     if explained and call is not None:
         # Lead with the cause in the model's terms; torch's own sentence (on meta, words
         # no user has seen) comes last, for the record.
@@ -207,11 +206,11 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         details.append(f"torch{' on meta' if trace.device == 'meta' else ''} said: {trace.crash.exception}")
     else:
         message = f"The forward pass on input {spec.input_text} raised {trace.crash.exception}"
-    found, fix = candidates.crash_fix(trace)
+    found, hints = candidates.crash_fix(trace)
     changes: list[Candidate] = [(one,) for one in found]
     indices = _index_dtype(spec, trace, call)
     if indices is not None:
-        fix = [indices]
+        hints = [indices]
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = causes.crash_reason(trace)
     if cause is not None and cause.what in ("in_channels", "num_features"):
@@ -224,13 +223,13 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
     steps = tuple(step for step in causes.window_steps(cause.layer, cause.call) if step.axis == cause.axis) \
         if cause is not None and cause.what == "window" else ()
     return Finding("forward", spec.input_line, message=message, details=tuple(details),
-                   layers=layers, fix=tuple(fix), changes=tuple(changes), steps=steps)
+                   layers=layers, hints=tuple(hints), changes=tuple(changes), steps=steps)
 
 
 _INDEXED = ("Embedding", "EmbeddingBag")
 
 
-def _index_dtype(spec: Spec, trace: Trace, call: Call | None) -> str | None:
+def _index_dtype(spec: Spec, trace: Trace, call: Call | None) -> Hint | None:
     """For an Embedding that was given a float input, the spec's side: its input is
     token ids, so the spec's `dtype` is wrong, not the model."""
     layer = trace.layers.get(call.name) if call is not None and call.name else None
@@ -239,18 +238,18 @@ def _index_dtype(spec: Spec, trace: Trace, call: Call | None) -> str | None:
     floats = [i for i, dtype in enumerate(spec.dtypes) if dtype.startswith(("float", "bfloat", "half", "double"))]
     if not floats:
         return None
-    return (f"in the spec: dtype: int64. {layer.name} ({layer.type_name}) takes token ids, integers, "
-            f"and the dummy input is {spec.dtypes[floats[0]]}; the inputs are zeros, a valid id")
+    return Hint.spec(f"dtype: int64. {layer.name} ({layer.type_name}) takes token ids, integers, "
+                     f"and the dummy input is {spec.dtypes[floats[0]]}; the inputs are zeros, a valid id")
 
 
 def _unknown_layer(name: str, key: str, line: int, trace: Trace) -> Finding:
     names = [n for n in trace.layers if n]
     hint = did_you_mean(name, names, n=3)
     close = difflib.get_close_matches(name, names, n=1)
-    fix = (f"fix: write {close[0]}" if close else
-           f"fix: write one of {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
+    fix = Hint.spec(f"write {close[0]}" if close else
+                    f"write one of {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
     return Finding(key, line, message=f"The model has no layer named {name!r}.{hint} "
-                                      "Names are those of model.named_modules().", fix=(fix,))
+                                      "Names are those of model.named_modules().", hints=(fix,))
 
 
 def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
@@ -264,8 +263,7 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         if wanted not in (layer.type_name, layer.type_path):
             findings.append(Finding(f"{key}.type", line, expected=wanted, actual=layer.type_name,
                                     expected_value=wanted, actual_value=layer.type_name,
-                                    layers=mark, fix=(f"fix, if the model is right: write type: "
-                                                      f"{layer.type_name}",),
+                                    layers=mark, hints=(Hint.if_right(f"write type: {layer.type_name}"),),
                                     edits=value_edits((layer_spec.type_span, layer.type_name))))
     if layer_spec.params is not None:
         number, line = layer_spec.params
@@ -295,8 +293,8 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         if trace.crash is None:
             findings.append(Finding(key, layer_spec.line, message=f"{layer.name} ({layer.type_name}) "
                                     "was never called in the forward pass, so it has no shapes.",
-                                    layers=mark, fix=(f"fix: call {layer.name} in forward, or state only "
-                                                      "its params and type (or remove it)",)))
+                                    layers=mark, hints=(Hint.suggest(f"call {layer.name} in forward, or state only its params "
+                                                                       "and type (or remove it)"),)))
         return findings  # after a crash: not reached, and the crash is already reported
     if layer_spec.calls is not None:
         if len(layer_spec.calls) != len(calls):
@@ -305,7 +303,7 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                                     expected_value=len(layer_spec.calls), actual_value=len(calls),
                                     actual=f"{len(calls)} call(s): "
                                            + ", ".join(format_shapes(c.output) for c in calls),
-                                    layers=mark, fix=(_calls_fix(calls),)))
+                                    layers=mark, hints=(_calls_fix(calls),)))
         for call_spec, call in zip(layer_spec.calls, calls):
             findings.extend(_shapes_of_call(call_spec.key, call_spec.output, call_spec.input,
                                             layer, call, trace))
@@ -314,17 +312,17 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         outputs = ", ".join(format_shapes(c.output) for c in calls)
         findings.append(Finding(key, layer_spec.line, message=(
             f"{layer.name} is called {len(calls)} times (outputs {outputs}): list one entry per "
-            "call under `calls`."), layers=mark, fix=(_calls_fix(calls),)))
+            "call under `calls`."), layers=mark, hints=(_calls_fix(calls),)))
         return findings
     findings.extend(_shapes_of_call(key, layer_spec.output, layer_spec.input, layer, calls[0], trace))
     return findings
 
 
-def _calls_fix(calls: list[Call]) -> str:
+def _calls_fix(calls: list[Call]) -> Hint:
     """`fix: calls: [{output: [1, 6, 14, 14]}, {output: [1, 16, 5, 5]}]`: one entry per call."""
     entries = ", ".join(f"{{output: {flow_shapes(c.output)}}}" if c.finished and is_shape_tree(c.output)
                         else "{}" for c in calls)
-    return f"fix, if the model is right: calls: [{entries}]"
+    return Hint.if_right(f"calls: [{entries}]")
 
 
 def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer: Layer,
@@ -343,11 +341,11 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                        ] if isinstance(input.root, Shape) and isinstance(actual, tuple) and \
                 len(actual) == len(input.root.dims) else []
             details += [setter.cause for setter in setters]
-            fix = [line for setter in setters for line in setter.fix]
+            hints = [hint for setter in setters for hint in setter.hints]
             findings.append(Finding(f"{key}.input", input.line, expected=_expected(input),
                                     actual=format_shapes(actual), expected_value=input.as_json(),
                                     actual_value=shapes_json(actual), details=tuple(details),
-                                    layers=mark + tuple(s.layer.name for s in setters), fix=tuple(fix),
+                                    layers=mark + tuple(s.layer.name for s in setters), hints=tuple(hints),
                                     changes=tuple(c for s in setters for c in s.changes),
                                     steps=tuple(step for s in setters for step in s.steps),
                                     edits=shape_edits(input, actual)))
@@ -364,13 +362,13 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                 details.append(f"{causes.describe(layer)}{causes.which_call(call, trace)} on input "
                                f"{format_shapes(call.input)}:")
                 details.extend(f"  {line}" for line in arithmetic)
-            fix, changes = layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) \
+            hints, changes = layer_fix_lines(layer, call, output.root) if isinstance(output.root, Shape) \
                 else ([], [])
-            if not fix and not changes and not layer.leaf and isinstance(output.root, Shape):
+            if not hints and not changes and not layer.leaf and isinstance(output.root, Shape):
                 # A block: the layer inside it that set the wrong numbers, and its fix.
                 inner = output_setters(Shapes(output.root, output.line), trace, {}, call.output)
                 details += [setter.cause for setter in inner]
-                fix = [line for setter in inner for line in setter.fix]
+                hints = [hint for setter in inner for hint in setter.hints]
                 changes = [c for setter in inner for c in setter.changes]
                 steps += tuple(step for setter in inner for step in setter.steps)
                 mark = mark + tuple(setter.layer.name for setter in inner)
@@ -378,7 +376,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                                     actual=format_shapes(call.output),
                                     expected_value=output.as_json(),
                                     actual_value=shapes_json(call.output), details=tuple(details),
-                                    layers=mark, edits=shape_edits(output, call.output), fix=tuple(fix),
+                                    layers=mark, edits=shape_edits(output, call.output), hints=tuple(hints),
                                     changes=tuple(changes), steps=steps))
     return findings
 
@@ -402,10 +400,10 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
     actual = received[-1] if isinstance(received, tuple) and received else None
     mixed = [r for r in trace.reshapes if r.output == received]
     if actual == features.value and mixed:
-        lines, fix, named = clashes.batch_lines(mixed[0], trace)
+        lines, hints, named = clashes.batch_lines(mixed[0], trace)
         return [Finding(key, line, message=(
             f"{name} receives {actual:,} features a row, as stated, but its rows are not samples."),
-            details=tuple(lines), layers=tuple(dict.fromkeys((name, *named))), fix=tuple(fix))]
+            details=tuple(lines), layers=tuple(dict.fromkeys((name, *named))), hints=tuple(hints))]
     if actual == features.value:
         return []
     details = causes.flatten_lines(trace, calls[0])
@@ -413,13 +411,13 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
         details.append(f"and {name} has in_features={layer.hparams['in_features']}")
     source = causes.flatten_source(trace, calls[0])
     written = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(actual)
-    flatten_fix = (f"fix, if the model is right: write {name}: {written} (= {actual:,})",
-                   f"for {features.value:,} features the layers before {name} would have to give a shape "
-           "that multiplies out to it: `cnncheck sizes` names the input sizes that run")
+    flatten_fix = (Hint.if_right(f"write {name}: {written} (= {actual:,})"),
+                   Hint.none(f"for {features.value:,} features the layers before {name} would have to give "
+                             "a shape that multiplies out to it: `cnncheck sizes` names the input sizes that run"))
     return [Finding(key, line, expected=counted_text(features), expected_value=features.value,
                     actual_value=actual if isinstance(actual, int) else shapes_json(received),
                     actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
-                    details=tuple(details), layers=(name,), fix=flatten_fix,
+                    details=tuple(details), layers=(name,), hints=flatten_fix,
                     edits=number_edits(features, actual) if isinstance(actual, int) else None)]
 
 
@@ -453,8 +451,8 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
                     expected_value={name: str(sizes) for name, sizes in scan.accepts},
                     actual_value=[dict(b) for b in ran],
                     actual=actual, details=tuple(details), layers=tuple(broken),
-                    fix=(f"fix, if the model is right: accepts: {{{actual.replace(';', ',')}}}",
-                         "else each failing size above says what breaks there"))]
+                    hints=(Hint.if_right(f"accepts: {{{actual.replace(';', ',')}}}"),
+                           Hint.none("else each failing size above says what breaks there")))]
 
 
 def first_against(spec: Spec, traces: list[Trace]) -> tuple[Spec, Trace]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import fields
 from ..explain import causes
-from ..findings import Finding
+from ..findings import Finding, Hint
 from ..spec.model import Bound, FieldSpec, Number
 from ..trace import Layer, Trace, format_shapes, widest
 from .edits import value_edits
@@ -90,20 +90,20 @@ def layer_field(key: str, stated: FieldSpec, layer: Layer, trace: Trace) -> list
         message, expected, actual = found
         exact = not stated.whole and all(isinstance(c, Number) for c in stated.counts)
         text = _field_text(actual)
-        fix: tuple[str, ...] = ()
+        hints: tuple[Hint, ...] = ()
         if actual is not None and exact:
-            fix = (f"fix, if the model is right: write {key.rsplit('.', 1)[-1]}: {text}",)
+            hints = (Hint.if_right(f"write {key.rsplit('.', 1)[-1]}: {text}"),)
         elif actual is not None and not stride:
-            fix = tuple(_widen_fixes(entries, stated)) + ("or: move the bound",)
+            hints = (*_widen_fixes(entries, stated), Hint.spec("move the bound", alternative=True))
         return [Finding(key, stated.line, message=message or None,
                         expected=None if message else str(stated), actual=None if message else text,
                         expected_value=expected, actual_value=actual,
-                        details=tuple(_field_lines(who, entries)), layers=(layer.name,), fix=fix,
+                        details=tuple(_field_lines(who, entries)), layers=(layer.name,), hints=hints,
                         edits=value_edits((stated.span, text)) if exact and actual is not None and not message else None)]
     return []
 
 
-def _widen_fixes(entries: tuple[fields.Entry, ...], stated: FieldSpec) -> list[str]:
+def _widen_fixes(entries: tuple[fields.Entry, ...], stated: FieldSpec) -> list[Hint]:
     """For a field below what is stated: the convs that widen it enough, counted again."""
     if stated.whole:
         return []
@@ -115,8 +115,8 @@ def _widen_fixes(entries: tuple[fields.Entry, ...], stated: FieldSpec) -> list[s
             fix.append((dim, fields.widen(entry, int(want))))
     if len(fix) > 1 and all(lines == fix[0][1] for _, lines in fix):
         fix = [(" and ".join(causes.spatial_names(len(entries))), fix[0][1])]
-    return [f"suggestion ({dim}): {line}" if not line.startswith("or: ") else line
-            for dim, lines in fix for line in lines]
+    return [Hint.suggest(f"({dim}) {line}", alternative=bool(i))
+            for dim, lines in fix for i, line in enumerate(lines)]
 
 
 def _field_text(actual: Any) -> str:
@@ -132,7 +132,7 @@ def receptive_field_rule(stated: FieldSpec, trace: Trace) -> list[Finding]:
     if found is None:
         return [Finding("rules.receptive_field", stated.line, message=(
             "No layer output has both spatial positions and a field that can be followed, so the "
-            "rule has nothing to check."), fix=("fix: remove the rule, or state the field of one layer",))]
+            "rule has nothing to check."), hints=(Hint.spec("remove the rule, or state the field of one layer"),))]
     call, entries = found
     name = (call.name + causes.which_call(call, trace)) if call.name else "the model"
     wanted: list[Any] = ["whole"] * len(entries)
@@ -150,13 +150,13 @@ def receptive_field_rule(stated: FieldSpec, trace: Trace) -> list[Finding]:
     if ok:
         return []
     actual = _field_value(entries, False)
-    fix = _widen_fixes(entries, stated)
+    hints = _widen_fixes(entries, stated)
     if stated.whole:
-        fix.append("fix: a global pooling (AdaptiveAvgPool2d(1)) or attention makes every feature see the "
-                   "whole input")
+        hints.append(Hint.suggest("a global pooling (AdaptiveAvgPool2d(1)) or attention makes every feature "
+                                  "see the whole input", alternative=bool(hints)))
     return [Finding("rules.receptive_field", stated.line, message=(
         f"The widest features, {name}'s output {format_shapes(call.output)}, see "
         f"{fields.describe(entries)} of the input, below the {stated if stated.whole else 'x'.join(map(str, wanted))} "
         "the rule asks for."),
         expected_value=wanted if not stated.whole else "whole", actual_value=actual,
-        details=tuple(_field_lines(name, entries)), layers=(call.name,) if call.name else (), fix=tuple(fix))]
+        details=tuple(_field_lines(name, entries)), layers=(call.name,) if call.name else (), hints=tuple(hints))]

@@ -4,7 +4,7 @@ input exactly. rules.receptive_field is in receptive.py."""
 from __future__ import annotations
 
 from ..explain import candidates, causes
-from ..findings import Finding
+from ..findings import Finding, Hint
 from ..spec.model import Spec
 from ..trace import Trace, format_shapes
 
@@ -23,10 +23,10 @@ def pooling_rule(spec: Spec, trace: Trace) -> list[Finding]:
                if (f, s) not in allowed]
         if bad:
             where = ", ".join(f"{name}: F={f}, S={s}" for name, f, s in bad)
-            found, fix = candidates.pooling_fix(layer, trace.calls_of(layer.name), spec.pooling)
+            found, hints = candidates.pooling_fix(layer, trace.calls_of(layer.name), spec.pooling)
             findings.append(Finding("rules.pooling", spec.pooling_line, message=(
                 f"{causes.describe(layer)} pools with {where}; allowed: {allowed_text} "
-                "(larger windows discard too much)."), layers=(layer.name,), fix=tuple(fix),
+                "(larger windows discard too much)."), layers=(layer.name,), hints=tuple(hints),
                 changes=tuple((one,) for one in found)))
     return findings
 
@@ -45,7 +45,7 @@ def exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
                 f"{causes.describe(layer)}{which} on input {format_shapes(call.input)} does not "
                 "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
                 "or padded unevenly."), details=tuple(causes.step_lines(remainders)), steps=remainders, layers=(layer.name,),
-                fix=tuple(notes) if found or notes else (
+                hints=tuple(notes) if found or notes else (Hint.none(
                     f"no padding or kernel of {layer.name} divides exactly here: the input that "
-                    "reaches it would have to change",), changes=tuple((one,) for one in found)))
+                    "reaches it would have to change"),), changes=tuple((one,) for one in found)))
     return findings

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..explain import candidates, causes, clashes
-from ..findings import Candidate, Fix, Step
+from ..findings import Candidate, Fix, Hint, Step
 from ..spec.model import Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq
 from ..trace import Call, Layer, Trace, format_shapes
 
@@ -18,7 +18,7 @@ class Setter:
 
     layer: Layer
     cause: str
-    fix: tuple[str, ...]
+    hints: tuple[Hint, ...]
     changes: tuple[Candidate, ...] = ()
     steps: tuple[Step, ...] = ()  # the window arithmetic that gave the spatial sizes it set
 
@@ -95,17 +95,17 @@ def _setter(trace: Trace, call: Call, wanted: dict[int, int]) -> Setter:
     verb = "come" if len(wanted) > 1 else "comes"
     cause = f"{said} {verb} from {causes.describe(layer)}{causes.which_call(call, trace)}"
     expected = tuple(wanted.get(i, v) for i, v in enumerate(out))
-    fix, changes = layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
+    hints, changes = layer_fix_lines(layer, call, Shape(tuple(Number(v, str(v)) for v in expected), 0))
     if layer.kind == "conv_transpose" and any(axis >= 2 for axis in wanted):
         together = _upsampling(trace, call)
         if len(together) > 1:  # each transposed conv short of its stride: all of them, first
             changes = [together, *changes]
-    if not fix and not changes:
-        fix = [f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
-               f"{', '.join(str(v) for v in wanted.values())}: change what it is made with, or the spec"]
+    if not hints and not changes:
+        hints = [Hint.none(f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
+                           f"{', '.join(str(v) for v in wanted.values())}: change what it is made with, or the spec")]
     spatial = {named(axis) for axis in wanted if axis >= 2}
     steps = tuple(step for step in causes.window_steps(layer, call) if step.axis in spatial)
-    return Setter(layer, cause, tuple(fix), tuple(changes), steps)
+    return Setter(layer, cause, tuple(hints), tuple(changes), steps)
 
 
 def _upsampling(trace: Trace, last: Call) -> Candidate:
@@ -136,7 +136,7 @@ def setter_of(trace: Trace, produced: tuple[int, ...], axis: int, wanted: int) -
     return _setter(trace, call, {axis: wanted}) if call is not None else None
 
 
-def batch_lines(output: Shapes, trace: Trace) -> tuple[list[str], list[str], tuple[str, ...]]:
+def batch_lines(output: Shapes, trace: Trace) -> tuple[list[str], list[Hint], tuple[str, ...]]:
     """Where the output's first dimension is wrong: the view that stopped it being the batch."""
     if not isinstance(output.root, Shape) or not isinstance(trace.output, tuple) or not trace.reshapes:
         return [], [], ()
@@ -146,7 +146,7 @@ def batch_lines(output: Shapes, trace: Trace) -> tuple[list[str], list[str], tup
     return clashes.batch_lines(trace.reshapes[0], trace)
 
 
-def layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> tuple[list[str], list[Candidate]]:
+def layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> tuple[list[Hint], list[Candidate]]:
     """What to change in `layer` so that this call gives `expected`: the arguments that set
     the wrong dimensions, each checked with the layer's own arithmetic (candidates for
     repair/verify.py); and a sentence where no argument does."""
@@ -155,7 +155,7 @@ def layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> tuple[list[str
         return [], []
     wrong = [i for i, (dim, value) in enumerate(zip(expected.dims, actual))
              if dim is not None and dim.value != value]
-    lines: list[str] = []
+    lines: list[Hint] = []
     changes: list[Candidate] = []
     channel = len(actual) - 1 if layer.kind == "linear" else 1
     if channel in wrong and layer.kind in ("linear", "conv", "conv_transpose"):
@@ -174,7 +174,8 @@ def layer_fix_lines(layer: Layer, call: Call, expected: Shape) -> tuple[list[str
             # With a channel fix as well, both are needed: each size fix joins it.
             changes = [(*changes[0], fix) for fix in found] if changes else [(fix,) for fix in found]
         else:
-            lines.append(f"no change of one argument of {layer.name} gives "
-                         f"{', '.join(f'{causes.spatial_names(dims)[a]}={v}' for a, v in spatial.items())} "
-                         f"from input {format_shapes(call.input)}: the layers before it set what reaches it")
+            lines.append(Hint.none(
+                f"no change of one argument of {layer.name} gives "
+                f"{', '.join(f'{causes.spatial_names(dims)[a]}={v}' for a, v in spatial.items())} "
+                f"from input {format_shapes(call.input)}: the layers before it set what reaches it"))
     return lines, changes

@@ -15,7 +15,7 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from ..findings import Fix
+from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 from .causes import crash_reason, describe, flatten_source, one, spatial_names
@@ -296,7 +296,7 @@ def _biases_before_norms(trace: Trace) -> list[tuple[Layer, int]]:
     return list(found.values())
 
 
-def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, int]]) -> tuple[list[Fix], list[str]]:
+def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, int]]) -> tuple[list[Fix], list[Hint]]:
     """A pool whose window the rule forbids, replaced by allowed ones: one pool that gives the
     same sizes, else a few in a row that do (two F=2,S=2 for one F=4,S=4), else the nearest,
     saying what then changes downstream. Each checked on every call's input."""
@@ -326,8 +326,8 @@ def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, in
                                                                   "dilation", "ceil_mode")}
                     return [Fix(f"kernel_size={f}, stride={s}", code, (steps + ", the same sizes as now",),
                                 layer.name, tuple(change.items()))], []
-                return [], [f"suggestion: {times}{code} in a row in place of {layer.name or 'the model'}: "
-                            f"{steps}, the same sizes as now"]
+                return [], [Hint.suggest(f"{times}{code} in a row in place of {layer.name or 'the model'}: "
+                                         f"{steps}, the same sizes as now", layer=layer.name or None)]
     f, s = pairs[0]
     pool = _pool_like(layer, f, s)
     chain = _chain(pool, inputs[0], 1)
@@ -335,8 +335,9 @@ def pooling_fix(layer: Layer, calls: list[Call], allowed: Iterable[tuple[int, in
         return [], []
     now = ", ".join(f"{names[axis]}: {outputs[0][axis]}" for axis in range(dims))
     then = ", ".join(f"{names[axis]}: {chain[0][axis]}" for axis in range(dims))
-    return [], [f"suggestion: {constructor(pool, {})} in place of {layer.name or 'the model'} gives {then} "
-                 f"where it gives {now} now: the layers after it must then take the larger size"]
+    return [], [Hint.suggest(f"{constructor(pool, {})} in place of {layer.name or 'the model'} gives {then} "
+                             f"where it gives {now} now: the layers after it must then take the larger size",
+                             layer=layer.name or None)]
 
 
 def _pool_like(layer: Layer, f: int, s: int) -> Layer:
@@ -358,7 +359,7 @@ def _chain(pool: Layer, sizes: tuple[int, ...], repeat: int) -> list[list[int]] 
     return steps
 
 
-def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list[Fix], list[str]]:
+def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list[Fix], list[Hint]]:
     """A padding (or else a kernel) with which (W - F + 2P) / S divides exactly on every
     axis, smallest change first, each checked; and what the output then is."""
     h = layer.hparams
@@ -396,12 +397,12 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list
         if remainder:
             options = [v for v in (size - remainder, size - remainder + window.stride) if window.fits(v)]
             near.append(f"{names[axis]}: {' or '.join(map(str, options))}")
-    notes = [f"or an input of {', '.join(near)} at {layer.name} (set by the layers before it, "
-             "or the model's input size)"] if near else []
+    notes = [Hint.spec(f"an input of {', '.join(near)} at {layer.name} (set by the layers before it, "
+                       "or the model's input size)", alternative=True)] if near else []
     return found, notes
 
 
-def crash_fix(trace: Trace) -> tuple[list[Fix], list[str]]:
+def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
     """What to change for a crash the shapes explain, each checked: the number the layer
     would have to take is the number that reached it. (The candidate changes, and the
     notes that are not a change of the layer.)"""
@@ -421,7 +422,7 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[str]]:
                     (("in_features", got),), (("in_features", spelled),))], []
     if cause.what == "in_channels":
         if got % h["groups"]:
-            return [], [f"no in_channels fits: {got} channels do not divide by groups={h['groups']}"]
+            return [], [Hint.none(f"no in_channels fits: {got} channels do not divide by groups={h['groups']}")]
         return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
                     (("in_channels", got),))], []
     if cause.what == "num_features":
@@ -443,4 +444,4 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[str]]:
     if limit is None or max(padding) <= limit:
         found.append(Fix(f"padding={one(tuple(padding))}", constructor(layer, {"padding": tuple(padding)}),
                          tuple(lines), layer.name, (("padding", tuple(padding)),)))
-    return found, ["or a larger input: `cnncheck sizes` names the input sizes that run"]
+    return found, [Hint.spec("a larger input: `cnncheck sizes` names the input sizes that run", alternative=True)]

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from .. import ops
-from ..findings import Fix
+from ..findings import Fix, Hint
 from ..trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
 from .candidates import channel_fix, out_size, size_fixes, size_line
 from .causes import describe, product_text, size_arithmetic
@@ -33,7 +33,7 @@ _VERBS = {"add": "adds", "sub": "subtracts", "mul": "multiplies", "div": "divide
 class Explained:
     brief: str  # "layer2: `out + x` adds [1, 128, 16, 16] and [1, 64, 32, 32]"
     lines: tuple[str, ...]  # the cause: operands, where each came from, where they parted
-    fix: tuple[str, ...]
+    hints: tuple[Hint, ...]
     layers: tuple[str, ...]  # the layers the lines name (their definition lines are shown)
     # Changes of the layer where the paths parted that make it give the other's shape:
     # candidates, which repair/verify.py tries on the model before one is shown.
@@ -97,7 +97,7 @@ def explain_clash(trace: Trace) -> Explained | None:
         lines.append(f"{format_shapes(operand.shape)} comes from {source}")
         named += [origin] if origin else []
     parted = _parting(a, b) or _parting(b, a)
-    fix: list[str] = []
+    fix: list[Hint] = []
     changes: list[tuple[Fix, ...]] = []
     if parted is not None:
         step, other = parted
@@ -118,8 +118,8 @@ def explain_clash(trace: Trace) -> Explained | None:
     if clash.op in ("matmul", "mm", "bmm"):
         changes += _inner_fix(a, b, trace)
     if not fix and not changes:
-        fix.append("no change cnncheck can check makes these two fit: make the two paths give the "
-                   "same sizes (the lines above say where they part)")
+        fix.append(Hint.none("no change cnncheck can check makes these two fit: make the two paths give "
+                             "the same sizes (the lines above say where they part)"))
     return Explained(brief, tuple(lines), tuple(fix), tuple(dict.fromkeys(named)), tuple(changes))
 
 
@@ -203,7 +203,7 @@ def _step_arithmetic(step: Step, layer: Layer | None) -> list[str]:
     return lines
 
 
-def _projection(step: Step, shortcut: Operand) -> list[str]:
+def _projection(step: Step, shortcut: Operand) -> list[Hint]:
     """The 1x1 conv (and BatchNorm) that takes the shortcut to the other path's shape, its
     stride found and checked with the size formula."""
     src, dst = shortcut.shape, step.output
@@ -217,12 +217,12 @@ def _projection(step: Step, shortcut: Operand) -> list[str]:
     for stride in range(1, 9):
         change = {"stride": (stride,) * dims}
         if all(out_size(conv, src[2 + axis], axis, **change) == dst[2 + axis] for axis in range(dims)):
-            arithmetic = [f"  {size_line(conv, src[2 + axis], axis, names[axis], **change)}" for axis in range(dims)]
+            arithmetic = tuple(size_line(conv, src[2 + axis], axis, names[axis], **change) for axis in range(dims))
             stride_text = f", stride={stride}" if stride != 1 else ""
-            return [f"suggestion: a projection on the shortcut, as ResNet's downsample: nn.Sequential("
-                    f"nn.Conv{dims}d({src[1]}, {dst[1]}, kernel_size=1{stride_text}, bias=False), "
-                    f"nn.BatchNorm{dims}d({dst[1]})) turns {format_shapes(src)} into {format_shapes(dst)}:",
-                    *arithmetic]
+            return [Hint.suggest(f"a projection on the shortcut, as ResNet's downsample: nn.Sequential("
+                                 f"nn.Conv{dims}d({src[1]}, {dst[1]}, kernel_size=1{stride_text}, bias=False), "
+                                 f"nn.BatchNorm{dims}d({dst[1]})) turns {format_shapes(src)} into "
+                                 f"{format_shapes(dst)}:", lines=arithmetic)]
     return []
 
 
@@ -296,19 +296,19 @@ def input_candidates(trace: Trace, limit: int = 40) -> list[tuple[int, ...]]:
             for size in shared][:limit]
 
 
-def _join_sizes(a: Operand, b: Operand, dim: int, trace: Trace) -> list[str]:
+def _join_sizes(a: Operand, b: Operand, dim: int, trace: Trace) -> list[Hint]:
     """For a cat whose other dimensions differ: the model input sizes near this one that run,
     each run through the whole model; and the crop that makes them fit whatever the input."""
-    fix = []
+    fix: list[Hint] = []
     if trace.fitting_inputs:
         shown = " or ".join(format_shapes(size) for size in trace.fitting_inputs)
-        fix.append(f"in the spec: an input of {shown} (the nearest that run, each run through the whole "
-                   "model; `cnncheck sizes` names every size that does)")
+        fix.append(Hint.spec(f"an input of {shown} (the nearest that run, each run through the whole "
+                             "model; `cnncheck sizes` names every size that does)"))
     smaller = a.shape if math.prod(a.shape) <= math.prod(b.shape) else b.shape
     crop = ", ".join(f":{size}" for size in smaller[2:])
     if len(smaller) > 2:
-        fix.append(("or: " if fix else "fix: ") + f"crop the larger one to {format_shapes(smaller[2:])} "
-                   f"before this cat, `t[..., {crop}]` (and so at every cat whose sizes differ)")
+        fix.append(Hint.suggest(f"crop the larger one to {format_shapes(smaller[2:])} before this cat, "
+                                f"`t[..., {crop}]` (and so at every cat whose sizes differ)", alternative=bool(fix)))
     return fix
 
 
@@ -324,12 +324,12 @@ def _view(trace: Trace, clash: Clash) -> Explained:
     source, layer = _source(clash.operands[0], clash, trace)
     lines.append(f"{format_shapes(shape)} comes from {source}")
     features = math.prod(shape[1:])
-    fix = [f"suggestion: torch.flatten(x, 1) keeps the batch: {format_shapes((shape[0], features))}, "
-           f"{product_text(shape)} features a sample; the layer after it takes in_features={features}"]
+    fix = [Hint.suggest(f"torch.flatten(x, 1) keeps the batch: {format_shapes((shape[0], features))}, "
+                        f"{product_text(shape)} features a sample; the layer after it takes in_features={features}")]
     return Explained(brief, tuple(lines), tuple(fix), (layer,) if layer else ())
 
 
-def batch_lines(reshape: Reshape, trace: Trace) -> tuple[list[str], list[str], tuple[str, ...]]:
+def batch_lines(reshape: Reshape, trace: Trace) -> tuple[list[str], list[Hint], tuple[str, ...]]:
     """A view that turned a batch of N into M rows: (the cause, the fix, the layers named)."""
     before, after = reshape.input, reshape.output
     rows, per = after[0], math.prod(after[1:])
@@ -340,13 +340,15 @@ def batch_lines(reshape: Reshape, trace: Trace) -> tuple[list[str], list[str], t
     features = math.prod(before[1:])
     consumer = next((call for call in trace.calls if call.finished and call.input == after
                      and call.name and trace.layers[call.name].kind == "linear"), None)
-    fix = [f"suggestion: torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: "
-           f"{format_shapes((before[0], features))}, {product_text(before)} features a sample"]
+    then: tuple[str, ...] = ()
     named: tuple[str, ...] = ()
     if consumer is not None:
         layer = trace.layers[consumer.name]
         bias = "" if layer.hparams["bias"] else ", bias=False"
-        fix.append(f"  then {layer.name} takes in_features={features}: "
-                   f"nn.Linear({'*'.join(map(str, before[1:]))}, {layer.hparams['out_features']}{bias})")
+        then = (f"then {layer.name} takes in_features={features}: "
+                f"nn.Linear({'*'.join(map(str, before[1:]))}, {layer.hparams['out_features']}{bias})",)
         named = (layer.name,)
+    fix = [Hint.suggest(f"torch.flatten(x, 1) (or x.view(x.size(0), -1)) keeps the batch: "
+                        f"{format_shapes((before[0], features))}, {product_text(before)} features a sample",
+                        lines=then)]
     return lines, fix, named

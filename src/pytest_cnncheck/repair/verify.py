@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 from ..check.compare import _no_fix
 from ..explain.candidates import constructor, size_line
 from ..explain.causes import spatial_names
-from ..findings import Candidate, Finding, KwargEdit, Repair, SourceEdit
+from ..findings import Candidate, Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
@@ -83,15 +83,15 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
     state = _State((), trace, findings)
     repaired: dict[tuple[str, str], Repair] = {}
     followers: dict[tuple[str, str], str] = {}
-    failed: dict[tuple[str, str], str] = {}
+    failed: dict[tuple[str, str], Hint] = {}
     blocked: Finding | None = None
     for root in sorted(findings, key=lambda f: order[id(f)]):
         live = next((f for f in state.findings if f.identity == root.identity), None)
         if live is None or root.follows is not None or not live.changes:
             continue
         if blocked is not None and _is_shape(root):
-            failed[root.identity] = (f"no fix tried: it may follow from {blocked.key} at line {blocked.line}, "
-                                     "for which no fix verified")
+            failed[root.identity] = Hint.none(f"no fix tried: it may follow from {blocked.key} at line "
+                                              f"{blocked.line}, for which no fix verified")
             continue
         before = _real(state.findings)
         found = _verified(search, spec, live, state, before)
@@ -110,16 +110,17 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
     out = []
     for finding in findings:
         identity = finding.identity
-        if identity in repaired:  # the suggestions to write by hand give way to the verified fix
+        if identity in repaired:  # changes by hand, and why-nots, give way to the verified fix
             shared = _shared(finding, trace)
-            out.append(replace(finding, repairs=(repaired[identity],),
-                               fix=(*_without_suggestions(finding.fix), *([shared] if shared else []))))
+            kept = tuple(hint for hint in finding.hints if hint.applicability.startswith("spec"))
+            out.append(replace(finding, repairs=(repaired[identity],), hints=(*kept, *([shared] if shared else []))))
         elif identity in followers and finding.follows is None:
-            out.append(replace(finding, follows=followers[identity], fix=()))
+            out.append(replace(finding, follows=followers[identity], hints=()))
         elif finding.changes and finding.follows is None:  # tried, or not reached: no fix shown
             why = failed.get(identity) or _why_not(finding, trace, search)
-            extra = tuple(line for line in _no_fix(finding, trace) if not line.startswith("no fix"))
-            out.append(replace(finding, fix=(why, *finding.fix, *extra)))
+            extra = tuple(hint for hint in _no_fix(finding, trace) if hint.applicability != "none")
+            shared = _shared(finding, trace)
+            out.append(replace(finding, hints=(why, *([shared] if shared else []), *finding.hints, *extra)))
         else:
             out.append(finding)
     return sorted(out, key=lambda f: f.follows is not None)
@@ -166,18 +167,6 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
                         return (f"{_said(candidate)} and {_said(second)}",
                                 _arithmetic(candidate, final.trace) + _arithmetic(second, final.trace), edits + more, final)
     return None
-
-
-def _without_suggestions(lines: tuple[str, ...]) -> tuple[str, ...]:
-    kept, dropping = [], False
-    for line in lines:
-        if line.startswith("suggestion:") or line.startswith("or: crop"):
-            dropping = True
-        elif not line.startswith(" "):
-            dropping = False
-        if not dropping:
-            kept.append(line)
-    return tuple(kept)
 
 
 def _real(findings: list[Finding]) -> set[tuple[str, str]]:
@@ -260,20 +249,18 @@ def _position(finding: Finding, trace: Trace) -> tuple[int, int]:
     return (firsts[0] if firsts else end + 1), 1
 
 
-def _why_not(finding: Finding, trace: Trace, search: _Search) -> str:
-    """What the sentence says where no fix verified: what was tried, and for a module used
-    more than once with different shapes, the way out."""
+def _why_not(finding: Finding, trace: Trace, search: _Search) -> Hint:
+    """What the sentence says where no fix verified: what was tried."""
     tried = ", ".join(_said(c) for c in finding.changes[:3])
     if search.runs >= RUNS:
         text = f"no fix verified within {RUNS} runs of the model (tried: {tried})"
     else:
         text = (f"no fix verified: each change the arithmetic gives ({tried}) was applied to the model "
                 "and run again, and left this finding or made a new one")
-    shared = _shared(finding, trace)
-    return f"{text}. {shared}" if shared else text
+    return Hint.none(text)
 
 
-def _shared(finding: Finding, trace: Trace) -> str | None:
+def _shared(finding: Finding, trace: Trace) -> Hint | None:
     """For a module called more than once on different shapes, the way out: a module of
     its own for the call that needs another size (a suggestion to write by hand)."""
     for candidate in finding.changes:
@@ -282,7 +269,8 @@ def _shared(finding: Finding, trace: Trace) -> str | None:
             if len(calls) > 1 and len({call.input for call in calls}) > 1:
                 layer = trace.layers[fix.layer]
                 ins = ", ".join(format_shapes(call.input) for call in calls)
-                return (f"suggestion: {fix.layer} is one module called {len(calls)} times, on {ins}; "
-                        f"one value can't suit every call. Give the call that needs it a module of "
-                        f"its own, {constructor(layer, dict(fix.args))}, and use it there")
+                return Hint.suggest(f"{fix.layer} is one module called {len(calls)} times, on {ins}; "
+                                    f"one value can't suit every call. Give the call that needs it a module "
+                                    f"of its own, {constructor(layer, dict(fix.args))}, and use it there",
+                                    layer=fix.layer)
     return None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..paths import relative
+from .hints import report_hint_lines
 
 __all__ = ["commands", "enabled", "finding_message", "repository_path"]
 
@@ -55,7 +56,7 @@ def finding_message(finding: dict[str, Any]) -> str:
     head = finding.get("message") or (f"expected {finding.get('expected_text')}, "
                                       f"actual {finding.get('actual_text')}")
     fixes = [line for fixed in finding.get("fixes", ()) for line in fix_lines(fixed)]
-    return "\n".join([head, *finding.get("details", ()), *fixes, *finding.get("fix", ())])
+    return "\n".join([head, *finding.get("details", ()), *fixes, *report_hint_lines(finding)])
 
 
 def fix_lines(fixed: dict[str, Any]) -> list[str]:

@@ -19,11 +19,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .. import fields
 from ..check import macs, memory
-from ..findings import Finding, KwargEdit, Repair, SourceEdit, Step
+from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit, Step
 from ..repair.sourcecode import edited_lines, read_source
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
 from ..trace import Trace, format_shapes, shapes_json, widest
+from .hints import LABELS
 
 __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_report",
            "spec_result", "versions"]
@@ -33,7 +34,7 @@ __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown
 # every multiply-accumulate (counting.py), with mult_adds_uncounted; findings carry a kind.
 # 4: a finding's `fixes` are objects (the verified edits); `fix` holds only the text that
 # is not a verified fix (suggestions to write by hand, why no fix verified).
-REPORT_VERSION = 4
+REPORT_VERSION = 5
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
@@ -66,7 +67,7 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         # the count is complete.
         "mult_adds_uncounted": dict(trace.compute.uncounted) if trace.compute and spec.scan is None else None,
         "sizes": dict(spec.bindings) if spec.scan is None else None,
-        "findings": [_finding(finding, trace) for finding in findings],
+        "findings": [_finding(finding, spec, trace) for finding in findings],
         "receptive_field": widest_field(trace) if spec.scan is None else None,
     }
     if diagram and spec.scan is None:
@@ -87,17 +88,32 @@ def error_result(error: SpecError) -> dict[str, Any]:
             "findings": []}
 
 
-def _finding(finding: Finding, trace: Trace) -> dict[str, Any]:
+def _finding(finding: Finding, spec: Spec, trace: Trace) -> dict[str, Any]:
     return {"key": finding.key, "kind": finding.kind.id, "kind_name": finding.kind.name,
             "line": finding.line, "message": finding.message,
             "expected": finding.expected_value, "actual": finding.actual_value,
             "expected_text": finding.expected, "actual_text": finding.actual,
-            "details": list(finding.details), "fix": list(finding.fix),
+            "details": list(finding.details),
+            "hints": [_hint(hint, finding, spec, trace) for hint in finding.hints],
             "fixes": [_repair(fixed) for fixed in finding.repairs], "follows": finding.follows,
             "steps": [_step(step) for step in finding.steps],
             "ran": {"file": crash.file, "line": crash.line}
             if finding.key == "forward" and (crash := trace.crash) is not None and crash.file else None,
             "layers": [_made_at(name, trace) for name in finding.layers]}
+
+
+def _hint(hint: Hint, finding: Finding, spec: Spec, trace: Trace) -> dict[str, Any]:
+    """A hint as data: what it asks (`applicability`), its text without a label, and where
+    to make the change: the spec's line for a change of the spec, the line that made the
+    layer for a change of one layer, else no place."""
+    place: dict[str, Any] = {"file": None, "line": None}
+    if hint.applicability.startswith("spec"):
+        place = {"file": os.path.relpath(spec.path), "line": finding.line}
+    elif hint.layer is not None:
+        made = _made_at(hint.layer, trace)
+        place = {"file": made["file"], "line": made["line"]}
+    return {"text": hint.text, "applicability": hint.applicability, "alternative": hint.alternative,
+            "lines": list(hint.lines), "layer": hint.layer, **place}
 
 
 def _step(step: Step) -> dict[str, Any]:
@@ -261,7 +277,7 @@ def read_report(path: Path) -> list[dict[str, Any]]:
                          "report of cnncheck's") from None
     if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
         raise ValueError("is not a cnncheck JSON report (no `specs` list)")
-    if data.get("version") not in (2, 3, REPORT_VERSION):
+    if data.get("version") not in (2, 3, 4, REPORT_VERSION):
         raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
                          f"versions 2 to {REPORT_VERSION}: write that report again")
     specs = [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
@@ -378,16 +394,27 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
                 for kwarg in fixed["kwargs"]:
                     name, value = kwarg["name"], kwarg["new"]
                     out.append(f"    - in the spec: {_code(f'kwargs: {{{name}: {value!r}}}')}")
-            for line in finding.get("fix", ()):
-                depth = (len(line) - len(line.lstrip(" "))) // 2
-                out.append(f"{'  ' * (depth + 1)}- {'**fix**: ' if line.startswith('fix:') else ''}"
-                           f"{_code(line.strip().removeprefix('fix: '))}")
+            out += _hints_markdown(finding)
     drawn = [row for row in rows if row["status"] != "failed" and row.get("diagram")]
     if drawn:
         out += ["", "### Shape flow", ""]
         for row in drawn:
             out += ["<details>", f"<summary>{_html(row['id'])}</summary>", ""] + _diagram(row) + ["</details>", ""]
     return "\n".join(out) + "\n"
+
+
+def _hints_markdown(finding: dict[str, Any]) -> list[str]:
+    """A finding's hints as bullets, each labelled by what it asks, its lines nested under
+    it; a report before version 5 gives them as text lines, nested by their indent."""
+    if "hints" not in finding:
+        return [f"{'  ' * ((len(line) - len(line.lstrip(' '))) // 2 + 1)}- {_code(line.strip())}"
+                for line in finding.get("fix") or ()]
+    out = []
+    for hint in finding["hints"]:
+        label = "or" if hint["alternative"] else LABELS[hint["applicability"]].rstrip(": ")
+        out.append(f"  - {'**' + label + '**: ' if label else ''}{_code(hint['text'])}")
+        out += [f"    - {_code(line)}" for line in hint["lines"]]
+    return out
 
 
 def _diagram(row: dict[str, Any]) -> list[str]:

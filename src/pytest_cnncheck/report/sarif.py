@@ -2,9 +2,9 @@
 
 A writer over the spec results (results.py's data): one rule per finding kind (kinds.py,
 stable ids with help), one result per finding, located first at the line that made the
-layer it names (the line to edit) where it names one, and at the spec's line; a verified
-fix (applied and run again on the model) is a SARIF fix, located first at its edits. Paths are
-relative to the repository root (`%SRCROOT%`: GITHUB_WORKSPACE, else the rootdir).
+layer it names (the line to edit) where it names one, then for a crash at the line that
+ran, and at the spec's line; a verified fix (applied and run again on the model) is a
+SARIF fix, located first at its edits. Paths are relative to the repository root (`%SRCROOT%`: GITHUB_WORKSPACE, else the rootdir).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def sarif_report(rows: list[dict[str, Any]], rootdir: Path, version: str) -> str
             places = [(repository_path(Path(edit["file"]), root), edit["line"]) for edit in edits]
             places += [(repository_path(Path(layer["file"]), root), layer["line"])
                        for layer in finding.get("layers", ()) if layer.get("file")]
+            ran = finding.get("ran")
+            if ran:  # a crash: the line of the user's code that was running when it raised
+                places.append((repository_path(Path(ran["file"]), root), ran["line"]))
             places.append((spec_file, finding["line"]))
             result = _result(finding["kind"], index, _message(row["name"], finding), places)
             fixes = [_fix(fixed, root) for fixed in finding.get("fixes", ()) if fixed["edits"]]

@@ -15,6 +15,7 @@ from ..repair.sourcecode import edited_lines
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
 from ..trace import Trace, format_shapes
+from .hints import hint_lines
 
 __all__ = ["Line", "failure_lines", "layer_table", "spec_error_lines"]
 
@@ -78,7 +79,8 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         for fixed in finding.repairs:
             out.extend((f"  {line}", GREEN if line.startswith(("+", "fix")) else PLAIN)
                        for line in repair_lines(fixed))
-        out.extend((f"  {line}", PLAIN) for line in finding.fix)
+        out.extend((f"  {line}", PLAIN) for hint in finding.hints
+                   for line in hint_lines(hint.text, hint.applicability, hint.alternative, hint.lines))
     marked = {name for finding in findings for name in finding.layers}
     out.append(("", PLAIN))
     if spec.scan is not None:
