@@ -6,6 +6,7 @@ The models are examples/broken/models/more.py, copied into each test's project.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,24 @@ def test_a_residual_add_without_its_downsample(more: pytest.Pytester, device: st
                     "[1, 64, 32, 32] into [1, 128, 16, 16]",
                     "H: (32 - 1 + 2*0) / 2 + 1 = 16.5, rounded down to 16")
     assert "(ran on the CPU" not in out
+
+
+def test_a_clash_gives_its_operands_and_the_parting_window_as_numbers(more: pytest.Pytester) -> None:
+    result, _ = run(more, """
+        net:
+          model: more.py:ResidualNoShortcut
+          input_size: [1, 3, 32, 32]
+        """, "--cnncheck-report", "r.json")
+    result.assert_outcomes(failed=1)
+    crash, = json.loads((more.path / "r.json").read_text())["specs"][0]["findings"]
+    operands, h, w = crash["steps"]
+    assert operands == {"kind": "operands", "op": "add", "layer": "layer2", "shapes": [[1, 128, 16, 16], [1, 64, 32, 32]],
+                        "dim": None, "differ": [1, 2, 3],
+                        "arithmetic": "dimension 1 is 128 against 64, dimension 2 is 16 against 32, "
+                                      "dimension 3 is 16 against 32"}
+    assert (h["kind"], h["layer"], h["axis"], h["input"], h["stride"], h["output"]) == \
+        ("window", "layer2.conv1", "H", 32, 2, 16)
+    assert w["axis"] == "W"
 
 
 @pytest.mark.parametrize("device", ["meta", "cpu"])

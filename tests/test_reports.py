@@ -117,6 +117,22 @@ def test_json_findings_carry_numbers_and_shapes(tutorial: pytest.Pytester) -> No
         "expect.flatten.fc1": (576, 400)}
     assert findings["expect.params.total"]["expected_text"] == "62,007"
     assert findings["expect.flatten.fc1"]["expected_text"] == "16*6*6 = 576"
+    # The causes' arithmetic as numbers: the flatten, and each layer's parameter formula.
+    assert findings["expect.flatten.fc1"]["steps"] == [
+        {"kind": "flatten", "layer": "fc1", "call": 0, "shape": [2, 16, 5, 5], "features": 400,
+         "arithmetic": "flattened: [2, 16, 5, 5] -> 16*5*5 = 400"}]
+    assert [s["kind"] for s in findings["expect.layers.fc1.input"]["steps"]] == ["flatten"]
+    assert findings["expect.layers.fc1.params"]["steps"] == [
+        {"kind": "params", "layer": "fc1", "total": 48120, "counted": 48120,
+         "tensors": [{"name": "weight", "shape": [120, 400], "shared_with": None},
+                     {"name": "bias", "shape": [120], "shared_with": None}],
+         "formula": "linear", "terms": {"out_features": 120, "in_features": 400, "bias": True},
+         "arithmetic": "120 * (400 + 1) = 48,120"}]
+    conv1, *_ = findings["expect.params.total"]["steps"]
+    assert conv1["formula"] == "conv" and conv1["arithmetic"] == "6 * (5*5*3 + 1) = 456"
+    assert conv1["terms"] == {"out_channels": 6, "kernel_size": [5, 5], "in_channels": 3, "groups": 1,
+                              "bias": True}
+    assert sum(step["counted"] for step in findings["expect.params.total"]["steps"]) == 62006
 
 
 def test_json_findings_carry_the_causes_arithmetic_as_numbers(tutorial: pytest.Pytester) -> None:
@@ -136,12 +152,17 @@ def test_json_findings_carry_the_causes_arithmetic_as_numbers(tutorial: pytest.P
     by_key = {f["key"]: f for f in findings}
     # conv2 gets pool's 13 (not 14): (13 - 5 + 0) / 1 + 1 = 9 on each axis.
     h, w = by_key["expect.layers.conv2.output"]["steps"]
-    assert h == {"layer": "conv2", "call": 0, "axis": "H", "input": 13, "kernel_size": 5, "stride": 1,
+    assert h == {"kind": "window", "layer": "conv2", "call": 0, "axis": "H", "input": 13, "kernel_size": 5, "stride": 1,
                  "padding": 0, "dilation": 1, "ceil_mode": False, "transposed": False,
                  "output_padding": 0, "output": 9, "arithmetic": "(13 - 5 + 2*0) / 1 + 1 = 9"}
     assert w["axis"] == "W" and w["output"] == 9
     # 16*4*4 = 256 features reach fc1, made for 400: the crash, at the line that ran.
     assert by_key["forward"]["ran"] == {"file": "net.py", "line": 20}
+    assert by_key["forward"]["steps"] == [
+        {"kind": "argument", "layer": "fc1", "call": 0, "input": [1, 256], "argument": "in_features",
+         "received": 256, "value": 400, "arithmetic": "256 features, but in_features is 400"},
+        {"kind": "flatten", "layer": "fc1", "call": 0, "shape": [1, 16, 4, 4], "features": 256,
+         "arithmetic": "flattened: [1, 16, 4, 4] -> 16*4*4 = 256"}]
     assert by_key["expect.layers.conv2.output"]["ran"] is None
     # The rule: the pool's windows leave a remainder on 28: (28 - 3) / 2 + 1 = 13.5.
     division = [f for f in findings if f["key"] == "rules.exact_division"]

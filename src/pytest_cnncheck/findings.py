@@ -11,29 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .arithmetic import Arithmetic
 from .kinds import Kind, kind_of
 from .spec.source import Span
-from .window import Window
 
-__all__ = ["APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "Hint", "KwargEdit", "Repair", "SourceEdit",
-           "Step"]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a cause's arithmetic, as data: a layer's window along one spatial axis,
-    run on the size that reached it. `window.out(size)` is what came out, and
-    `window.steps(size)` the arithmetic as a person writes it."""
-
-    layer: str  # the layer's qualified name
-    call: int  # which call of it, from 0
-    axis: str  # H, W, D or L
-    size: int  # the size that reached it along that axis
-    window: Window
-
-    @property
-    def output(self) -> int | None:
-        return self.window.out(self.size)
+__all__ = ["APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "Hint", "KwargEdit", "Repair", "SourceEdit"]
 
 
 @dataclass(frozen=True)
@@ -155,9 +137,10 @@ class Finding:
     # `repairs` the one that verified.
     changes: tuple[Candidate, ...] = ()
     repairs: tuple[Repair, ...] = ()
-    # The cause's window arithmetic as data (the details say it in words): each axis of the
-    # layer whose formula gave the size at issue.
-    steps: tuple[Step, ...] = ()
+    # The cause's arithmetic as data (arithmetic.py; the details say it in words): the
+    # window along each axis of the layer whose formula gave the size at issue, the
+    # flattened shape, the parameter count, what reached a layer against its argument.
+    steps: tuple[Arithmetic, ...] = ()
 
     @property
     def identity(self) -> tuple[str, str]:

@@ -32,7 +32,8 @@ def params_findings(spec: Spec, trace: Trace) -> list[Finding]:
             continue
         difference, changes, named = candidates.params_difference(trace, number.value, actual)
         hints: list[Hint] = []
-        details = difference + ["made up of:"] + [f"  {row}" for row in causes.params_breakdown(trace, "")]
+        rows, counts = causes.params_breakdown(trace, "")
+        details = difference + ["made up of:"] + [f"  {row}" for row in rows]
         if name.endswith("trainable") and trace.params_total != trace.params_trainable:
             frozen = trace.params_total - trace.params_trainable
             details.insert(0, f"{frozen:,} of {trace.params_total:,} parameters have requires_grad=False")
@@ -41,7 +42,7 @@ def params_findings(spec: Spec, trace: Trace) -> list[Finding]:
                          Hint.suggest("set requires_grad=True where the model freezes them", alternative=True)]
         findings.append(Finding(name, line, expected=counted_text(number), actual=f"{actual:,}",
                                 expected_value=number.value, actual_value=actual,
-                                details=tuple(details), layers=named, hints=tuple(hints),
+                                details=tuple(details), layers=named, hints=tuple(hints), steps=counts,
                                 changes=tuple(changes), edits=number_edits(number, actual)))
     return findings
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..explain import candidates, causes, clashes
+from ..arithmetic import Counted
 from ..findings import Candidate, Finding, Hint
 from ..spec.model import (Bound, LayerSpec, Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq, Spec, node_matches,
                           node_text)
@@ -197,7 +198,7 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
                                  f"{trace.crash.exception}"]
         return Finding("forward", spec.input_line, details=tuple(details), layers=clash.layers,
                        message=f"The forward pass on input {spec.input_text} failed in {clash.brief}",
-                       hints=clash.hints, changes=clash.changes)
+                       hints=clash.hints, changes=clash.changes, steps=clash.steps)
     if explained and call is not None:
         # Lead with the cause in the model's terms; torch's own sentence (on meta, words
         # no user has seen) comes last, for the record.
@@ -219,11 +220,8 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         if producer is not None and producer.changes:
             changes.extend(producer.changes)
             layers += (producer.layer.name,)
-    # A window too large for what reached it: that axis's arithmetic, as data.
-    steps = tuple(step for step in causes.window_steps(cause.layer, cause.call) if step.axis == cause.axis) \
-        if cause is not None and cause.what == "window" else ()
     return Finding("forward", spec.input_line, message=message, details=tuple(details),
-                   layers=layers, hints=tuple(hints), changes=tuple(changes), steps=steps)
+                   layers=layers, hints=tuple(hints), changes=tuple(changes), steps=causes.crash_steps(trace))
 
 
 _INDEXED = ("Embedding", "EmbeddingBag")
@@ -273,12 +271,14 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
                                              param_carriers(trace, layer.name), "parameters"))
         elif number.value != layer.params:
             if layer.params == sum(math.prod(shape) for _, shape in layer.own):
-                details = [f"{layer.name}: {causes.params_formula(layer)}"]
+                counts: tuple[Counted, ...] = (causes.counted(layer),)
+                details = [f"{layer.name}: {counts[0].text()}"]
             else:
-                details = ["made up of:"] + [f"  {row}" for row in causes.params_breakdown(trace, layer.name)]
+                rows, counts = causes.params_breakdown(trace, layer.name)
+                details = ["made up of:"] + [f"  {row}" for row in rows]
             findings.append(Finding(f"{key}.params", line, expected=counted_text(number),
                                     actual=f"{layer.params:,}", expected_value=number.value,
-                                    actual_value=layer.params, details=tuple(details), layers=mark,
+                                    actual_value=layer.params, details=tuple(details), layers=mark, steps=counts,
                                     changes=tuple((found,) for found in candidates.params_fixes(layer, number.value)),
                                     edits=number_edits(number, layer.params)))
     for which, stated in (("receptive_field", layer_spec.receptive_field),
@@ -333,7 +333,8 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
         actual = call.input_tree if input.many else call.input
         if not input.matches(actual):
             details = _dimension_lines(f"{layer.name}.input", input, actual)
-            details += causes.flatten_lines(trace, call) if layer.kind == "linear" else []
+            flat = causes.flattened(trace, call) if layer.kind == "linear" else None
+            details += causes.flatten_lines(call, flat) if layer.kind == "linear" else []
             # What reaches a layer is set by the layers before it: name the one that set it.
             setters = [setter for axis, (dim, value) in enumerate(zip(input.root.dims, actual))
                        if axis and dim is not None and dim.value != value
@@ -347,7 +348,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
                                     actual_value=shapes_json(actual), details=tuple(details),
                                     layers=mark + tuple(s.layer.name for s in setters), hints=tuple(hints),
                                     changes=tuple(c for s in setters for c in s.changes),
-                                    steps=tuple(step for s in setters for step in s.steps),
+                                    steps=((flat,) if flat else ()) + tuple(step for s in setters for step in s.steps),
                                     edits=shape_edits(input, actual)))
     if output is not None:
         if not call.finished:
@@ -406,18 +407,18 @@ def _flatten(name: str, features: Number, line: int, trace: Trace) -> list[Findi
             details=tuple(lines), layers=tuple(dict.fromkeys((name, *named))), hints=tuple(hints))]
     if actual == features.value:
         return []
-    details = causes.flatten_lines(trace, calls[0])
+    flat = causes.flattened(trace, calls[0])
+    details = causes.flatten_lines(calls[0], flat)
     if layer.hparams["in_features"] != actual:
         details.append(f"and {name} has in_features={layer.hparams['in_features']}")
-    source = causes.flatten_source(trace, calls[0])
-    written = "*".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(actual)
+    written = "*".join(str(d) for d in flat.shape[1:]) if flat is not None and len(flat.shape) > 2 else str(actual)
     flatten_fix = (Hint.if_right(f"write {name}: {written} (= {actual:,})"),
                    Hint.none(f"for {features.value:,} features the layers before {name} would have to give "
                              "a shape that multiplies out to it: `cnncheck sizes` names the input sizes that run"))
     return [Finding(key, line, expected=counted_text(features), expected_value=features.value,
                     actual_value=actual if isinstance(actual, int) else shapes_json(received),
                     actual=f"{actual:,}" if isinstance(actual, int) else format_shapes(received),
-                    details=tuple(details), layers=(name,), hints=flatten_fix,
+                    details=tuple(details), layers=(name,), hints=flatten_fix, steps=(flat,) if flat else (),
                     edits=number_edits(features, actual) if isinstance(actual, int) else None)]
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..explain import candidates, causes, clashes
-from ..findings import Candidate, Fix, Hint, Step
+from ..arithmetic import Step
+from ..findings import Candidate, Fix, Hint
 from ..spec.model import Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq
 from ..trace import Call, Layer, Trace, format_shapes
 

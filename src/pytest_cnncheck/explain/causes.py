@@ -20,13 +20,13 @@ from typing import Any, Callable, Iterable
 
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
-from ..findings import Step
+from ..arithmetic import Arithmetic, Counted, Flattened, Received, Step, product_text
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 __all__ = [
     "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
-    "flatten_lines", "flatten_source", "params_breakdown", "params_formula", "product_text",
+    "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
     "size_arithmetic", "spatial_names",
 ]
 
@@ -110,7 +110,7 @@ def window_steps(layer: Layer, call: Call) -> tuple[Step, ...]:
 
 def step_lines(steps: Iterable[Step]) -> list[str]:
     """`H: (32 - 5 + 2*0) / 1 + 1 = 28`: the steps as the explanations write them."""
-    return [f"{step.axis}: {step.window.steps(step.size)}" for step in steps]
+    return [step.text() for step in steps]
 
 
 def size_arithmetic(layer: Layer, call: Call) -> list[str]:
@@ -132,13 +132,6 @@ def division_steps(layer: Layer, call: Call) -> tuple[Step, ...]:
 
 
 # -- flatten --------------------------------------------------------------------------
-
-
-def product_text(shape: tuple[int, ...], start: int = 1) -> str:
-    """`16*5*5 = 400` for the dimensions of `shape` from `start` on."""
-    dims = shape[start:]
-    total = math.prod(dims)
-    return f"{'*'.join(str(d) for d in dims)} = {total}" if len(dims) > 1 else str(total)
 
 
 def flatten_source(trace: Trace, call: Call) -> tuple[int, ...] | None:
@@ -164,74 +157,48 @@ def flatten_source(trace: Trace, call: Call) -> tuple[int, ...] | None:
     return None
 
 
-def flatten_lines(trace: Trace, call: Call) -> list[str]:
+def flattened(trace: Trace, call: Call) -> Flattened | None:
+    """The flatten before `call`, as data, where the flattened shape was found."""
     source = flatten_source(trace, call)
-    received = call.input
-    if source is None:
-        return [f"{call.name} receives {format_shapes(received)} (no flattened shape of that "
+    return None if source is None else Flattened(call.name, call.index, source)
+
+
+def flatten_lines(call: Call, found: Flattened | None) -> list[str]:
+    if found is None:
+        return [f"{call.name} receives {format_shapes(call.input)} (no flattened shape of that "
                 "size was found among the earlier layers' outputs)"]
-    return [f"flattened: {format_shapes(source)} -> {product_text(source)}"]
+    return [found.text()]
 
 
 # -- parameters -----------------------------------------------------------------------
 
 
-def params_formula(layer: Layer) -> str:
-    """`6 * (5*5*3 + 1) = 456` for a conv; the sum of its parameters' sizes otherwise."""
-    h = layer.hparams
-    if layer.shared:  # a tied tensor is counted once, where it is first: say so, and skip it here
-        shared = dict(layer.shared)
-        parts = [f"{name} {format_shapes(shape)}" for name, shape in layer.own if name not in shared]
-        counted = sum(math.prod(shape) for name, shape in layer.own if name not in shared)
-        ties = ", ".join(f"{name} is {owner}, counted there" for name, owner in layer.shared)
-        return f"{' + '.join(parts) or 'nothing of its own'} = {counted:,} ({ties})"
+def counted(layer: Layer) -> Counted:
+    """A layer's parameters as data, with its formula where the formula adds up to what
+    the layer really holds (a custom layer of the same kind may hold more)."""
     own = sum(math.prod(shape) for _, shape in layer.own)
-    formula = None
-    if layer.kind == "conv" and h.get("padding") is not None:
-        kernel = "*".join(str(k) for k in h["kernel_size"])
-        per_filter = h["in_channels"] // h["groups"]
-        inner = f"{kernel}*{per_filter}"
-        formula = f"{h['out_channels']} * ({inner} + 1)" if h["bias"] else f"{h['out_channels']} * {inner}"
-        if h["groups"] != 1:
-            formula += f" (groups={h['groups']}: {per_filter} input channels per filter)"
-    elif layer.kind == "conv_transpose":
-        kernel = "*".join(str(k) for k in h["kernel_size"])
-        out_per_group = h["out_channels"] // h["groups"]
-        formula = f"{h['in_channels']} * {out_per_group} * {kernel}"
-        if h["bias"]:
-            formula += f" + {h['out_channels']}"
-    elif layer.kind == "linear":
-        formula = (f"{h['out_features']} * ({h['in_features']} + 1)" if h["bias"]
-                   else f"{h['out_features']} * {h['in_features']}")
-    elif layer.kind == "norm" and len(layer.own) == 2:
-        size = math.prod(layer.own[0][1])
-        formula = f"2 * {size}"
-    if formula is not None and _formula_matches(layer, own):
-        return f"{formula} = {own:,}"
-    if not layer.own:
-        return f"{layer.params:,}"
-    parts = [f"{name} {format_shapes(shape)}" for name, shape in layer.own]
-    return f"{' + '.join(parts)} = {own:,}"
+    terms = _terms(layer)
+    fits = (terms is not None and not layer.shared
+            and Counted.fill(layer.kind, terms) == own == layer.params)
+    return Counted(layer.name, layer.params, tuple(layer.own), tuple(layer.shared),
+                   layer.kind if fits else None, tuple(terms.items()) if fits and terms else ())
 
 
-def _formula_matches(layer: Layer, own: int) -> bool:
-    """Our formula is only shown where it adds up to what the layer really holds."""
+def _terms(layer: Layer) -> dict[str, Any] | None:
+    """The arguments that fill the layer's parameter formula; None where it has none."""
     h = layer.hparams
-    if layer.kind == "conv":
-        expected = h["out_channels"] * (math.prod(h["kernel_size"]) * (h["in_channels"] // h["groups"])
-                                        + (1 if h["bias"] else 0))
-    elif layer.kind == "conv_transpose":
-        expected = (h["in_channels"] * (h["out_channels"] // h["groups"]) * math.prod(h["kernel_size"])
-                    + (h["out_channels"] if h["bias"] else 0))
-    elif layer.kind == "linear":
-        expected = h["out_features"] * (h["in_features"] + (1 if h["bias"] else 0))
-    else:
-        expected = 2 * math.prod(layer.own[0][1]) if layer.own else -1
-    return bool(expected == own == layer.params)
+    if layer.kind == "conv" and h.get("padding") is not None or layer.kind == "conv_transpose":
+        return {key: h[key] for key in ("out_channels", "kernel_size", "in_channels", "groups", "bias")}
+    if layer.kind == "linear":
+        return {key: h[key] for key in ("out_features", "in_features", "bias")}
+    if layer.kind == "norm" and len(layer.own) == 2:
+        return {"num_features": math.prod(layer.own[0][1])}
+    return None
 
 
-def params_breakdown(trace: Trace, root: str, limit: int = 25) -> list[str]:
-    """The layers that make up `root`'s parameter count, each with its formula.
+def params_breakdown(trace: Trace, root: str, limit: int = 25) -> tuple[list[str], tuple[Counted, ...]]:
+    """The layers that make up `root`'s parameter count, each with its formula: a line
+    each, and the counts as data.
 
     Up to `limit` parameter-holding modules are listed one by one; beyond that
     the direct children of `root` are summed, so a ResNet gives a dozen lines.
@@ -240,15 +207,15 @@ def params_breakdown(trace: Trace, root: str, limit: int = 25) -> list[str]:
     inside = [layer for name, layer in trace.layers.items()
               if (name.startswith(prefix) or name == root) and layer.own]
     if len(inside) <= limit:
-        return [f"{layer.name or '(model)'}: {params_formula(layer)}" for layer in inside]
-    depth = root.count(".") + 1 if root else 0
-    children = [layer for name, layer in trace.layers.items()
+        rows = [(layer.name or "(model)", counted(layer)) for layer in inside]
+    else:
+        depth = root.count(".") + 1 if root else 0
+        rows = [(layer.name, Counted(layer.name, layer.params)) for name, layer in trace.layers.items()
                 if name.startswith(prefix) and name and name.count(".") == depth and layer.params]
-    lines = [f"{layer.name}: {layer.params:,}" for layer in children]
-    own_root = trace.layers.get(root)
-    if own_root is not None and own_root.own:
-        lines.append(f"{root or '(model)'} itself: {params_formula(own_root)}")
-    return lines
+        own_root = trace.layers.get(root)
+        if own_root is not None and own_root.own:
+            rows.append((f"{root or '(model)'} itself", counted(own_root)))
+    return [f"{label}: {count.text()}" for label, count in rows], tuple(count for _, count in rows)
 
 
 # -- a crashed forward pass -----------------------------------------------------------
@@ -311,18 +278,26 @@ def crash_cause(trace: Trace) -> list[str] | None:
         return None
     layer, got, wanted = cause.layer, cause.got, cause.wanted
     receives = f"{describe(layer)}{which_call(cause.call, trace)} receives {format_shapes(cause.received)}: "
-    if cause.what == "in_features":
-        source = flatten_source(trace, cause.call)
-        lines = [f"{receives}{got} features, but in_features is {wanted}"]
-        if source is not None:
-            lines.append(f"flattened: {format_shapes(source)} -> {product_text(source)}")
-        return lines
-    if cause.what == "in_channels":
-        return [f"{receives}{got} channels, but in_channels is {wanted}"]
     if cause.what == "window":
         return [f"{receives}{cause.axis}: input {got} + 2*{cause.padding} < F={wanted}; "
                 "the window does not fit: the input is too small by here"]
-    return [f"{receives}{got} channels, but num_features is {wanted}"]
+    steps = crash_steps(trace)
+    return [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:])]
+
+
+def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:
+    """A crash's cause as data, where the shapes explain it: what reached the layer against
+    its argument (and the flatten before a Linear), or the window that did not fit."""
+    cause = crash_reason(trace)
+    if cause is None:
+        return ()
+    call = cause.call
+    if cause.what == "window":
+        return tuple(step for step in window_steps(cause.layer, call) if step.axis == cause.axis)
+    steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, cause.what, cause.got,
+                                               cause.wanted),)
+    found = flattened(trace, call) if cause.what == "in_features" else None
+    return steps + ((found,) if found is not None else ())
 
 
 def which_call(call: Call, trace: Trace) -> str:
@@ -375,8 +350,8 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
         return layer.name, (f"{name} ({layer.type_name}) raised on input "
                             f"{format_shapes(call.input)}: {trace.crash.exception}")
     if cause.what == "in_features":
-        source = flatten_source(trace, call)
-        got = product_text(source) if source is not None else f"{cause.got} features"
+        found = flattened(trace, call)
+        got = product_text(found.shape) if found is not None else f"{cause.got} features"
         return layer.name, f"{name}: receives {got}, in_features {cause.wanted}"
     if cause.what == "window":
         padded = f" + 2*{cause.padding}" if cause.padding else ""

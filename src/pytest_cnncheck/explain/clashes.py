@@ -18,10 +18,11 @@ import math
 from dataclasses import dataclass
 
 from .. import ops
+from ..arithmetic import Arithmetic, Operands, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
 from .candidates import channel_fix, out_size, size_fixes, size_line
-from .causes import describe, product_text, size_arithmetic
+from .causes import describe, size_arithmetic, window_steps
 
 __all__ = ["Explained", "batch_lines", "explain_clash", "input_candidates", "is_shape_clash"]
 
@@ -38,6 +39,7 @@ class Explained:
     # Changes of the layer where the paths parted that make it give the other's shape:
     # candidates, which repair/verify.py tries on the model before one is shown.
     changes: tuple[tuple[Fix, ...], ...] = ()
+    steps: tuple[Arithmetic, ...] = ()  # the cause's arithmetic: the operands, the parting window
 
 
 def is_shape_clash(clash: Clash | None) -> bool:
@@ -80,16 +82,19 @@ def explain_clash(trace: Trace) -> Explained | None:
     a, b = clash.operands[0], clash.operands[1]
     inside = f"{clash.layer}: " if clash.layer else ""
     verb = _VERBS.get(clash.op, clash.op)
+    steps: list[Arithmetic] = []
     if clash.op in ("matmul", "mm", "bmm", "linear"):
         inner = (a.shape[-1], b.shape[-1] if clash.op == "linear" else b.shape[-2 if len(b.shape) > 1 else 0])
         brief = (f"{inside}{clash.op} {verb} {format_shapes(a.shape)} by {format_shapes(b.shape)}: "
                  f"the inner sizes {inner[0]} and {inner[1]} differ")
-    elif clash.op in ("cat", "concat", "concatenate", "stack"):
-        brief = (f"{inside}{clash.op} {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)} "
-                 f"along dimension {clash.dim or 0}: {_differ(a.shape, b.shape, clash.dim or 0)}")
     else:
-        brief = (f"{inside}`{clash.op}` {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)}: "
-                 f"{_differ(a.shape, b.shape, None)}")
+        joins = clash.op in ("cat", "concat", "concatenate", "stack")
+        operands = Operands(clash.op, clash.layer, (a.shape, b.shape), (clash.dim or 0) if joins else None)
+        steps.append(operands)
+        brief = (f"{inside}{clash.op} {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)} "
+                 f"along dimension {clash.dim or 0}: {operands.text()}" if joins else
+                 f"{inside}`{clash.op}` {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)}: "
+                 f"{operands.text()}")
     lines = [f"at {clash.where}"] if clash.where else []
     named: list[str] = []
     for operand in (a, b):
@@ -106,6 +111,9 @@ def explain_clash(trace: Trace) -> Explained | None:
                      f"where the other stays {format_shapes(other.shape)}:")
         lines += [f"  {line}" for line in _step_arithmetic(step, parter)]
         if parter is not None:
+            steps += window_steps(parter, Call(parter.name, _call_index(step.layer), 0, (step.input,),
+                                               step.output, True))
+        if parter is not None:
             named.append(parter.name)
             if not _is_input_of(other, clash, trace):
                 # An identity shortcut wants a projection (a suggestion, below); a shortcut
@@ -120,7 +128,8 @@ def explain_clash(trace: Trace) -> Explained | None:
     if not fix and not changes:
         fix.append(Hint.none("no change cnncheck can check makes these two fit: make the two paths give "
                              "the same sizes (the lines above say where they part)"))
-    return Explained(brief, tuple(lines), tuple(fix), tuple(dict.fromkeys(named)), tuple(changes))
+    return Explained(brief, tuple(lines), tuple(fix), tuple(dict.fromkeys(named)), tuple(changes),
+                     tuple(steps))
 
 
 def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[tuple[Fix, ...]]:
@@ -141,17 +150,15 @@ def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[t
     return [((channel, fix) if channel is not None else (fix,)) for fix in size_fixes(layer, call, spatial, names)]
 
 
-def _differ(a: tuple[int, ...], b: tuple[int, ...], skip: int | None) -> str:
-    if len(a) != len(b):
-        return f"{len(a)} dimensions against {len(b)}"
-    parts = [f"dimension {i} is {x} against {y}" for i, (x, y) in enumerate(zip(a, b))
-             if x != y and i != skip]
-    return ", ".join(parts)
-
-
 def _name(layer_call: str) -> str:
     """`pool (call 2)` -> `pool`."""
     return layer_call.split(" (call ")[0]
+
+
+def _call_index(layer_call: str) -> int:
+    """`pool (call 2)` -> 1, `pool` -> 0."""
+    _, _, called = layer_call.partition(" (call ")
+    return int(called.rstrip(")")) - 1 if called else 0
 
 
 def _source(operand: Operand, clash: Clash, trace: Trace) -> tuple[str, str]:

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .. import fields
 from ..check import macs, memory
-from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit, Step
+from ..arithmetic import Arithmetic, Flattened, Operands, Received, Step
+from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..repair.sourcecode import edited_lines, read_source
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
@@ -116,15 +117,31 @@ def _hint(hint: Hint, finding: Finding, spec: Spec, trace: Trace) -> dict[str, A
             "lines": list(hint.lines), "layer": hint.layer, **place}
 
 
-def _step(step: Step) -> dict[str, Any]:
-    """A step of the cause's arithmetic as numbers: the window's arguments along one axis,
-    the size that reached it and the size that came out (None: the window does not fit)."""
-    window = step.window
-    return {"layer": step.layer, "call": step.call, "axis": step.axis, "input": step.size,
-            "kernel_size": window.kernel, "stride": window.stride, "padding": window.padding,
-            "dilation": window.dilation, "ceil_mode": window.ceil_mode, "transposed": window.transposed,
-            "output_padding": window.output_padding, "output": step.output,
-            "arithmetic": window.steps(step.size)}
+def _step(step: Arithmetic) -> dict[str, Any]:
+    """A step of the cause's arithmetic as numbers, by its `kind` (docs/reports.md), with
+    the same step as the terminal writes it (`arithmetic`)."""
+    if isinstance(step, Step):  # a window along one axis; output None: it does not fit
+        window = step.window
+        return {"kind": "window", "layer": step.layer, "call": step.call, "axis": step.axis, "input": step.size,
+                "kernel_size": window.kernel, "stride": window.stride, "padding": window.padding,
+                "dilation": window.dilation, "ceil_mode": window.ceil_mode, "transposed": window.transposed,
+                "output_padding": window.output_padding, "output": step.output,
+                "arithmetic": window.steps(step.size)}
+    if isinstance(step, Flattened):
+        return {"kind": "flatten", "layer": step.layer, "call": step.call, "shape": list(step.shape),
+                "features": step.features, "arithmetic": step.text()}
+    if isinstance(step, Received):
+        return {"kind": "argument", "layer": step.layer, "call": step.call, "input": list(step.shape),
+                "argument": step.argument, "received": step.got, "value": step.wanted, "arithmetic": step.text()}
+    if isinstance(step, Operands):
+        return {"kind": "operands", "op": step.op, "layer": step.layer, "shapes": [list(s) for s in step.shapes],
+                "dim": step.dim, "differ": list(step.differ), "arithmetic": step.text()}
+    return {"kind": "params", "layer": step.layer, "total": step.total, "counted": step.counted,
+            "tensors": [{"name": name, "shape": list(shape), "shared_with": dict(step.shared).get(name)}
+                        for name, shape in step.tensors],
+            "formula": step.formula, "terms": {name: list(value) if isinstance(value, tuple) else value
+                                               for name, value in step.terms},
+            "arithmetic": step.text()}
 
 
 def _repair(fixed: Repair) -> dict[str, Any]:
