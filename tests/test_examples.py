@@ -26,7 +26,7 @@ def test_the_examples_pass_and_leave_out_the_broken_ones(pytester: pytest.Pytest
 
 def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES / "broken"))
-    result.assert_outcomes(failed=23, passed=1)
+    result.assert_outcomes(failed=24, passed=1)
     out = result.stdout.str()
     assert "INTERNALERROR" not in out
     assert_in_order(out,
@@ -43,6 +43,9 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     # a receptive field counted as if strides did not multiply
                     "block2 (F=3, S=1): r = 10 + (3 - 1) * 4 = 18, j = 4 * 1 = 4",
                     "r = 26 + 5 * 8 = 66 >= 64",
+                    # photos as they load, channels last
+                    "[1, 32, 32, 3] has its 3 channels last",
+                    "in the spec: input_size: [1, 3, 32, 32], channels first",
                     # the classic flatten mismatch, explained from shapes
                     "fc1 = Linear(in_features=576, out_features=120) receives [1, 400]",
                     "flattened: [1, 16, 5, 5] -> 16*5*5 = 400",

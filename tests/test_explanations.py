@@ -111,6 +111,54 @@ def test_a_deeper_unet_gets_only_input_sizes_that_run_through_every_level(pytest
                     "in the spec: an input of [1, 3, 96, 96] or [1, 3, 112, 112] (the nearest that run")
 
 
+def test_an_input_with_its_channels_last_is_given_channels_first_in_the_spec(more: pytest.Pytester) -> None:
+    spec = """
+        photos:
+          model: more.py:PhotoClassifier
+          input_size: [1, 32, 32, 3]
+          expect: {output: [1, 10]}
+        """
+    result, out = run(more, spec)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "conv1 = Conv2d(3, 16, kernel_size=3, stride=1, padding=1) receives [1, 32, 32, 3]: "
+                         "32 channels, but in_channels is 3",
+                    "[1, 32, 32, 3] has its 3 channels last, as images and sequences often come; Conv2d takes "
+                    "them first, [N, C, H, W]: [1, 3, 32, 32]",
+                    "in the spec: input_size: [1, 3, 32, 32], channels first (the model was run at it",
+                    "or: for data that comes channels last, permute it before conv1: x = x.permute(0, 3, 1, 2)")
+    # in_channels=32 would take the image's height for its channels: not offered.
+    assert "in_channels=32" not in out and "fix: " not in out
+    # The hint, applied as printed, passes.
+    result, _ = run(more, spec.replace("[1, 32, 32, 3]", "[1, 3, 32, 32]"))
+    result.assert_outcomes(passed=1)
+
+
+def test_a_sequence_with_its_channels_last_at_a_conv1d(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(seq="""
+        from torch import nn
+
+
+        class Seq(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(12, 32, 5)
+                self.head = nn.Linear(32, 2)
+
+            def forward(self, x):
+                return self.head(self.conv(x).mean(-1))
+        """)
+    result, out = run(pytester, """
+        ecg:
+          model: seq.py:Seq
+          input_size: [8, 100, 12]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "[8, 100, 12] has its 12 channels last", "Conv1d takes them first, [N, C, L]: [8, 12, 100]",
+                    "in the spec: input_size: [8, 12, 100]", "or: for data that comes channels last, permute it "
+                    "before conv: x = x.permute(0, 2, 1)")
+    assert "in_channels=100" not in out  # it runs, but would slide the window over the 12 channels
+
+
 def test_a_view_that_mixes_the_batch(more: pytest.Pytester) -> None:
     result, out = run(more, """
         net:

@@ -419,11 +419,13 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
 
 def _fitting(spec: Spec, model: nn.Module, trace: Trace, device: str, default: str,
              wanted: int = 2) -> tuple[tuple[int, ...], ...]:
-    """For a clash at a cat: input sizes near the spec's that the whole model runs at. The
-    candidates come from the two paths' arithmetic; each is checked by running the model,
-    on this device (on meta, milliseconds), for a failing item only."""
+    """For a clash at a cat: input sizes near the spec's that the whole model runs at; for
+    an input that reached a conv channels last: the same input, channels first. The
+    candidates come from the arithmetic; each is checked by running the model, on this
+    device (on meta, milliseconds), for a failing item only."""
     found: list[tuple[int, ...]] = []
-    for size in input_candidates(trace):
+    layout = causes.channels_last(trace, spec.input_sizes[0])
+    for size in ([layout.first] if layout is not None else input_candidates(trace)):
         if size == spec.input_sizes[0]:
             continue
         with warnings.catch_warnings():

@@ -178,7 +178,7 @@ class Trace:
     weighted: frozenset[str] = frozenset()  # leaf layers that hold parameters
     clash: Clash | None = None  # where a crash was a clash between tensors (a second, tagging pass)
     reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
-    fitting_inputs: tuple[tuple[int, ...], ...] = ()  # for a clash: nearby input sizes that run
+    fitting_inputs: tuple[tuple[int, ...], ...] = ()  # for a clash, a channels-last input: inputs that run
     flow: FlowRecord | None = None  # receptive fields and layer inputs, where a spec asked
     # On meta, ops whose output size depends on values (nonzero, masks, nms) selected nothing
     # (run/selection.py); where init asked, the same pass with everything selected.

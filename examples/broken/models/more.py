@@ -159,3 +159,17 @@ class TinyDetector(nn.Module):
         x = self.pool(torch.relu(self.block1(x)))
         x = torch.relu(self.block3(torch.relu(self.block2(x))))
         return self.head(x)
+
+
+class PhotoClassifier(nn.Module):
+    """Written for [N, 3, 32, 32]; fed photos as PIL and numpy give them, [N, 32, 32, 3]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc = nn.Linear(16 * 16 * 16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(torch.relu(self.conv1(x)))
+        return self.fc(torch.flatten(x, 1))

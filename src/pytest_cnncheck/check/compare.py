@@ -11,8 +11,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from ..explain import candidates, causes, clashes
 from ..arithmetic import Counted
+from ..explain import candidates, causes, clashes
 from ..findings import Candidate, Finding, Hint
 from ..spec.model import (Bound, LayerSpec, Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq, Spec, node_matches,
                           node_text)
@@ -214,7 +214,12 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         hints = [indices]
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = causes.crash_reason(trace)
-    if cause is not None and cause.what in ("in_channels", "num_features"):
+    layout = causes.channels_last(trace, spec.input_sizes[0]) if len(spec.input_sizes) == 1 else None
+    if layout is not None:
+        # The input's layout, not the layer: in_channels set to its height would "run".
+        details.insert(1, _channels_last_line(layout))
+        changes, hints = [], _channels_last_hints(layout, trace)
+    elif cause is not None and cause.what in ("in_channels", "num_features"):
         # Or the layer that made the channels: out_channels that fit what comes next.
         producer = setter_of(trace, cause.received, 1, cause.wanted)
         if producer is not None and producer.changes:
@@ -222,6 +227,25 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
             layers += (producer.layer.name,)
     return Finding("forward", spec.input_line, message=message, details=tuple(details),
                    layers=layers, hints=tuple(hints), changes=tuple(changes), steps=causes.crash_steps(trace))
+
+
+def _channels_last_line(layout: causes.ChannelsLast) -> str:
+    layer = layout.layer
+    dims = layer.hparams["dims"]
+    takes = "[N, C, L]" if dims == 1 else f"[N, C, {', '.join(causes.spatial_names(dims))}]"
+    return (f"{format_shapes(layout.given)} has its {layout.given[-1]} channels last, as images and "
+            f"sequences often come; {layer.type_name} takes them first, {takes}: {format_shapes(layout.first)}")
+
+
+def _channels_last_hints(layout: causes.ChannelsLast, trace: Trace) -> list[Hint]:
+    """Give the input channels first in the spec, where the whole model runs so (the probe
+    ran it); or permute it in forward, for data that comes channels last."""
+    permute = Hint.suggest(f"for data that comes channels last, permute it before {layout.layer.name}: "
+                           f"x = x.permute({', '.join(map(str, layout.order))})")
+    if layout.first not in trace.fitting_inputs:
+        return [permute]
+    return [Hint.spec(f"input_size: {format_shapes(layout.first)}, channels first (the model was run "
+                      "at it, and runs through)"), replace(permute, alternative=True)]
 
 
 _INDEXED = ("Embedding", "EmbeddingBag")

@@ -15,6 +15,7 @@ import itertools
 import math
 from typing import Any, Iterable
 
+from ..arithmetic import Flattened
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
@@ -416,7 +417,7 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
         spelled = " * ".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
         if source is not None:
             assert math.prod(source[1:]) == got  # the product printed is the number that arrived
-        arithmetic = (f"flattened: {format_shapes(source)} -> {spelled.replace(' ', '')} = {got}",) \
+        arithmetic = (Flattened(cause.call.name, cause.call.index, source).text(),) \
             if source is not None and len(source) > 2 else ()
         return [Fix(f"in_features={got}", constructor(layer, {"in_features": got}), arithmetic, layer.name,
                     (("in_features", got),), (("in_features", spelled),))], []

@@ -25,7 +25,7 @@ from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 __all__ = [
-    "Cause", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
+    "Cause", "ChannelsLast", "channels_last", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
     "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -298,6 +298,30 @@ def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:
                                                cause.wanted),)
     found = flattened(trace, call) if cause.what == "in_features" else None
     return steps + ((found,) if found is not None else ())
+
+
+@dataclass(frozen=True)
+class ChannelsLast:
+    """The model's input reached a conv with its channels last, as images (PIL, numpy,
+    `[N, H, W, C]`) and sequences (`[N, L, C]`) come, where torch's convs take them first."""
+
+    layer: Layer
+    given: tuple[int, ...]  # the input as the spec gives it: [1, 32, 32, 3]
+    first: tuple[int, ...]  # the same, channels first: [1, 3, 32, 32]
+    order: tuple[int, ...]  # the permutation from one to the other: (0, 3, 1, 2)
+
+
+def channels_last(trace: Trace, given: tuple[int, ...]) -> ChannelsLast | None:
+    """Where a conv raised on the model's input (`given`) because the channels it takes are
+    that input's last dimension, not its channel dimension."""
+    cause = crash_reason(trace)
+    if cause is None or cause.what != "in_channels" or cause.layer.kind != "conv" or cause.received != given:
+        return None
+    channel = len(given) - cause.layer.hparams["dims"] - 1
+    if given[-1] != cause.wanted or given[channel] == cause.wanted:
+        return None
+    order = (*range(channel), len(given) - 1, *range(channel, len(given) - 1))
+    return ChannelsLast(cause.layer, given, tuple(given[i] for i in order), order)
 
 
 def which_call(call: Call, trace: Trace) -> str:
