@@ -159,6 +159,133 @@ def test_a_sequence_with_its_channels_last_at_a_conv1d(pytester: pytest.Pytester
     assert "in_channels=100" not in out  # it runs, but would slide the window over the 12 channels
 
 
+UNBATCHED = """
+    import torch
+    from torch import nn
+
+
+    class Mnist(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 5)
+            self.pool = nn.MaxPool2d(2)
+            self.fc1 = nn.Linear(32 * 12 * 12, 10)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.conv1(x)))
+            return self.fc1(torch.flatten(x, 1))
+    """
+
+
+def test_an_input_without_its_batch_dimension_is_given_one_in_the_spec(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(mnist=UNBATCHED)
+    spec = """
+        mnist:
+          model: mnist.py:Mnist
+          input_size: [1, 28, 28]
+          expect: {output: [1, 10]}
+        """
+    result, out = run(pytester, spec)
+    result.assert_outcomes(failed=1)
+    # Conv2d takes [1, 28, 28] as one unbatched image; flatten(x, 1) then makes 32 rows.
+    assert_in_order(out, "fc1 = Linear(in_features=4608, out_features=10) receives [32, 144]",
+                    "flattened: [32, 12, 12] -> 12*12 = 144",
+                    "conv1 (Conv2d) took [1, 28, 28] as one sample without a batch dimension, as a Conv2d may, "
+                    "and gave [32, 24, 24]: the layers after it take its channels for the batch",
+                    "in the spec: input_size: [1, 1, 28, 28], with a batch dimension")
+    assert "in_features=144" not in out
+    result, _ = run(pytester, spec.replace("[1, 28, 28]", "[1, 1, 28, 28]"))
+    result.assert_outcomes(passed=1)
+
+
+NO_FLATTEN = """
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 5)
+            self.pool = nn.MaxPool2d(2)
+            self.fc1 = nn.Linear(16 * 14 * 14, 120)
+            self.fc2 = nn.Linear(120, 10)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.conv(x)))
+            return self.fc2(torch.relu(self.fc1(x)))
+    """
+
+
+def test_a_linear_given_an_unflattened_tensor_gets_the_flatten_not_its_last_dimension(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(net=NO_FLATTEN)
+    spec = """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        """
+    result, out = run(pytester, spec)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "failed in fc1: receives [1, 16, 14, 14] not flattened, in_features 3136",
+                    "receives [1, 16, 14, 14]: 14 features, but in_features is 3136: a Linear takes the last "
+                    "dimension, and [1, 16, 14, 14] was not flattened, which would give 16*14*14 = 3136",
+                    "suggestion: flatten it before fc1: x = torch.flatten(x, 1), which gives [1, 3136]")
+    # in_features=14 runs (on each of the 224 rows) and is no fix.
+    assert "in_features=14" not in out and "fix: " not in out
+    pytester.makepyfile(net=NO_FLATTEN.replace("self.fc1(x)", "self.fc1(torch.flatten(x, 1))"))
+    result, _ = run(pytester, spec)
+    result.assert_outcomes(passed=1)
+
+
+BATCHNORM_AFTER_FLATTEN = """
+    from torch import nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.bn = nn.BatchNorm2d(8 * 30 * 30)
+            self.conv2 = nn.Conv2d(8, 8, 3)
+
+        def forward(self, x):
+            x = self.conv(x)
+            return self.bn(x.flatten(1)) if self.training else self.conv2(x.flatten(1))
+    """
+
+
+def test_a_layer_that_gets_an_input_of_another_rank(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(head=BATCHNORM_AFTER_FLATTEN)
+    spec = """
+        train:
+          model: head.py:Head
+          input_size: [2, 3, 32, 32]
+          mode: train
+        eval:
+          model: head.py:Head
+          input_size: [2, 3, 32, 32]
+        """
+    result, out = run(pytester, spec)
+    result.assert_outcomes(failed=2)
+    # Explained from the shapes on meta, without the CPU.
+    assert "ran on the CPU" not in out
+    assert_in_order(out, "model head.py:Head, input [2, 3, 32, 32], on meta",
+                    "failed in bn: receives 2 dimensions, BatchNorm2d takes 4",
+                    "bn = BatchNorm2d(num_features=7200, affine=True) receives [2, 7200]: 2 dimensions, "
+                    "but a BatchNorm2d takes 4 [N, C, H, W]",
+                    "suggestion: nn.BatchNorm1d(7200) takes [2, 7200], 7200 channels: change bn's type to it",
+                    "failed in conv2: receives 2 dimensions, Conv2d takes 4",
+                    "but a Conv2d takes 3 [C, H, W] or 4 [N, C, H, W]",
+                    "conv2 needs the input's layout, not another argument: a flatten or view before it drops "
+                    "the dimensions it works on")
+    assert "fix: " not in out
+    # The suggestion, applied as printed, clears the training spec.
+    pytester.makepyfile(head=BATCHNORM_AFTER_FLATTEN.replace("nn.BatchNorm2d(8 * 30 * 30)", "nn.BatchNorm1d(7200)"))
+    result, _ = run(pytester, spec.split("        eval:")[0])
+    result.assert_outcomes(passed=1)
+
+
 def test_a_view_that_mixes_the_batch(more: pytest.Pytester) -> None:
     result, out = run(more, """
         net:

@@ -138,6 +138,18 @@ class Counted(nn.Module):
         return self.conv2(self.conv1(x))
 
 
+class ConvLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(12, 64, 5, padding=2)
+        self.lstm = nn.LSTM(32, 50, batch_first=True)
+        self.fc = nn.Linear(50, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm(self.conv(x).permute(0, 2, 1))
+        return self.fc(out[:, -1])
+
+
 class Head(nn.Module):
     def __init__(self, num_classes=10, width=100):
         super().__init__()
@@ -191,6 +203,24 @@ def test_a_helper_built_layer_is_fixed_at_the_call_whose_argument_is_wrong(pytes
     diff = _passes_after_fix(pytester)
     assert "+        self.dec1 = double_conv(base * 3, base)  # takes the up path" in diff
     assert "def double_conv(cin, cout):" in (pytester.path / "models.py").read_text()
+
+
+def test_an_lstm_whose_input_size_is_not_the_features_that_reach_it(pytester: pytest.Pytester) -> None:
+    _project(pytester, """
+        ecg:
+          model: models.py:ConvLSTM
+          input_size: [4, 12, 100]
+          expect: {output: [4, 2]}
+        """)
+    out = pytester.runpytest().stdout.str()
+    assert "ran on the CPU" not in out  # explained from the shapes on meta
+    assert_in_order(out, "failed in lstm: receives 64 features, input_size 32",
+                    "lstm = LSTM(input_size=32, hidden_size=50, batch_first=True) receives [4, 100, 64]: "
+                    "64 features, but input_size is 32",
+                    "fix: input_size=64 in lstm: applied by `cnncheck fix`, verified on the model",
+                    "-         self.lstm = nn.LSTM(32, 50, batch_first=True)",
+                    "+         self.lstm = nn.LSTM(64, 50, batch_first=True)")
+    _passes_after_fix(pytester)
 
 
 def test_a_flatten_size_keeps_its_expression(pytester: pytest.Pytester) -> None:

@@ -292,7 +292,9 @@ def test_an_interrupted_update_writes_nothing(tutorial: pytest.Pytester) -> None
         time.sleep(0.05)
     assert started.exists(), process.communicate()[0]
     process.send_signal(signal.SIGINT)
-    out = process.communicate(timeout=60)[0]
+    # Generous for a loaded machine: an interrupt that did not stop the run is caught by the
+    # exit status below (the model would sleep its minute out and the run pass on).
+    out = process.communicate(timeout=300)[0]
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out
     assert "arch.cnncheck.yaml: not updated: the run was interrupted, so nothing was written" in out
     assert tutorial.path.joinpath("arch.cnncheck.yaml").read_bytes() == text.encode()

@@ -72,17 +72,18 @@ class Flattened:
 @dataclass(frozen=True)
 class Received:
     """What reached a layer along one dimension, against the argument that says what it
-    takes: the cause of most crashes (`in_features`, `in_channels`, `num_features`)."""
+    takes: the cause of most crashes (`in_features`, `input_size`, `in_channels`,
+    `num_features`)."""
 
     layer: str
     call: int
     shape: tuple[int, ...]  # what reached it
-    argument: str  # in_features, in_channels or num_features
+    argument: str  # in_features, input_size (an RNN's), in_channels or num_features
     got: int  # the features or channels that arrived
     wanted: int  # the argument's value
 
     def text(self) -> str:
-        noun = "features" if self.argument == "in_features" else "channels"
+        noun = "features" if self.argument in ("in_features", "input_size") else "channels"
         return f"{self.got} {noun}, but {self.argument} is {self.wanted}"
 
 

@@ -420,12 +420,16 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
 def _fitting(spec: Spec, model: nn.Module, trace: Trace, device: str, default: str,
              wanted: int = 2) -> tuple[tuple[int, ...], ...]:
     """For a clash at a cat: input sizes near the spec's that the whole model runs at; for
-    an input that reached a conv channels last: the same input, channels first. The
+    an input that reached a conv channels last: the same input, channels first; for one
+    a conv took without a batch dimension: the same with a batch of 1. The
     candidates come from the arithmetic; each is checked by running the model, on this
     device (on meta, milliseconds), for a failing item only."""
     found: list[tuple[int, ...]] = []
-    layout = causes.channels_last(trace, spec.input_sizes[0])
-    for size in ([layout.first] if layout is not None else input_candidates(trace)):
+    given = spec.input_sizes[0]
+    layout = causes.channels_last(trace, given)
+    candidates = [layout.first] if layout is not None else \
+        [(1, *given)] if causes.unbatched(trace, given) is not None else input_candidates(trace)
+    for size in candidates:
         if size == spec.input_sizes[0]:
             continue
         with warnings.catch_warnings():

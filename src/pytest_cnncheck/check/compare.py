@@ -214,11 +214,23 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         hints = [indices]
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = causes.crash_reason(trace)
-    layout = causes.channels_last(trace, spec.input_sizes[0]) if len(spec.input_sizes) == 1 else None
+    given = spec.input_sizes[0] if len(spec.input_sizes) == 1 else None
+    layout = causes.channels_last(trace, given) if given is not None else None
+    first = causes.unbatched(trace, given) if given is not None and layout is None else None
     if layout is not None:
         # The input's layout, not the layer: in_channels set to its height would "run".
         details.insert(1, _channels_last_line(layout))
         changes, hints = [], _channels_last_hints(layout, trace)
+    elif first is not None and given is not None and (1, *given) in trace.fitting_inputs:
+        # The input lacks its batch: every change of a later layer would only fit that.
+        kind = trace.layers[first.name].type_name
+        details.insert(len(causes.crash_lines(trace)),
+                       f"{first.name} ({kind}) took {format_shapes(given)} as one sample without a batch "
+                       f"dimension, as a {kind} may, and gave {format_shapes(first.output)}: the layers after "
+                       "it take its channels for the batch")
+        changes, hints = [], [Hint.spec(f"input_size: {format_shapes((1, *given))}, with a batch dimension "
+                                        "(the model was run at it, and runs through)")]
+        layers = tuple(dict.fromkeys((*layers, first.name)))
     elif cause is not None and cause.what in ("in_channels", "num_features"):
         # Or the layer that made the channels: out_channels that fit what comes next.
         producer = setter_of(trace, cause.received, 1, cause.wanted)

@@ -15,11 +15,11 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from ..arithmetic import Flattened
+from ..arithmetic import Counted, Flattened
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
-from .causes import crash_reason, describe, flatten_source, one, spatial_names
+from .causes import crash_reason, describe, flatten_source, one, spatial_names, takes_ranks
 
 __all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
            "params_fixes", "size_fixes", "size_line", "crash_fix"]
@@ -177,16 +177,9 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
 
 
 def layer_params(kind: str, h: dict[str, Any]) -> int | None:
-    """The parameters torch gives a layer of `kind` with arguments `h` (None: no formula)."""
-    bias = 1 if h.get("bias") else 0
-    if kind == "conv":
-        return int(h["out_channels"] * (math.prod(h["kernel_size"]) * (h["in_channels"] // h["groups"]) + bias))
-    if kind == "conv_transpose":
-        return int(h["in_channels"] * (h["out_channels"] // h["groups"]) * math.prod(h["kernel_size"])
-                   + bias * h["out_channels"])
-    if kind == "linear":
-        return int(h["out_features"] * (h["in_features"] + bias))
-    return None
+    """The parameters torch gives a layer of `kind` with arguments `h` (None: no formula
+    here; a norm's count is not changed by any fix)."""
+    return Counted.fill(kind, h) if kind in ("conv", "conv_transpose", "linear") else None
 
 
 def params_fixes(layer: Layer, wanted: int, limit: int = 2) -> list[Fix]:
@@ -403,6 +396,21 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list
     return found, notes
 
 
+def _rank_hint(layer: Layer, received: tuple[int, ...]) -> Hint:
+    """A BatchNorm of the other rank, where one takes what arrived (a BatchNorm2d after a
+    flatten wants to be a BatchNorm1d); else what the rank says about the layers before."""
+    rank = len(received)
+    if layer.kind == "norm" and rank >= 2:
+        fitting = {2: 1, 3: 1, 4: 2, 5: 3}.get(rank)
+        if fitting is not None:
+            return Hint.suggest(f"nn.BatchNorm{fitting}d({received[1]}) takes {format_shapes(received)}, "
+                                f"{received[1]} channels: change {layer.name}'s type to it", layer=layer.name)
+    fewer = rank < min(takes_ranks(layer))
+    return Hint.none(f"{layer.name} needs the input's layout, not another argument: "
+                     + ("a flatten or view before it drops the dimensions it works on" if fewer
+                        else "the tensor has more dimensions than it takes (a missing squeeze or view)"))
+
+
 def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
     """What to change for a crash the shapes explain, each checked: the number the layer
     would have to take is the number that reached it. (The candidate changes, and the
@@ -426,6 +434,15 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
             return [], [Hint.none(f"no in_channels fits: {got} channels do not divide by groups={h['groups']}")]
         return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
                     (("in_channels", got),))], []
+    if cause.what == "rank":
+        return [], [_rank_hint(layer, cause.received)]
+    if cause.what == "unflattened":  # in_features set to the last dimension would "run", on each row
+        flat = (cause.received[0], math.prod(cause.received[1:]))
+        return [], [Hint.suggest(f"flatten it before {layer.name}: x = torch.flatten(x, 1), which gives "
+                                 f"{format_shapes(flat)}", layer=layer.name)]
+    if cause.what == "input_size":
+        return [Fix(f"input_size={got}", constructor(layer, {"input_size": got}), (), layer.name,
+                    (("input_size", got),))], []
     if cause.what == "num_features":
         return [Fix(f"num_features={got}", constructor(layer, {"num_features": got}), (), layer.name,
                     (("num_features", got),))], []

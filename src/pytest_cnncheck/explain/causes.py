@@ -25,7 +25,7 @@ from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 __all__ = [
-    "Cause", "ChannelsLast", "channels_last", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
+    "Cause", "ChannelsLast", "takes_ranks", "channels_last", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
     "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -234,9 +234,9 @@ class Cause:
     call: Call
     layer: Layer
     received: tuple[int, ...]
-    what: str  # in_features, in_channels, window or num_features
-    got: int  # features or channels that arrived; for a window, the input's size
-    wanted: int  # what the layer takes; for a window, F (dilated)
+    what: str  # in_features, unflattened, input_size, in_channels, window, num_features or rank
+    got: int  # features or channels that arrived; for a window, the input's size; for rank, its rank
+    wanted: int  # what the layer takes; for a window, F (dilated); for rank, the batched rank
     axis: str = ""  # a window's spatial dimension: H, W, ...
     padding: int = 0  # a window's padding on that dimension
 
@@ -253,8 +253,15 @@ def crash_reason(trace: Trace) -> Cause | None:
     if layer is None or not isinstance(received, tuple):
         return None
     h = layer.hparams
+    ranks = takes_ranks(layer)
+    if ranks and len(received) not in ranks:
+        return Cause(call, layer, received, "rank", len(received), max(ranks))
     if layer.kind == "linear" and received and received[-1] != h["in_features"]:
+        if len(received) >= 3 and math.prod(received[1:]) == h["in_features"]:  # flatten(x, 1) forgotten
+            return Cause(call, layer, received, "unflattened", received[-1], h["in_features"])
         return Cause(call, layer, received, "in_features", received[-1], h["in_features"])
+    if "input_size" in h and received and received[-1] != h["input_size"]:  # an RNN, LSTM or GRU
+        return Cause(call, layer, received, "input_size", received[-1], h["input_size"])
     if layer.kind in ("conv", "conv_transpose") and h.get("dims"):
         channel_axis = len(received) - h["dims"] - 1
         if channel_axis >= 0 and received[channel_axis] != h["in_channels"]:
@@ -271,6 +278,23 @@ def crash_reason(trace: Trace) -> Cause | None:
     return None
 
 
+def takes_ranks(layer: Layer) -> dict[int, str]:
+    """The ranks of input a conv, pool or BatchNorm takes, each with what its dimensions
+    are: {3: "[C, H, W]", 4: "[N, C, H, W]"} for a Conv2d; {} where we don't say."""
+    if layer.kind in ("conv", "conv_transpose", "pool") and layer.hparams.get("dims"):
+        names = ("N", "C", *spatial_names(layer.hparams["dims"]))
+        return {len(names) - 1: _listed(names[1:]), len(names): _listed(names)}
+    dims = {"BatchNorm1d": 1, "BatchNorm2d": 2, "BatchNorm3d": 3}.get(layer.type_name)
+    if dims is None or not layer.type_path.startswith("torch.nn"):
+        return {}
+    names = ("N", "C", *spatial_names(dims))
+    return {2: "[N, C]", 3: "[N, C, L]"} if dims == 1 else {len(names): _listed(names)}
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return f"[{', '.join(names)}]"
+
+
 def crash_cause(trace: Trace) -> list[str] | None:
     """Lines explaining a crash from the recorded shapes, or None where shapes don't explain it."""
     cause = crash_reason(trace)
@@ -281,6 +305,13 @@ def crash_cause(trace: Trace) -> list[str] | None:
     if cause.what == "window":
         return [f"{receives}{cause.axis}: input {got} + 2*{cause.padding} < F={wanted}; "
                 "the window does not fit: the input is too small by here"]
+    if cause.what == "unflattened":
+        return [f"{receives}{got} features, but in_features is {wanted}: a Linear takes the last dimension, "
+                f"and {format_shapes(cause.received)} was not flattened, which would give "
+                f"{product_text(cause.received)}"]
+    if cause.what == "rank":
+        takes = " or ".join(f"{rank} {names}" for rank, names in takes_ranks(layer).items())
+        return [f"{receives}{got} dimensions, but a {layer.type_name} takes {takes}"]
     steps = crash_steps(trace)
     return [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:])]
 
@@ -294,7 +325,10 @@ def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:
     call = cause.call
     if cause.what == "window":
         return tuple(step for step in window_steps(cause.layer, call) if step.axis == cause.axis)
-    steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, cause.what, cause.got,
+    if cause.what == "rank":
+        return ()
+    argument = "in_features" if cause.what == "unflattened" else cause.what
+    steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, argument, cause.got,
                                                cause.wanted),)
     found = flattened(trace, call) if cause.what == "in_features" else None
     return steps + ((found,) if found is not None else ())
@@ -322,6 +356,20 @@ def channels_last(trace: Trace, given: tuple[int, ...]) -> ChannelsLast | None:
         return None
     order = (*range(channel), len(given) - 1, *range(channel, len(given) - 1))
     return ChannelsLast(cause.layer, given, tuple(given[i] for i in order), order)
+
+
+def unbatched(trace: Trace, given: tuple[int, ...]) -> Call | None:
+    """Where a pass that failed began with a conv or pool taking the model's input as one
+    sample without a batch dimension (torch lets a Conv2d take [C, H, W]): that call. The
+    layers after it may take its channels for the batch, as `flatten(x, 1)` does."""
+    if trace.crash is None:
+        return None
+    first = next((call for call in trace.calls if call.name and trace.layers[call.name].leaf), None)
+    layer = trace.layers.get(first.name) if first is not None else None
+    if first is None or layer is None or first.input != given or layer.kind not in ("conv", "pool") \
+            or len(given) != layer.hparams.get("dims", 0) + 1:
+        return None
+    return first
 
 
 def which_call(call: Call, trace: Trace) -> str:
@@ -380,7 +428,12 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
     if cause.what == "window":
         padded = f" + 2*{cause.padding}" if cause.padding else ""
         return layer.name, f"{name}: {cause.axis}: input {cause.got}{padded} < F={cause.wanted}"
-    return layer.name, f"{name}: receives {cause.got} channels, {cause.what} {cause.wanted}"
+    if cause.what == "rank":
+        return layer.name, f"{name}: receives {cause.got} dimensions, {layer.type_name} takes {cause.wanted}"
+    if cause.what == "unflattened":
+        return layer.name, f"{name}: receives {format_shapes(cause.received)} not flattened, in_features {cause.wanted}"
+    noun = "features" if cause.what == "input_size" else "channels"
+    return layer.name, f"{name}: receives {cause.got} {noun}, {cause.what} {cause.wanted}"
 
 
 def crash_kind(trace: Trace) -> str:
@@ -400,7 +453,12 @@ def crash_kind(trace: Trace) -> str:
         return f"{name}: the flattened size is not in_features {cause.wanted}"
     if cause.what == "window":
         return f"{name}: {cause.axis}: the input is smaller than the window F={cause.wanted}"
-    return f"{name}: the channels are not {cause.what} {cause.wanted}"
+    if cause.what == "rank":
+        return f"{name}: the input has {cause.got} dimensions, not {cause.wanted}"
+    if cause.what == "unflattened":
+        return f"{name}: the input is not flattened to in_features {cause.wanted}"
+    noun = "features" if cause.what == "input_size" else "channels"
+    return f"{name}: the {noun} are not {cause.what} {cause.wanted}"
 
 
 Bindings = tuple[tuple[str, int], ...]

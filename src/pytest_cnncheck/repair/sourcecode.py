@@ -138,8 +138,13 @@ def _parameters(cls: Any) -> list[str] | None:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):
         return None
-    return [p.name for p in signature.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    names = [p.name for p in signature.parameters.values()
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not names and isinstance(cls, type) and any(b.__name__ == "RNNBase" for b in cls.__mro__[1:]):
+        # nn.LSTM and nn.GRU take (*args, **kwargs) and pass them on after their `mode`.
+        base = next(b for b in cls.__mro__[1:] if b.__name__ == "RNNBase")
+        return [name for name in (_parameters(base) or []) if name != "mode"]
+    return names
 
 
 def _argument(call: ast.Call, names: list[str], name: str) -> tuple[ast.expr | None, bool]:

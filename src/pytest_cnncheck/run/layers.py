@@ -265,6 +265,9 @@ def _hparams(module: nn.Module, kind: str) -> dict[str, Any]:
     if kind == "flatten":
         flatten: Any = module
         return {"start_dim": flatten.start_dim, "end_dim": flatten.end_dim}
+    if isinstance(module, nn.RNNBase):  # the features a step takes, as a crash's cause reads them
+        return {"input_size": module.input_size, "hidden_size": module.hidden_size,
+                "batch_first": module.batch_first}
     return {}
 
 
