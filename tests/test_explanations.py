@@ -7,6 +7,7 @@ The models are examples/broken/models/more.py, copied into each test's project.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,12 +231,31 @@ def test_a_linear_given_an_unflattened_tensor_gets_the_flatten_not_its_last_dime
     assert_in_order(out, "failed in fc1: receives [1, 16, 14, 14] not flattened, in_features 3136",
                     "receives [1, 16, 14, 14]: 14 features, but in_features is 3136: a Linear takes the last "
                     "dimension, and [1, 16, 14, 14] was not flattened, which would give 16*14*14 = 3136",
-                    "suggestion: flatten it before fc1: x = torch.flatten(x, 1), which gives [1, 3136]")
+                    "fix: .flatten(1) on fc1's input: applied by `cnncheck fix`, verified on the model",
+                    "-         return self.fc2(torch.relu(self.fc1(x)))",
+                    "+         return self.fc2(torch.relu(self.fc1(x.flatten(1))))",
+                    "flattened: [1, 16, 14, 14] -> 16*14*14 = 3136")
     # in_features=14 runs (on each of the 224 rows) and is no fix.
-    assert "in_features=14" not in out and "fix: " not in out
-    pytester.makepyfile(net=NO_FLATTEN.replace("self.fc1(x)", "self.fc1(torch.flatten(x, 1))"))
+    assert "in_features=14" not in out
+    fixed = pytester.run(sys.executable, "-m", "pytest_cnncheck", "fix", ".")
+    assert fixed.ret == 0, fixed.stdout.str() + fixed.stderr.str()
     result, _ = run(pytester, spec)
     result.assert_outcomes(passed=1)
+
+
+def test_an_unflattened_input_without_a_call_to_wrap_keeps_the_suggestion(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(net=NO_FLATTEN.replace("self.fc1(x)", "self.fc1(*[x])"))
+    result, out = run(pytester, """
+        net:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+        """)
+    result.assert_outcomes(failed=1)
+    assert_in_order(out, "receives [1, 16, 14, 14] not flattened",
+                    "no fix verified: the arithmetic gives .flatten(1) on fc1's input, but cnncheck found no "
+                    "place in the source to make it",
+                    "suggestion: flatten it before fc1: x = torch.flatten(x, 1), which gives [1, 3136]")
+    assert "fix: " not in out and "in_features=14" not in out
 
 
 BATCHNORM_AFTER_FLATTEN = """

@@ -29,6 +29,9 @@ class Fix:
     layer: str = ""  # the layer to change
     args: tuple[tuple[str, Any], ...] = ()  # its new arguments: (("padding", (1, 1)),)
     spelled: tuple[tuple[str, str], ...] = ()  # how to write a value: (("in_features", "16 * 5 * 5"),)
+    # Or, for a change of the forward code rather than of an argument: how to write the
+    # layer's input at the call of it that ran, `{}.flatten(1)` (the input's text goes in).
+    at_call: str = ""
 
 
 @dataclass(frozen=True)

@@ -438,8 +438,11 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
         return [], [_rank_hint(layer, cause.received)]
     if cause.what == "unflattened":  # in_features set to the last dimension would "run", on each row
         flat = (cause.received[0], math.prod(cause.received[1:]))
-        return [], [Hint.suggest(f"flatten it before {layer.name}: x = torch.flatten(x, 1), which gives "
-                                 f"{format_shapes(flat)}", layer=layer.name)]
+        flatten = Fix(f".flatten(1) on {layer.name}'s input", "x.flatten(1)",
+                      (Flattened(cause.call.name, cause.call.index, cause.received).text(),), layer.name,
+                      at_call="{}.flatten(1)")
+        return [flatten], [Hint.suggest(f"flatten it before {layer.name}: x = torch.flatten(x, 1), which gives "
+                                        f"{format_shapes(flat)}", layer=layer.name)]
     if cause.what == "input_size":
         return [Fix(f"input_size={got}", constructor(layer, {"input_size": got}), (), layer.name,
                     (("input_size", got),))], []

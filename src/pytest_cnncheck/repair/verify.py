@@ -25,7 +25,7 @@ from ..findings import Candidate, Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
-from .sourcecode import sites
+from .sourcecode import sites, wrap_argument
 
 __all__ = ["RUNS", "repair"]
 
@@ -183,6 +183,14 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
         layer = trace.layers.get(fix.layer)
         if layer is None:
             return
+        if fix.at_call:  # the forward code, at the call of the layer that ran
+            crash = trace.crash
+            made = wrap_argument(crash.file, crash.line, fix.layer.rsplit(".", 1)[-1], fix.at_call) \
+                if crash is not None and crash.file and crash.line else None
+            if made is None:
+                return
+            options.append([(made,)])
+            continue
         spelled = dict(fix.spelled)
         for argument, value in fix.args:
             old = layer.hparams.get(argument)
@@ -207,7 +215,7 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
 
 
 def _said(candidate: Candidate) -> str:
-    return " and ".join(f"{fix.change} in {fix.layer}" for fix in candidate)
+    return " and ".join(fix.change if fix.at_call else f"{fix.change} in {fix.layer}" for fix in candidate)
 
 
 _WINDOW = {"kernel_size", "stride", "padding", "dilation", "output_padding", "ceil_mode"}
@@ -252,7 +260,10 @@ def _position(finding: Finding, trace: Trace) -> tuple[int, int]:
 def _why_not(finding: Finding, trace: Trace, search: _Search) -> Hint:
     """What the sentence says where no fix verified: what was tried."""
     tried = ", ".join(_said(c) for c in finding.changes[:3])
-    if search.runs >= RUNS:
+    if not any(next(_placements(c, search.spec, trace), None) is not None for c in finding.changes):
+        text = (f"no fix verified: the arithmetic gives {tried}, but cnncheck found no place in the source "
+                "to make it (the layer is made, or called, where it cannot edit), so none was run")
+    elif search.runs >= RUNS:
         text = f"no fix verified within {RUNS} runs of the model (tried: {tried})"
     else:
         text = (f"no fix verified: each change the arithmetic gives ({tried}) was applied to the model "
