@@ -406,6 +406,37 @@ def test_github_actions_annotates_the_model_line_and_the_spec_line(tutorial: pyt
     assert "::error" not in tutorial.runpytest_subprocess().stdout.str()
 
 
+def test_github_actions_annotates_a_crash_without_a_fix_where_it_ran_and_where_its_layer_is_made(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(head="""
+        from torch import nn
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8 * 30 * 30)
+
+            def forward(self, x):
+                return self.bn(self.conv(x).flatten(1))
+        """)
+    write_spec(pytester, """
+        head:
+          model: head.py:Head
+          input_size: [2, 3, 32, 32]
+        """)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    places = sorted(line.split(",title=")[0] for line in result.stdout.lines if line.startswith("::error "))
+    # the spec's line, the line that made bn (its suggestion), and the forward line that ran
+    assert sorted(places, key=len) == ["::error file=head.py,line=8", "::error file=head.py,line=11",
+                                       "::error file=arch.cnncheck.yaml,line=4"], places
+    assert any("title=cnncheck%3A the line that ran (head%3A forward)" in line for line in result.stdout.lines)
+
+
 def test_the_sarif_report_is_valid_sarif_with_a_rule_per_kind_and_results_at_the_line_to_edit(
         tutorial: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     import json as json_module

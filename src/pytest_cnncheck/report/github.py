@@ -26,8 +26,9 @@ def enabled() -> bool:
 
 def commands(result: dict[str, Any], rootdir: Path) -> Iterator[str]:
     """The workflow commands for one spec's result: one per problem of a spec that could
-    not be checked; per finding, one at the spec's line and one at each line that made a
-    layer it names. Nothing for a spec that passed."""
+    not be checked; per finding, one at the spec's line and one at each line to edit (a
+    verified fix's, else each line that made a layer it names, and a crash's line that
+    ran). Nothing for a spec that passed."""
     if result.get("status") != "failed":
         return
     root = Path(os.environ.get("GITHUB_WORKSPACE") or rootdir)
@@ -40,12 +41,16 @@ def commands(result: dict[str, Any], rootdir: Path) -> Iterator[str]:
             continue  # folded under its root cause, which is annotated
         message = finding_message(finding)
         yield _command(spec_file, finding["line"], f"cnncheck: {name}: {finding['key']}", message)
-        # The lines to edit: where a verified fix edits, else where each layer is made.
+        # The lines to edit: where a verified fix edits, else where each layer is made, and
+        # for a crash the line that ran.
         places = {(edit["file"], edit["line"]): fixed["change"]
                   for fixed in finding.get("fixes", ()) for edit in fixed["edits"]}
         if not places:
             places = {(layer["file"], layer["line"]): layer["name"]
                       for layer in finding.get("layers", ()) if layer.get("file")}
+            ran = finding.get("ran")
+            if ran and ran.get("file"):
+                places.setdefault((ran["file"], ran["line"]), "the line that ran")
         for (file, line), what in places.items():
             where = repository_path(Path(file).resolve(), root)
             yield _command(where, line, f"cnncheck: {what} ({name}: {finding['key']})", message)
