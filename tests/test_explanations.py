@@ -134,6 +134,30 @@ def test_an_input_with_its_channels_last_is_given_channels_first_in_the_spec(mor
     result.assert_outcomes(passed=1)
 
 
+def test_a_conv_written_for_its_inputs_width_is_not_taken_for_a_layout(pytester: pytest.Pytester) -> None:
+    # [1, 3, 32, 32] ends in 32 = in_channels, but its channels are where they belong.
+    pytester.makepyfile(wide="""
+        from torch import nn
+
+
+        class Wide(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(32, 16, 3, padding=1)
+
+            def forward(self, x):
+                return self.conv(x)
+        """)
+    result, out = run(pytester, """
+        wide:
+          model: wide.py:Wide
+          input_size: [1, 3, 32, 32]
+        """)
+    result.assert_outcomes(failed=1)
+    assert "channels last" not in out and "permute" not in out
+    assert "fix: in_channels=3 in conv: applied by `cnncheck fix`, verified on the model" in out
+
+
 def test_a_sequence_with_its_channels_last_at_a_conv1d(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(seq="""
         from torch import nn

@@ -352,7 +352,10 @@ def channels_last(trace: Trace, given: tuple[int, ...]) -> ChannelsLast | None:
     if cause is None or cause.what != "in_channels" or cause.layer.kind != "conv" or cause.received != given:
         return None
     channel = len(given) - cause.layer.hparams["dims"] - 1
-    if given[-1] != cause.wanted or given[channel] == cause.wanted:
+    # Channels last read as channels first puts a size where the channels go, and a size is
+    # more than the channels ([1, 32, 32, 3]); [1, 3, 32, 32] before a Conv2d(32, ...) is a
+    # conv written for the wrong channels, not a layout.
+    if given[-1] != cause.wanted or given[channel] <= cause.wanted:
         return None
     order = (*range(channel), len(given) - 1, *range(channel, len(given) - 1))
     return ChannelsLast(cause.layer, given, tuple(given[i] for i in order), order)
