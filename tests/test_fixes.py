@@ -223,6 +223,45 @@ def test_an_lstm_whose_input_size_is_not_the_features_that_reach_it(pytester: py
     _passes_after_fix(pytester)
 
 
+def test_a_view_written_for_another_input_size_becomes_a_flatten_and_the_linear_takes_it(
+        pytester: pytest.Pytester) -> None:
+    # The tutorial's x.view(-1, 16 * 5 * 5), run at 64x64: 4*16*13*13 values are no rows of 400.
+    pytester.makepyfile(lenet="""
+        import torch
+        from torch import nn
+        import torch.nn.functional as F
+
+
+        class LeNet(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 6, 5)
+                self.pool = nn.MaxPool2d(2, 2)
+                self.conv2 = nn.Conv2d(6, 16, 5)
+                self.fc1 = nn.Linear(16 * 5 * 5, 120)
+
+            def forward(self, x):
+                x = self.pool(F.relu(self.conv1(x)))
+                x = self.pool(F.relu(self.conv2(x)))
+                x = x.view(-1, 16 * 5 * 5)
+                return self.fc1(x)
+        """)
+    pytester.path.joinpath("arch.cnncheck.yaml").write_text(textwrap.dedent("""
+        lenet:
+          model: lenet.py:LeNet
+          input_size: [4, 3, 64, 64]
+          expect: {output: [4, 120]}
+        """))
+    out = pytester.runpytest().stdout.str()
+    assert_in_order(out, "failed in view(-1, 400) cannot take [4, 16, 13, 13]",
+                    "fix: .flatten(1) for .view(-1, 400) and in_features=2704 in fc1: applied by `cnncheck fix`, "
+                    "verified on the model",
+                    "-         self.fc1 = nn.Linear(16 * 5 * 5, 120)", "+         self.fc1 = nn.Linear(16 * 13 * 13, 120)",
+                    "-         x = x.view(-1, 16 * 5 * 5)", "+         x = x.flatten(1)",
+                    "flattened: [4, 16, 13, 13] -> 16*13*13 = 2704")
+    _passes_after_fix(pytester)
+
+
 def test_a_flatten_size_keeps_its_expression(pytester: pytest.Pytester) -> None:
     _project(pytester, """
         lenet:

@@ -29,9 +29,13 @@ class Fix:
     layer: str = ""  # the layer to change
     args: tuple[tuple[str, Any], ...] = ()  # its new arguments: (("padding", (1, 1)),)
     spelled: tuple[tuple[str, str], ...] = ()  # how to write a value: (("in_features", "16 * 5 * 5"),)
-    # Or, for a change of the forward code rather than of an argument: how to write the
-    # layer's input at the call of it that ran, `{}.flatten(1)` (the input's text goes in).
+    # Or, for a change of the forward code rather than of an argument, on the line that
+    # ran: how to write the input of the call to `callee` there (the layer's own name where
+    # empty), `{}.flatten(1)`; with `whole`, how to write the whole call from its receiver
+    # (`x.view(-1, 400)` -> `x.flatten(1)`).
     at_call: str = ""
+    callee: str = ""
+    whole: bool = False
 
 
 @dataclass(frozen=True)

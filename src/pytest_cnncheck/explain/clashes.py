@@ -18,10 +18,10 @@ import math
 from dataclasses import dataclass
 
 from .. import ops
-from ..arithmetic import Arithmetic, Operands, product_text
+from ..arithmetic import Arithmetic, Flattened, Operands, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
-from .candidates import channel_fix, out_size, size_fixes, size_line
+from .candidates import channel_fix, constructor, out_size, size_fixes, size_line
 from .causes import describe, size_arithmetic, window_steps
 
 __all__ = ["Explained", "batch_lines", "explain_clash", "input_candidates", "is_shape_clash"]
@@ -333,7 +333,20 @@ def _view(trace: Trace, clash: Clash) -> Explained:
     features = math.prod(shape[1:])
     fix = [Hint.suggest(f"torch.flatten(x, 1) keeps the batch: {format_shapes((shape[0], features))}, "
                         f"{product_text(shape)} features a sample; the layer after it takes in_features={features}")]
-    return Explained(brief, tuple(lines), tuple(fix), (layer,) if layer else ())
+    # The Linear written for the rows the view asked for (the tutorial's 16 * 5 * 5), where
+    # one is: the flatten and that Linear taking what it gives, as one candidate.
+    takers = [one for one in trace.layers.values() if one.kind == "linear" and len(target) == 2
+              and one.hparams["in_features"] == target[1]] if len(shape) > 2 else []
+    changes: tuple[tuple[Fix, ...], ...] = ()
+    if len(takers) == 1:
+        taker = takers[0]
+        flatten = Fix(f".flatten(1) for .{clash.op}({asked})", "x.flatten(1)",
+                      (Flattened(taker.name, 0, shape).text(),), "", at_call="{}.flatten(1)", callee=clash.op,
+                      whole=True)
+        takes = Fix(f"in_features={features}", constructor(taker, {"in_features": features}), (), taker.name,
+                    (("in_features", features),), (("in_features", " * ".join(map(str, shape[1:]))),))
+        changes = ((flatten, takes),)
+    return Explained(brief, tuple(lines), tuple(fix), (layer,) if layer else (), changes)
 
 
 def batch_lines(reshape: Reshape, trace: Trace) -> tuple[list[str], list[Hint], tuple[str, ...]]:

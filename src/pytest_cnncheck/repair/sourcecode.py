@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from ..findings import KwargEdit, SourceEdit
 
-__all__ = ["Site", "apply_edits", "read_source", "sites", "wrap_argument"]
+__all__ = ["Site", "apply_edits", "read_source", "rewrite_call", "sites"]
 
 
 @dataclass(frozen=True)
@@ -120,24 +120,26 @@ class _File:
         return best
 
 
-def wrap_argument(path: str, line: int, attribute: str, template: str) -> SourceEdit | None:
+def rewrite_call(path: str, line: int, attribute: str, template: str, whole: bool = False) -> SourceEdit | None:
     """The edit that writes the input of the call `self.<attribute>(x)` on `line` as
-    `template` does (`{}.flatten(1)`: `x` -> `x.flatten(1)`); None where that line has no
-    one such call with its input first."""
+    `template` does (`{}.flatten(1)`: `x` -> `x.flatten(1)`); with `whole`, the call
+    `x.<attribute>(...)` itself from its receiver (`x.view(-1, 400)` -> `x.flatten(1)`).
+    None where that line has not exactly one such call."""
     source = _file(path)
     if source is None:
         return None
     calls = [node for node in ast.walk(source.tree) if isinstance(node, ast.Call)
              and node.lineno <= line <= (node.end_lineno or node.lineno)
              and isinstance(node.func, ast.Attribute) and node.func.attr == attribute
-             and node.args and not isinstance(node.args[0], ast.Starred)]
+             and (whole or node.args and not isinstance(node.args[0], ast.Starred))]
     if len(calls) != 1:
         return None
-    argument = calls[0].args[0]
-    text = source.segment(argument)
-    if not isinstance(argument, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+    target = calls[0] if whole else calls[0].args[0]
+    given = calls[0].func.value if whole else target  # type: ignore[attr-defined]
+    text = source.segment(given)
+    if not isinstance(given, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
         text = f"({text})"
-    return source.replace(argument, template.format(text))
+    return source.replace(target, template.format(text))
 
 
 def _callee(call: ast.Call) -> str | None:

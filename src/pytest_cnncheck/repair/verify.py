@@ -15,6 +15,7 @@ and a sentence says so.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
@@ -25,7 +26,7 @@ from ..findings import Candidate, Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
-from .sourcecode import sites, wrap_argument
+from .sourcecode import rewrite_call, sites
 
 __all__ = ["RUNS", "repair"]
 
@@ -180,17 +181,20 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
     place of each, then each change's other places in turn."""
     options: list[list[tuple[AnyEdit, ...]]] = []
     for fix in candidate:
-        layer = trace.layers.get(fix.layer)
-        if layer is None:
-            return
-        if fix.at_call:  # the forward code, at the call of the layer that ran
+        if fix.at_call:  # the forward code, on the line that ran
             crash = trace.crash
-            made = wrap_argument(crash.file, crash.line, fix.layer.rsplit(".", 1)[-1], fix.at_call) \
+            callee = fix.callee or fix.layer.rsplit(".", 1)[-1]
+            # The crash's file is as the user reads it, from where they are; edits of the same
+            # file must name it alike to be made together.
+            made = rewrite_call(os.path.abspath(crash.file), crash.line, callee, fix.at_call, fix.whole) \
                 if crash is not None and crash.file and crash.line else None
             if made is None:
                 return
             options.append([(made,)])
             continue
+        layer = trace.layers.get(fix.layer)
+        if layer is None:
+            return
         spelled = dict(fix.spelled)
         for argument, value in fix.args:
             old = layer.hparams.get(argument)
