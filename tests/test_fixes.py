@@ -262,6 +262,40 @@ def test_a_view_written_for_another_input_size_becomes_a_flatten_and_the_linear_
     _passes_after_fix(pytester)
 
 
+def test_a_head_whose_channels_were_never_pooled_gets_a_global_average_pool(pytester: pytest.Pytester) -> None:
+    # Linear(64, 10) written for the conv's 64 channels, given [4, 64, 30, 30]: in_features=30
+    # would run on every row and position; the pooling is what is missing.
+    pytester.makepyfile(head="""
+        from torch import nn
+        import torch.nn.functional as F
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 64, 3)
+                self.fc = nn.Linear(64, 10)
+
+            def forward(self, x):
+                return self.fc(F.relu(self.conv(x)))
+        """)
+    pytester.path.joinpath("arch.cnncheck.yaml").write_text(textwrap.dedent("""
+        head:
+          model: head.py:Head
+          input_size: [4, 3, 32, 32]
+        """))
+    out = pytester.runpytest().stdout.str()
+    assert_in_order(out, "failed in fc: receives [4, 64, 30, 30] not pooled, in_features 64",
+                    "and 64 are [4, 64, 30, 30]'s channels, which still have their positions: a global pooling "
+                    "before it is missing",
+                    "fix: .mean((2, 3)) on fc's input, a global average pooling: applied by `cnncheck fix`, "
+                    "verified on the model",
+                    "-         return self.fc(F.relu(self.conv(x)))",
+                    "+         return self.fc(F.relu(self.conv(x)).mean((2, 3)))")
+    assert "in_features=30" not in out
+    _passes_after_fix(pytester)
+
+
 def test_a_flatten_size_keeps_its_expression(pytester: pytest.Pytester) -> None:
     _project(pytester, """
         lenet:

@@ -15,7 +15,7 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from ..arithmetic import Counted, Flattened
+from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
@@ -443,6 +443,17 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
                       at_call="{}.flatten(1)")
         return [flatten], [Hint.suggest(f"flatten it before {layer.name}: x = torch.flatten(x, 1), which gives "
                                         f"{format_shapes(flat)}", layer=layer.name)]
+    if cause.what == "unpooled":  # as ResNet's head: the mean over every position
+        rank = len(cause.received)
+        axes = "-1" if rank == 3 else f"({', '.join(map(str, range(2, rank)))})"
+        pooled = Fix(f".mean({axes}) on {layer.name}'s input, a global average pooling", f"x.mean({axes})",
+                     (), layer.name, at_call="{}.mean(" + axes + ")")
+        features = math.prod(cause.received[1:])
+        return [pooled], [Hint.suggest(f"pool before {layer.name}: x = x.mean({axes}), as ResNet does, which gives "
+                                       f"{format_shapes(cause.received[:2])}", layer=layer.name),
+                          Hint.suggest(f"flatten, with in_features={product_text(cause.received)} in {layer.name} "
+                                       f"({features:,} features, so {features * layer.hparams['out_features']:,} weights)",
+                                       alternative=True, layer=layer.name)]
     if cause.what == "input_size":
         return [Fix(f"input_size={got}", constructor(layer, {"input_size": got}), (), layer.name,
                     (("input_size", got),))], []

@@ -234,7 +234,7 @@ class Cause:
     call: Call
     layer: Layer
     received: tuple[int, ...]
-    what: str  # in_features, unflattened, input_size, in_channels, window, num_features or rank
+    what: str  # in_features, unflattened, unpooled, input_size, in_channels, window, num_features or rank
     got: int  # features or channels that arrived; for a window, the input's size; for rank, its rank
     wanted: int  # what the layer takes; for a window, F (dilated); for rank, the batched rank
     axis: str = ""  # a window's spatial dimension: H, W, ...
@@ -259,6 +259,8 @@ def crash_reason(trace: Trace) -> Cause | None:
     if layer.kind == "linear" and received and received[-1] != h["in_features"]:
         if len(received) >= 3 and math.prod(received[1:]) == h["in_features"]:  # flatten(x, 1) forgotten
             return Cause(call, layer, received, "unflattened", received[-1], h["in_features"])
+        if len(received) >= 3 and received[1] == h["in_features"]:  # the channels, still with their positions
+            return Cause(call, layer, received, "unpooled", received[-1], h["in_features"])
         return Cause(call, layer, received, "in_features", received[-1], h["in_features"])
     if "input_size" in h and received and received[-1] != h["input_size"]:  # an RNN, LSTM or GRU
         return Cause(call, layer, received, "input_size", received[-1], h["input_size"])
@@ -309,6 +311,10 @@ def crash_cause(trace: Trace) -> list[str] | None:
         return [f"{receives}{got} features, but in_features is {wanted}: a Linear takes the last dimension, "
                 f"and {format_shapes(cause.received)} was not flattened, which would give "
                 f"{product_text(cause.received)}"]
+    if cause.what == "unpooled":
+        return [f"{receives}{got} features, but in_features is {wanted}: a Linear takes the last dimension, "
+                f"and {wanted} are {format_shapes(cause.received)}'s channels, which still have their "
+                f"{'positions' if len(cause.received) > 3 else 'steps'}: a global pooling before it is missing"]
     if cause.what == "rank":
         takes = " or ".join(f"{rank} {names}" for rank, names in takes_ranks(layer).items())
         return [f"{receives}{got} dimensions, but a {layer.type_name} takes {takes}"]
@@ -327,7 +333,7 @@ def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:
         return tuple(step for step in window_steps(cause.layer, call) if step.axis == cause.axis)
     if cause.what == "rank":
         return ()
-    argument = "in_features" if cause.what == "unflattened" else cause.what
+    argument = "in_features" if cause.what in ("unflattened", "unpooled") else cause.what
     steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, argument, cause.got,
                                                cause.wanted),)
     found = flattened(trace, call) if cause.what == "in_features" else None
@@ -435,6 +441,8 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
         return layer.name, f"{name}: receives {cause.got} dimensions, {layer.type_name} takes {cause.wanted}"
     if cause.what == "unflattened":
         return layer.name, f"{name}: receives {format_shapes(cause.received)} not flattened, in_features {cause.wanted}"
+    if cause.what == "unpooled":
+        return layer.name, f"{name}: receives {format_shapes(cause.received)} not pooled, in_features {cause.wanted}"
     noun = "features" if cause.what == "input_size" else "channels"
     return layer.name, f"{name}: receives {cause.got} {noun}, {cause.what} {cause.wanted}"
 
@@ -460,6 +468,8 @@ def crash_kind(trace: Trace) -> str:
         return f"{name}: the input has {cause.got} dimensions, not {cause.wanted}"
     if cause.what == "unflattened":
         return f"{name}: the input is not flattened to in_features {cause.wanted}"
+    if cause.what == "unpooled":
+        return f"{name}: the input's {cause.wanted} channels are not pooled"
     noun = "features" if cause.what == "input_size" else "channels"
     return f"{name}: the {noun} are not {cause.what} {cause.wanted}"
 
