@@ -46,7 +46,9 @@ def test_a_residual_add_without_its_downsample(more: pytest.Pytester, device: st
                     "the two parted at layer2.conv1 = Conv2d(64, 128, kernel_size=3, stride=2, "
                     "padding=1) on input [1, 64, 32, 32]",
                     "channels: 64 -> 128", "H: (32 - 3 + 2*1) / 2 + 1 = 16.5, rounded down to 16",
-                    "layer2.conv1 is made at " + line_of("self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride"),
+                    "layer2.conv1 is made at "
+                    + line_of("self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)")
+                    + ", in the call at " + line_of("self.layer2 = BasicBlock(64, 128, stride=2)"),
                     # structural, so a suggestion to write by hand, not an applied fix
                     "suggestion: a projection on the shortcut, as ResNet's downsample: nn.Sequential(nn.Conv2d("
                     "64, 128, kernel_size=1, stride=2, bias=False), nn.BatchNorm2d(128)) turns "
@@ -71,6 +73,11 @@ def test_a_clash_gives_its_operands_and_the_parting_window_as_numbers(more: pyte
     assert (h["kind"], h["layer"], h["axis"], h["input"], h["stride"], h["output"]) == \
         ("window", "layer2.conv1", "H", 32, 2, 16)
     assert w["axis"] == "W"
+    # Where the block that made layer2.conv1 is called: the values of cin, cout and stride.
+    number = int(line_of("self.layer2 = BasicBlock(64, 128, stride=2)").split(":")[1])
+    layers = {layer["name"]: layer for layer in crash["layers"]}
+    assert layers["layer2.conv1"]["called_from"] == {"file": "more.py", "line": number}
+    assert layers["stem"]["called_from"] is None  # made by the model itself
 
 
 @pytest.mark.parametrize("device", ["meta", "cpu"])

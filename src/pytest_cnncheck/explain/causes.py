@@ -25,7 +25,7 @@ from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 __all__ = [
-    "Cause", "ChannelsLast", "takes_ranks", "channels_last", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
+    "Cause", "ChannelsLast", "takes_ranks", "channels_last", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "called_from", "caller", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
     "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -36,7 +36,29 @@ def defined_at(layer: Layer) -> str | None:
     layer, which is the line to edit (None where it was made outside the user's code)."""
     if layer.defined is None:
         return None
-    path, line = layer.defined
+    return _shown(*layer.defined)
+
+
+def caller(layer: Layer, trace: Trace) -> tuple[str, int] | None:
+    """(file, line) of the call of the block or helper that made the layer, where the values
+    its arguments are named for are written; None for a layer the model makes itself (the
+    line that made the whole model, a factory's `return Net()`, is no such call)."""
+    made = layer.made
+    if len(made) < 2:
+        return None
+    model = trace.layers.get("")
+    if model is not None and (made[1][0], made[1][1]) in {(f[0], f[1]) for f in model.made}:
+        return None
+    return made[1][0], made[1][1]
+
+
+def called_from(layer: Layer, trace: Trace) -> str | None:
+    """`models/net.py:30: self.layer2 = Block(16, 32, 2)`: the caller's line, as shown."""
+    found = caller(layer, trace)
+    return _shown(*found) if found is not None else None
+
+
+def _shown(path: str, line: int) -> str:
     try:
         shown = os.path.relpath(path)
     except ValueError:  # another drive

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .. import fields
-from ..check import macs, memory
 from ..arithmetic import Arithmetic, Flattened, Operands, Received, Step
+from ..check import macs, memory
+from ..explain.causes import caller
 from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..repair.sourcecode import edited_lines, read_source
 from ..spec.model import Spec, SpecError
@@ -172,11 +173,14 @@ def _edit(edit: SourceEdit) -> dict[str, Any]:
 
 
 def _made_at(name: str, trace: Trace) -> dict[str, Any]:
-    """A layer a finding names, and the file and line that made it (the line to edit)."""
+    """A layer a finding names, the file and line that made it (the line to edit), and for a
+    layer made in a block or a helper, the line that called it."""
     layer = trace.layers.get(name)
     if layer is None or layer.defined is None:
-        return {"name": name, "file": None, "line": None}
-    return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1]}
+        return {"name": name, "file": None, "line": None, "called_from": None}
+    call = caller(layer, trace)
+    return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1],
+            "called_from": {"file": os.path.relpath(call[0]), "line": call[1]} if call else None}
 
 
 def widest_field(trace: Trace) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from ..explain.causes import defined_at
+from ..explain.causes import called_from, defined_at
 from ..findings import Finding, KwargEdit, Repair, SourceEdit
 from ..repair.sourcecode import edited_lines
 from ..spec.model import Spec, SpecError
@@ -123,7 +123,9 @@ def definition_lines(trace: Trace, finding: Finding) -> list[str]:
         layer = trace.layers.get(name)
         where = defined_at(layer) if layer is not None else None
         if where is not None:
-            lines.append(f"{name} is made at {where}")
+            assert layer is not None
+            caller = called_from(layer, trace)
+            lines.append(f"{name} is made at {where}" + (f", in the call at {caller}" if caller else ""))
     return lines
 
 
