@@ -19,7 +19,7 @@ from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
-from .causes import crash_reason, describe, flatten_source, one, spatial_names, takes_ranks
+from .causes import Cause, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks
 
 __all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
            "params_fixes", "size_fixes", "size_line", "crash_fix"]
@@ -411,6 +411,31 @@ def _rank_hint(layer: Layer, received: tuple[int, ...]) -> Hint:
                         else "the tensor has more dimensions than it takes (a missing squeeze or view)"))
 
 
+def _reduction_fix(cause: Cause) -> tuple[list[Fix], list[Hint]]:
+    """A Linear given a tensor of rank 3 or more: the flatten that is missing where the whole
+    shape is in_features, the global pooling where its channels are (in_features set to the
+    last dimension would "run", on every row). Each written into the call that ran."""
+    layer = cause.layer
+    if cause.what == "unflattened":
+        flat = (cause.received[0], math.prod(cause.received[1:]))
+        flatten = Fix(f".flatten(1) on {layer.name}'s input", "x.flatten(1)",
+                      (Flattened(cause.call.name, cause.call.index, cause.received).text(),), layer.name,
+                      at_call="{}.flatten(1)")
+        return [flatten], [Hint.suggest(f"flatten it before {layer.name}: x = torch.flatten(x, 1), which gives "
+                                        f"{format_shapes(flat)}", layer=layer.name)]
+    # unpooled: as ResNet's head, the mean over every position
+    rank = len(cause.received)
+    axes = "-1" if rank == 3 else f"({', '.join(map(str, range(2, rank)))})"
+    pooled = Fix(f".mean({axes}) on {layer.name}'s input, a global average pooling", f"x.mean({axes})",
+                 (), layer.name, at_call="{}.mean(" + axes + ")")
+    features = math.prod(cause.received[1:])
+    return [pooled], [Hint.suggest(f"pool before {layer.name}: x = x.mean({axes}), as ResNet does, which gives "
+                                   f"{format_shapes(cause.received[:2])}", layer=layer.name),
+                      Hint.suggest(f"flatten, with in_features={product_text(cause.received)} in {layer.name} "
+                                   f"({features:,} features, so {features * layer.hparams['out_features']:,} weights)",
+                                   alternative=True, layer=layer.name)]
+
+
 def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
     """What to change for a crash the shapes explain, each checked: the number the layer
     would have to take is the number that reached it. (The candidate changes, and the
@@ -436,24 +461,8 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
                     (("in_channels", got),))], []
     if cause.what == "rank":
         return [], [_rank_hint(layer, cause.received)]
-    if cause.what == "unflattened":  # in_features set to the last dimension would "run", on each row
-        flat = (cause.received[0], math.prod(cause.received[1:]))
-        flatten = Fix(f".flatten(1) on {layer.name}'s input", "x.flatten(1)",
-                      (Flattened(cause.call.name, cause.call.index, cause.received).text(),), layer.name,
-                      at_call="{}.flatten(1)")
-        return [flatten], [Hint.suggest(f"flatten it before {layer.name}: x = torch.flatten(x, 1), which gives "
-                                        f"{format_shapes(flat)}", layer=layer.name)]
-    if cause.what == "unpooled":  # as ResNet's head: the mean over every position
-        rank = len(cause.received)
-        axes = "-1" if rank == 3 else f"({', '.join(map(str, range(2, rank)))})"
-        pooled = Fix(f".mean({axes}) on {layer.name}'s input, a global average pooling", f"x.mean({axes})",
-                     (), layer.name, at_call="{}.mean(" + axes + ")")
-        features = math.prod(cause.received[1:])
-        return [pooled], [Hint.suggest(f"pool before {layer.name}: x = x.mean({axes}), as ResNet does, which gives "
-                                       f"{format_shapes(cause.received[:2])}", layer=layer.name),
-                          Hint.suggest(f"flatten, with in_features={product_text(cause.received)} in {layer.name} "
-                                       f"({features:,} features, so {features * layer.hparams['out_features']:,} weights)",
-                                       alternative=True, layer=layer.name)]
+    if cause.what in ("unflattened", "unpooled"):
+        return _reduction_fix(cause)
     if cause.what == "input_size":
         return [Fix(f"input_size={got}", constructor(layer, {"input_size": got}), (), layer.name,
                     (("input_size", got),))], []
