@@ -214,23 +214,12 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         hints = [indices]
     layers: tuple[str, ...] = (call.name,) if call is not None and call.name else ()
     cause = causes.crash_reason(trace)
-    given = spec.input_sizes[0] if len(spec.input_sizes) == 1 else None
-    layout = causes.channels_last(trace, given) if given is not None else None
-    first = causes.unbatched(trace, given) if given is not None and layout is None else None
-    if layout is not None:
-        # The input's layout, not the layer: in_channels set to its height would "run".
-        details.insert(1, _channels_last_line(layout))
-        changes, hints = [], _channels_last_hints(layout, trace)
-    elif first is not None and given is not None and (1, *given) in trace.fitting_inputs:
-        # The input lacks its batch: every change of a later layer would only fit that.
-        kind = trace.layers[first.name].type_name
-        details.insert(len(causes.crash_lines(trace)),
-                       f"{first.name} ({kind}) took {format_shapes(given)} as one sample without a batch "
-                       f"dimension, as a {kind} may, and gave {format_shapes(first.output)}: the layers after "
-                       "it take its channels for the batch")
-        changes, hints = [], [Hint.spec(f"input_size: {format_shapes((1, *given))}, with a batch dimension "
-                                        "(the model was run at it, and runs through)")]
-        layers = tuple(dict.fromkeys((*layers, first.name)))
+    mistake = _input_mistake(spec.input_sizes[0], trace) if len(spec.input_sizes) == 1 else None
+    if mistake is not None:
+        # The spec's input, not a layer: a change of the layer would only fit the mistake.
+        line, hints, named = mistake
+        details.insert(len(causes.crash_lines(trace)), line)
+        changes, layers = [], tuple(dict.fromkeys((*layers, *named)))
     elif cause is not None and cause.what in ("in_channels", "num_features"):
         # Or the layer that made the channels: out_channels that fit what comes next.
         producer = setter_of(trace, cause.received, 1, cause.wanted)
@@ -241,23 +230,31 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
                    layers=layers, hints=tuple(hints), changes=tuple(changes), steps=causes.crash_steps(trace))
 
 
-def _channels_last_line(layout: causes.ChannelsLast) -> str:
-    layer = layout.layer
-    dims = layer.hparams["dims"]
-    takes = "[N, C, L]" if dims == 1 else f"[N, C, {', '.join(causes.spatial_names(dims))}]"
-    return (f"{format_shapes(layout.given)} has its {layout.given[-1]} channels last, as images and "
-            f"sequences often come; {layer.type_name} takes them first, {takes}: {format_shapes(layout.first)}")
-
-
-def _channels_last_hints(layout: causes.ChannelsLast, trace: Trace) -> list[Hint]:
-    """Give the input channels first in the spec, where the whole model runs so (the probe
-    ran it); or permute it in forward, for data that comes channels last."""
-    permute = Hint.suggest(f"for data that comes channels last, permute it before {layout.layer.name}: "
-                           f"x = x.permute({', '.join(map(str, layout.order))})")
-    if layout.first not in trace.fitting_inputs:
-        return [permute]
-    return [Hint.spec(f"input_size: {format_shapes(layout.first)}, channels first (the model was run "
-                      "at it, and runs through)"), replace(permute, alternative=True)]
+def _input_mistake(given: tuple[int, ...], trace: Trace) -> tuple[str, list[Hint], tuple[str, ...]] | None:
+    """A crash whose cause is the spec's input as given, where the shapes say so: channels
+    last, or no batch dimension. The line that says it, the hints (the spec's input as it
+    would run, where the probe ran the whole model at it), and the layers it names."""
+    layout = causes.channels_last(trace, given)
+    if layout is not None:
+        layer, dims = layout.layer, layout.layer.hparams["dims"]
+        takes = "[N, C, L]" if dims == 1 else f"[N, C, {', '.join(causes.spatial_names(dims))}]"
+        line = (f"{format_shapes(given)} has its {given[-1]} channels last, as images and sequences often "
+                f"come; {layer.type_name} takes them first, {takes}: {format_shapes(layout.first)}")
+        permute = Hint.suggest(f"for data that comes channels last, permute it before {layer.name}: "
+                               f"x = x.permute({', '.join(map(str, layout.order))})")
+        if layout.first not in trace.fitting_inputs:
+            return line, [permute], ()
+        return line, [Hint.spec(f"input_size: {format_shapes(layout.first)}, channels first (the model was run "
+                                "at it, and runs through)"), replace(permute, alternative=True)], ()
+    first = causes.unbatched(trace, given)
+    if first is None or (1, *given) not in trace.fitting_inputs:
+        return None
+    kind = trace.layers[first.name].type_name
+    line = (f"{first.name} ({kind}) took {format_shapes(given)} as one sample without a batch dimension, "
+            f"as a {kind} may, and gave {format_shapes(first.output)}: the layers after it take its channels "
+            "for the batch")
+    return line, [Hint.spec(f"input_size: {format_shapes((1, *given))}, with a batch dimension (the model "
+                            "was run at it, and runs through)")], (first.name,)
 
 
 _INDEXED = ("Embedding", "EmbeddingBag")
