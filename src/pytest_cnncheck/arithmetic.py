@@ -23,7 +23,13 @@ from typing import Any, Union
 from .trace import format_shapes
 from .window import Window
 
-__all__ = ["Arithmetic", "Counted", "Flattened", "Operands", "Received", "Step", "product_text"]
+__all__ = ["Arithmetic", "Counted", "Flattened", "Operands", "Received", "Step", "counted_as", "product_text"]
+
+
+def counted_as(argument: str) -> str:
+    """What an argument counts: `in_features` and an RNN's `input_size` count features,
+    `in_channels` and `num_features` channels."""
+    return "features" if argument in ("in_features", "input_size") else "channels"
 
 
 def product_text(shape: tuple[int, ...], start: int = 1) -> str:
@@ -83,8 +89,7 @@ class Received:
     wanted: int  # the argument's value
 
     def text(self) -> str:
-        noun = "features" if self.argument in ("in_features", "input_size") else "channels"
-        return f"{self.got} {noun}, but {self.argument} is {self.wanted}"
+        return f"{self.got} {counted_as(self.argument)}, but {self.argument} is {self.wanted}"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
-from .causes import Cause, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks
+from .causes import BATCH_NORM_RANKS, Cause, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks
 
 __all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
            "params_fixes", "size_fixes", "size_line", "crash_fix"]
@@ -400,11 +400,10 @@ def _rank_hint(layer: Layer, received: tuple[int, ...]) -> Hint:
     """A BatchNorm of the other rank, where one takes what arrived (a BatchNorm2d after a
     flatten wants to be a BatchNorm1d); else what the rank says about the layers before."""
     rank = len(received)
-    if layer.kind == "norm" and rank >= 2:
-        fitting = {2: 1, 3: 1, 4: 2, 5: 3}.get(rank)
-        if fitting is not None:
-            return Hint.suggest(f"nn.BatchNorm{fitting}d({received[1]}) takes {format_shapes(received)}, "
-                                f"{received[1]} channels: change {layer.name}'s type to it", layer=layer.name)
+    fitting = next((name for name, ranks in BATCH_NORM_RANKS.items() if rank in ranks), None)
+    if layer.kind == "norm" and fitting is not None:
+        return Hint.suggest(f"nn.{fitting}({received[1]}) takes {format_shapes(received)}, "
+                            f"{received[1]} channels: change {layer.name}'s type to it", layer=layer.name)
     fewer = rank < min(takes_ranks(layer))
     return Hint.none(f"{layer.name} needs the input's layout, not another argument: "
                      + ("a flatten or view before it drops the dimensions it works on" if fewer

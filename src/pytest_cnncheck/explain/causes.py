@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterable
 
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
-from ..arithmetic import Arithmetic, Counted, Flattened, Received, Step, product_text
+from ..arithmetic import Arithmetic, Counted, Flattened, Received, Step, counted_as, product_text
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 __all__ = [
-    "Cause", "ChannelsLast", "takes_ranks", "channels_last", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "called_from", "caller", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
+    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "takes_ranks", "channels_last", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "called_from", "caller", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
     "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -308,15 +308,16 @@ def takes_ranks(layer: Layer) -> dict[int, str]:
     if layer.kind in ("conv", "conv_transpose", "pool") and layer.hparams.get("dims"):
         names = ("N", "C", *spatial_names(layer.hparams["dims"]))
         return {len(names) - 1: _listed(names[1:]), len(names): _listed(names)}
-    dims = {"BatchNorm1d": 1, "BatchNorm2d": 2, "BatchNorm3d": 3}.get(layer.type_name)
-    if dims is None or not layer.type_path.startswith("torch.nn"):
-        return {}
-    names = ("N", "C", *spatial_names(dims))
-    return {2: "[N, C]", 3: "[N, C, L]"} if dims == 1 else {len(names): _listed(names)}
+    return BATCH_NORM_RANKS.get(layer.type_name, {}) if layer.type_path.startswith("torch.nn") else {}
 
 
 def _listed(names: tuple[str, ...]) -> str:
     return f"[{', '.join(names)}]"
+
+
+# The ranks each BatchNorm takes, with what its dimensions are.
+BATCH_NORM_RANKS = {"BatchNorm1d": {2: "[N, C]", 3: "[N, C, L]"}, "BatchNorm2d": {4: "[N, C, H, W]"},
+                    "BatchNorm3d": {5: "[N, C, D, H, W]"}}
 
 
 def crash_cause(trace: Trace) -> list[str] | None:
@@ -340,7 +341,7 @@ def crash_cause(trace: Trace) -> list[str] | None:
     if cause.what == "rank":
         takes = " or ".join(f"{rank} {names}" for rank, names in takes_ranks(layer).items())
         return [f"{receives}{got} dimensions, but a {layer.type_name} takes {takes}"]
-    steps = crash_steps(trace)
+    steps = _steps(cause, trace)
     return [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:])]
 
 
@@ -348,8 +349,10 @@ def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:
     """A crash's cause as data, where the shapes explain it: what reached the layer against
     its argument (and the flatten before a Linear), or the window that did not fit."""
     cause = crash_reason(trace)
-    if cause is None:
-        return ()
+    return () if cause is None else _steps(cause, trace)
+
+
+def _steps(cause: Cause, trace: Trace) -> tuple[Arithmetic, ...]:
     call = cause.call
     if cause.what == "window":
         return tuple(step for step in window_steps(cause.layer, call) if step.axis == cause.axis)
@@ -465,8 +468,7 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
         return layer.name, f"{name}: receives {format_shapes(cause.received)} not flattened, in_features {cause.wanted}"
     if cause.what == "unpooled":
         return layer.name, f"{name}: receives {format_shapes(cause.received)} not pooled, in_features {cause.wanted}"
-    noun = "features" if cause.what == "input_size" else "channels"
-    return layer.name, f"{name}: receives {cause.got} {noun}, {cause.what} {cause.wanted}"
+    return layer.name, f"{name}: receives {cause.got} {counted_as(cause.what)}, {cause.what} {cause.wanted}"
 
 
 def crash_kind(trace: Trace) -> str:
@@ -492,8 +494,7 @@ def crash_kind(trace: Trace) -> str:
         return f"{name}: the input is not flattened to in_features {cause.wanted}"
     if cause.what == "unpooled":
         return f"{name}: the input's {cause.wanted} channels are not pooled"
-    noun = "features" if cause.what == "input_size" else "channels"
-    return f"{name}: the {noun} are not {cause.what} {cause.wanted}"
+    return f"{name}: the {counted_as(cause.what)} are not {cause.what} {cause.wanted}"
 
 
 Bindings = tuple[tuple[str, int], ...]

@@ -122,8 +122,7 @@ def definition_lines(trace: Trace, finding: Finding) -> list[str]:
     for name in finding.layers:
         layer = trace.layers.get(name)
         where = defined_at(layer) if layer is not None else None
-        if where is not None:
-            assert layer is not None
+        if layer is not None and where is not None:
             caller = called_from(layer, trace)
             lines.append(f"{name} is made at {where}" + (f", in the call at {caller}" if caller else ""))
     return lines
