@@ -54,7 +54,10 @@ def test_the_broken_examples_explain_every_mistake(pytester: pytest.Pytester) ->
                     # hand-computed numbers, each with its arithmetic
                     "conv1: 6 * (5*5*3 + 1) = 456",
                     "H: (14 - 5 + 2*0) / 1 + 1 = 10",
-                    "expected 16*6*6 = 576, actual 400 (follows from expect.layers.conv2.output at line 21",
+                    # the LeNet is right: the model change is refused, the spec's side is the fix
+                    "suggestion: padding=1 in conv2 and in_features=576 in fc1 passes the shapes but is not sound",
+                    "fix, if the model is right: write [1, 16, 10, 10]",
+                    "expected: 16*6*6 = 576", "fix, if the model is right: write fc1: 16*5*5 (= 400)",
                     # layer names
                     "pool is called 2 times", "no layer named 'conv3'. Did you mean 'conv2'",
                     # design rules

@@ -253,7 +253,7 @@ def test_a_view_written_for_another_input_size_becomes_a_flatten_and_the_linear_
           expect: {output: [4, 120]}
         """))
     out = pytester.runpytest().stdout.str()
-    assert_in_order(out, "failed in view(-1, 400) cannot take [4, 16, 13, 13]",
+    assert_in_order(out, "failed: `view(-1, 400)` cannot take [4, 16, 13, 13]",
                     "fix: .flatten(1) for .view(-1, 400) and in_features=2704 in fc1: applied by `cnncheck fix`, "
                     "verified on the model",
                     "-         self.fc1 = nn.Linear(16 * 5 * 5, 120)", "+         self.fc1 = nn.Linear(16 * 13 * 13, 120)",
@@ -485,7 +485,7 @@ def test_a_parameters_default_is_fixed_where_it_is_written(pytester: pytest.Pyte
               body: {output: [1, 64]}
         """)
     out = pytester.runpytest().stdout.str()
-    assert_in_order(out, "fix: out_features=64 in body: applied by `cnncheck fix`",
+    assert_in_order(out, "fix: out_features=64 in body (the same edit changes fc): applied by `cnncheck fix`",
                     _source_line(pytester, "def __init__(self, num_classes=10, width=100)"),
                     "+     def __init__(self, num_classes=10, width=64):")
     _passes_after_fix(pytester)

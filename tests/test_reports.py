@@ -73,7 +73,7 @@ def test_json_report_is_the_same_under_xdist(tutorial: pytest.Pytester) -> None:
     assert parallel_run.stdout.str().count("cnncheck: 5 spec items") == 1
     serial = json.loads((tutorial.path / "serial.json").read_text())
     parallel = json.loads((tutorial.path / "parallel.json").read_text())
-    assert serial["version"] == 5
+    assert serial["version"] == 6
     assert serial["specs"] == parallel["specs"]
     assert (tutorial.path / "serial.md").read_text() == (tutorial.path / "parallel.md").read_text()
     specs = {spec["name"]: spec for spec in serial["specs"]}

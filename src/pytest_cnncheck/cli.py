@@ -21,11 +21,12 @@ prints the JSON Schema of spec files, for editors (see docs/spec-format.md).
 reads and validates spec files with the plugin's own validator, in milliseconds: no
 torch, no model built (a pre-commit hook; see docs/ci.md).
 
-    cnncheck fix PATH... [--diff]
+    cnncheck fix PATH... [--diff] [--unsafe-fixes]
 
 runs the specs that PATH names (files or folders) and writes into the model's source
-each fix that was applied to the model and verified by running the spec again,
-printing each as a unified diff; `--diff` prints without writing. Exit status 0
+each fix that was applied to the model and verified by running the spec again, and is
+sound and safe, printing each as a unified diff; `--diff` prints without writing,
+`--unsafe-fixes` also writes the fixes of a model that ran (the spec may be wrong there). Exit status 0
 when every spec passes afterwards, 1 when findings remain, 2 on errors.
 """
 
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .explain.causes import rejections, tied_columns
-from .report.scaffold import LAYER_CHOICES, spec_text
+from .report.scaffold import LAYER_CHOICES, run_lines, spec_text
 from .spec.model import DTYPES, Spec, SpecError
 from .spec.parse import parse_text
 from .spec.sizes import describe, label, pattern
@@ -119,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                                           "while it ran.")
     fix.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders holding them")
     fix.add_argument("--diff", action="store_true", help="print the diff and write nothing")
+    fix.add_argument("--unsafe-fixes", action="store_true",
+                     help="also write the fixes marked unsafe: the model ran, and the spec disagrees with it "
+                          "elsewhere too, so the spec may be what is wrong")
     report = commands.add_parser("report", help="merge the JSON reports of CI shards",
                                  description="cnncheck report merge A.json B.json ... -o report.md: the "
                                              "JSON reports of several pytest runs (CI shards) as one "
@@ -159,13 +163,23 @@ def _model_arguments(command: argparse.ArgumentParser) -> None:
 # Exit statuses: 0 done; 1 the model could not be checked (its sentences on stderr) or,
 # for `sizes`, no size ran; 2 a wrong option; 3 a fault of cnncheck's own.
 INTERNAL_ERROR = 3
+INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd program
+CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a program whose reader left
 BUG_REPORTS = "https://github.com/pytest-cnncheck/pytest-cnncheck/issues"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _command(args, argv)
+        status = _command(args, argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return status
+    except KeyboardInterrupt:  # Ctrl-C: quiet, as Unix tools are; every write is atomic
+        return INTERRUPTED
+    except BrokenPipeError:  # `cnncheck sizes ... | head`: the reader has all it wanted
+        # Python would complain again flushing stdout at exit: point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
     except Exception as error:  # never a traceback: a sentence, and where to report it
         print(f"cnncheck {args.command}: internal error: {type(error).__name__}: "
               f"{str(error).splitlines()[0] if str(error) else '(no message)'}", file=sys.stderr)
@@ -184,7 +198,7 @@ def _command(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         if args.command == "fix":
             from .fixcommand import fix_command
 
-            return fix_command(args.paths, args.diff)
+            return fix_command(args.paths, args.diff, unsafe=args.unsafe_fixes)
         if args.command == "graph":
             return _graph(args)
         if args.command == "report":
@@ -298,6 +312,9 @@ def _model_spec(args: argparse.Namespace, spec_dir: Path) -> Spec:
         raise UsageError(f"MODEL must be module.path:Attr or path/to/file.py:Attr, not {args.model!r}")
     model = args.model
     if _names_file(args.model):
+        if not Path(target).is_file():  # the command line's path is the current folder's
+            raise UsageError(f"the file {target} does not exist (MODEL's path is taken relative to "
+                             f"the current folder, {Path.cwd()})")
         # The spec names a model file relative to the spec file itself.
         model = f"{Path(os.path.relpath(Path(target).resolve(), spec_dir)).as_posix()}:{attr}"
     return Spec(
@@ -383,6 +400,14 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
                      *(f"  {line}" for hint in crash.hints
                        for line in hint_lines(hint.text, hint.applicability, hint.alternative, hint.lines)), "",
                      *(text for text, _ in layer_table(trace, set(crash.layers)))):
+            print(line, file=sys.stderr)
+        # `cnncheck fix` mends a crash through a spec; this model has none yet.
+        save = args.output or "FILE.cnncheck.yaml"
+        where = args.output or f"FILE.cnncheck.yaml in {Path.cwd()} (the model's path is relative to it)"
+        print(f"\nNo spec was written: init states what the model does, and its forward pass raised. "
+              f"`cnncheck fix` applies fixes through a spec: save the lines below as {where}, run "
+              f"`cnncheck fix {save}`, then run this init again.\n", file=sys.stderr)
+        for line in run_lines(spec):
             print(line, file=sys.stderr)
         return 1
 

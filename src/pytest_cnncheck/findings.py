@@ -9,13 +9,14 @@ frozen records: nothing here computes or formats.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .arithmetic import Arithmetic
 from .kinds import Kind, kind_of
 from .spec.source import Span
 
-__all__ = ["APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "Hint", "KwargEdit", "Repair", "SourceEdit"]
+__all__ = ["APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "FixApplicability", "Hint", "KwargEdit", "Repair",
+           "SourceEdit", "Unsafe"]
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,29 @@ class Edit:
     new: str
 
 
+# How sure a verified fix is, in the order of ruff's: "safe", the model is what is wrong (it
+# crashed, or with the fixes the whole spec agrees), `cnncheck fix` writes it; "unsafe", the
+# model ran and the spec still disagrees with it elsewhere, so the spec may be what is off:
+# written only with `cnncheck fix --unsafe-fixes`. A candidate that is not sound is no
+# Repair at all: a hint shows it, with the rule it breaks.
+FixApplicability = Literal["safe", "unsafe"]
+# Why a fix is unsafe: the spec still disagrees with the model elsewhere, with every fix; or
+# the model ran, and a second layer must change too for it to run again (it agreed with itself).
+Unsafe = Literal["spec-disagrees", "second-change"]
+
+
 @dataclass(frozen=True)
 class Repair:
     """A fix that was applied to the model and run again (repair/verify.py): the finding it is
-    for went away and nothing new appeared. `cnncheck fix` writes its edits."""
+    for went away, nothing new appeared, and the arithmetic stayed sound (soundness.py).
+    `cnncheck fix` writes its edits, as its applicability allows."""
 
     change: str  # "padding=1 in conv1"
     edits: tuple[SourceEdit | KwargEdit, ...]
     arithmetic: tuple[str, ...] = ()  # the layer's formula with the change
     clears: tuple[str, ...] = ()  # the other findings it makes go away: they follow from this one
+    applicability: FixApplicability = "safe"
+    unsafe: Unsafe | None = None  # why, where it is unsafe
 
 
 # What a hint asks of the reader, where cnncheck could not apply and verify a fix itself:

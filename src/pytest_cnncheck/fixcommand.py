@@ -1,11 +1,13 @@
-"""`cnncheck fix PATH... [--diff]`: write the verified fixes into the model's source.
+"""`cnncheck fix PATH... [--diff] [--unsafe-fixes]`: write the verified fixes into the model's source.
 
 Each spec runs as pytest runs it; each finding's fix has been applied to the model and
 the spec run again before it is offered (repair/verify.py). The edits of every spec are then
 checked together, on the model as it will be, and written only where that run has fewer
 findings and no crash: all of a file's edits at once (a temporary file moved into
 place), never over a file that changed since it was read. Each change is printed as a
-unified diff; `--diff` prints and writes nothing.
+unified diff; `--diff` prints and writes nothing. A fix marked unsafe (the model ran, and
+the spec disagrees with it elsewhere too) is written only with `--unsafe-fixes`; an edit of
+a file outside the project (an installed package) or of a read-only file never is.
 
 Exit status: 0 every spec passes afterwards (with `--diff`: nothing to change, and every
 spec passes); 1 findings remain, a spec's edits were held back, or `--diff` shows a
@@ -25,7 +27,7 @@ from typing import Any, Callable
 
 from .findings import KwargEdit, SourceEdit
 from .repair.rebuild import edited_texts
-from .repair.sourcecode import read_source
+from .repair.sourcecode import not_ours, read_source
 from .spec.model import Spec, SpecError
 from .spec.parse import parse_file, parse_text
 
@@ -61,8 +63,11 @@ class _Planned:
     now: int = 0  # its findings with the edits accepted so far
     crashed: bool = False
     files: set[str] = field(default_factory=set)  # the source files that made its model
+    unsafe: int = 0  # fixes held back for want of --unsafe-fixes
+    refused: list[str] = field(default_factory=list)  # why fixes were held back: files not the project's
 
-def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = print) -> int:
+def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = print, *,
+                unsafe: bool = False) -> int:
     from . import probe
     from .runner import run_spec
 
@@ -94,6 +99,13 @@ def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = 
                             files={frame[0] for layer in outcome.trace.layers.values() for frame in layer.made})
             for finding in findings:
                 for fixed in finding.repairs:
+                    if fixed.applicability == "unsafe" and not unsafe:
+                        plan.unsafe += 1
+                        continue
+                    refused = not_ours(fixed.edits, rootdir)
+                    if refused:
+                        plan.refused.append(refused)
+                        continue
                     for edit in fixed.edits:
                         if isinstance(edit, SourceEdit):
                             plan.edits.append(edit)
@@ -110,6 +122,11 @@ def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = 
     spec_texts: dict[Path, str] = {}
     held: list[str] = []
     for plan in planned:
+        if plan.unsafe:
+            held.append(f"{plan.file}: {plan.spec.name}: {plan.unsafe} unsafe fix(es) not written: the model ran, "
+                        "and the spec may be what is wrong (`pytest` says why under each); "
+                        "`cnncheck fix --unsafe-fixes` writes them")
+        held.extend(f"{plan.file}: {plan.spec.name}: not fixed: {why}" for why in plan.refused)
         if not plan.edits and not plan.kwargs:
             continue
         trial = _merged(accepted, [e for e in plan.edits if e.path in originals])
@@ -194,7 +211,8 @@ def _with_kwargs(text: str, spec: Spec, kwargs: dict[str, KwargEdit]) -> str:
         line = spec.kwargs_lines.get(name)
         if not line or line > len(lines):
             continue
-        pattern = re.compile(rf"(\b{re.escape(name)}\s*:\s*)([^,}}#\n]+?)(\s*(?:[,}}#\n]|$))")
+        # The key plain or quoted: init writes kwargs as JSON, `{"num_classes": 10}`.
+        pattern = re.compile(rf"((?<![\w\"'])[\"']?{re.escape(name)}[\"']?\s*:\s*)([^,}}#\n]+?)(\s*(?:[,}}#\n]|$))")
         lines[line - 1] = pattern.sub(lambda m: f"{m.group(1)}{edit.value!r}{m.group(3)}", lines[line - 1], count=1)
     return "".join(lines)
 

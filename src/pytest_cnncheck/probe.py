@@ -121,11 +121,12 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
         except _BuildFailed as failure:
             fallback = f"building the model on meta failed ({failure.sentence})"
         else:
-            if trace.crash is None or causes.crash_cause(trace) is not None or \
-                    is_shape_clash(trace.clash):
+            if trace.crash is None or trace.crash.in_python or causes.crash_cause(trace) is not None \
+                    or is_shape_clash(trace.clash):
                 # It ran, or it failed for a reason the shapes explain (a layer's arguments,
-                # or tensors whose shapes can't go together): the CPU would fail the same
-                # way, so there is nothing to fall back for.
+                # or tensors whose shapes can't go together) or in the model's own Python
+                # (a misspelt name): the CPU would fail the same way, so there is nothing to
+                # fall back for.
                 return trace
             fallback = f"the forward pass failed on meta ({trace.crash.exception})"
         failures[key] = fallback

@@ -92,4 +92,4 @@ def verify(spec: Spec, trace: Trace, findings: list[Finding], rootdir: Path,
         outcome = run_spec(edited, rootdir, replace(again, factory=edited_factory))
         return outcome.trace, list(outcome.findings)
 
-    return repair(spec, trace, findings, built, rerun)
+    return repair(spec, trace, findings, built, rerun, rootdir)

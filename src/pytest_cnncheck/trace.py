@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Union
 from .fields import Entry, Unknown, Whole
 
 __all__ = ["widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
-           "format_shapes", "shapes_json"]
+           "format_shapes", "shapes_from_json", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
 
@@ -119,6 +119,12 @@ class Reshape:
     output: tuple[int, ...]
 
 
+# Errors of Python code itself. Not IndexError, KeyError or AssertionError: on meta a
+# data-dependent op selects nothing, and indexing or asserting on that raises them.
+PYTHON_ERRORS = frozenset({"AttributeError", "NameError", "UnboundLocalError", "TypeError",
+                           "ImportError", "ModuleNotFoundError"})
+
+
 @dataclass(frozen=True)
 class Crash:
     """The forward pass raised: the exception, and where in the user's code."""
@@ -127,13 +133,23 @@ class Crash:
     where: str | None  # "models/net.py:25: x = x.view(-1, 400)"
     file: str | None = None  # the same line as data: "models/net.py"
     line: int | None = None  # 25
+    error: str | None = None  # the exception's type: "RuntimeError"
+    # For a module attribute that does not exist (`self.fc_out`), the layer likely meant,
+    # by its qualified name ("head.fc2").
+    close_name: str | None = None
+
+    @property
+    def in_python(self) -> bool:
+        """An error of the model's Python code (a misspelt name, a wrong call), which no
+        device causes: the CPU would raise it the same way."""
+        return self.error in PYTHON_ERRORS and "meta" not in self.exception.lower()
 
 
 @dataclass(frozen=True)
 class FlowRecord:
     """Per layer call, in the order the calls began: the field of its (first) output over the
-    input's spatial dimensions, and the calls whose outputs went into it (-1: the model's
-    input)."""
+    input's spatial dimensions, and the calls whose outputs went into it (-1 - k: the model's
+    k-th argument)."""
 
     fields: tuple[tuple[Entry, ...] | None, ...]
     sources: tuple[frozenset[int], ...]
@@ -220,6 +236,19 @@ def shapes_json(tree: Any) -> Any:
         return [shapes_json(item) for item in tree]
     if isinstance(tree, dict):
         return {key: shapes_json(item) for key, item in tree.items()}
+    return tree
+
+
+def shapes_from_json(tree: Any) -> Any:
+    """The shape tree `shapes_json` wrote, back: a list of dimensions (ints, or None for a
+    size that depends on values) is a shape; other lists, and dicts, hold shape trees."""
+    if isinstance(tree, list) and all(d is None or (isinstance(d, int) and not isinstance(d, bool))
+                                      for d in tree):
+        return tuple(tree)
+    if isinstance(tree, list):
+        return [shapes_from_json(item) for item in tree]
+    if isinstance(tree, dict):
+        return {key: shapes_from_json(item) for key, item in tree.items()}
     return tree
 
 

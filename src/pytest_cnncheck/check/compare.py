@@ -113,6 +113,11 @@ def _no_fix(finding: Finding, trace: Trace) -> tuple[Hint, ...]:
     if finding.inherited is not None and finding.actual is not None:
         return (Hint.if_right(f"write {finding.actual} where the anchor it is inherited from states it "
                               "(every spec that shares it changes too)"),)
+    close = trace.crash.close_name if trace.crash is not None else None
+    if finding.key == "forward" and close is not None and close in trace.layers:
+        attribute = close.rpartition(".")[2]
+        return (Hint.suggest(f"did you mean `self.{attribute}`? {causes.describe(trace.layers[close])} "
+                             "is a layer of that module", layer=close),)
     if finding.key == "forward":
         return (Hint.none("no fix cnncheck can check: the error comes from the model's own code at the line "
                           "above, not from sizes that a layer's arguments or two tensors' shapes explain"),)
@@ -197,7 +202,9 @@ def _crash(spec: Spec, trace: Trace) -> Finding:
         details = [*clash.lines, f"torch{' on meta' if trace.device == 'meta' else ''} said: "
                                  f"{trace.crash.exception}"]
         return Finding("forward", spec.input_line, details=tuple(details), layers=clash.layers,
-                       message=f"The forward pass on input {spec.input_text} failed in {clash.brief}",
+                       message=f"The forward pass on input {spec.input_text} failed"
+                               f"{' in ' if trace.clash is not None and trace.clash.layer else ': '}"
+                               f"{clash.brief}",
                        hints=clash.hints, changes=clash.changes, steps=clash.steps)
     if explained and call is not None:
         # Lead with the cause in the model's terms; torch's own sentence (on meta, words
@@ -467,7 +474,7 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
         return []
     details = []
     if surprise:
-        shown = ", ".join(label(b) for b in surprise[:6])
+        shown = "; ".join(label(b) for b in surprise[:6])  # `H=8, W=16; H=8, W=32`
         more = f" and {len(surprise) - 6} more" if len(surprise) > 6 else ""
         details.append(f"runs, though expect.accepts leaves it out: {shown}{more}")
     if refused:

@@ -41,21 +41,20 @@ def output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any],
                 leaves(item, actual.get(key))
 
     leaves(output.root, trace.output if produced is None else produced)
-    setters = []
+    # Each wrong dimension's setter; a layer that set several is fixed for all at once, and
+    # a layer whose output reaches several outputs (a backbone before a dict of heads) is
+    # named once, not once per output.
+    groups: dict[tuple[str, int], tuple[Call, dict[int, int]]] = {}
     for shape, actual in pairs:
         if shape.matches(actual) or not isinstance(actual, tuple) or len(actual) != len(shape.dims):
             continue
-        # Each wrong dimension's setter; a layer that set several is fixed for all at once.
-        groups: dict[tuple[str, int], tuple[Call, dict[int, int]]] = {}
         for axis, (dim, value) in enumerate(zip(shape.dims, actual)):
             if dim is None or dim.value == value or axis == 0:
                 continue  # the batch is the input's; dimension 0 is explained elsewhere
             call = _setter_call(trace, actual, axis)
             if call is not None:
-                groups.setdefault((call.name, call.index), (call, {}))[1][axis] = dim.value
-        for call, wanted in groups.values():
-            setters.append(_setter(trace, call, wanted))
-    return setters
+                groups.setdefault((call.name, call.index), (call, {}))[1].setdefault(axis, dim.value)
+    return [_setter(trace, call, wanted) for call, wanted in groups.values()]
 
 
 def _setter_call(trace: Trace, produced: tuple[int, ...], axis: int) -> Call | None:

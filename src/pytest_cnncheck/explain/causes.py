@@ -63,7 +63,8 @@ def _shown(path: str, line: int) -> str:
         shown = os.path.relpath(path)
     except ValueError:  # another drive
         shown = path
-    code = linecache.getline(path, line).strip()
+    # A line in an argument list ends in a comma: not part of the code a sentence quotes.
+    code = linecache.getline(path, line).strip().removesuffix(",")
     return f"{shown}:{line}: {code}" if code else f"{shown}:{line}"
 
 
@@ -159,23 +160,37 @@ def division_steps(layer: Layer, call: Call) -> tuple[Step, ...]:
 def flatten_source(trace: Trace, call: Call) -> tuple[int, ...] | None:
     """The higher-rank shape that was flattened into `call`'s input, where one was.
 
-    Flattening happens in torch.flatten, view or nn.Flatten, not always in a
-    module we can hook; so we look back through the calls that finished before
-    this one for the last tensor of rank 3 or more, with the same batch size,
-    whose features multiply out to what reached this layer.
+    Flattening happens in torch.flatten, view or nn.Flatten, not always in a module we
+    can hook; so we follow the tensor back through the layer calls that finished before
+    this one. A layer whose output is what reached `call` either flattened it (its input
+    has rank 3 or more and the same number of features: nn.Flatten), kept its shape (an
+    activation, a dropout, a norm: follow on through it), or made it (a Linear, even one
+    of as many features in as out: nothing was flattened). Otherwise the last tensor of rank 3 or more, with the same batch size,
+    whose features multiply out to what reached this layer is the one flattened.
     """
     received = call.input
     if not isinstance(received, tuple) or len(received) < 1:
         return None
     features = received[-1]
+
+    def flattened_into(shape: Any) -> bool:
+        return (isinstance(shape, tuple) and len(shape) >= 3 and shape[0] == received[0]
+                and math.prod(shape[1:]) == features)
+
     position = trace.calls.index(call)
     for earlier in reversed(trace.calls[:position]):
         if not earlier.finished:
             continue
+        layer = trace.layers.get(earlier.name)
+        if earlier.output == received and layer is not None and layer.leaf:
+            if flattened_into(earlier.input):
+                return earlier.input  # type: ignore[return-value]
+            if earlier.input != received or layer.kind not in ("norm", "other"):
+                return None  # this layer made the tensor: no flatten on the way
+            continue  # it kept the shape: the tensor came through it
         for candidate in (earlier.output, earlier.input):
-            if (isinstance(candidate, tuple) and len(candidate) >= 3
-                    and candidate[0] == received[0] and math.prod(candidate[1:]) == features):
-                return candidate
+            if flattened_into(candidate):
+                return candidate  # type: ignore[return-value]
     return None
 
 

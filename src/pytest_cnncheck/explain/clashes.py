@@ -32,7 +32,7 @@ _VERBS = {"add": "adds", "sub": "subtracts", "mul": "multiplies", "div": "divide
 
 @dataclass(frozen=True)
 class Explained:
-    brief: str  # "layer2: `out + x` adds [1, 128, 16, 16] and [1, 64, 32, 32]"
+    brief: str  # "layer2: `add` adds [1, 128, 16, 16] and [1, 64, 32, 32]", "`cat` joins ..."
     lines: tuple[str, ...]  # the cause: operands, where each came from, where they parted
     hints: tuple[Hint, ...]
     layers: tuple[str, ...]  # the layers the lines name (their definition lines are shown)
@@ -85,13 +85,13 @@ def explain_clash(trace: Trace) -> Explained | None:
     steps: list[Arithmetic] = []
     if clash.op in ("matmul", "mm", "bmm", "linear"):
         inner = (a.shape[-1], b.shape[-1] if clash.op == "linear" else b.shape[-2 if len(b.shape) > 1 else 0])
-        brief = (f"{inside}{clash.op} {verb} {format_shapes(a.shape)} by {format_shapes(b.shape)}: "
+        brief = (f"{inside}`{clash.op}` {verb} {format_shapes(a.shape)} by {format_shapes(b.shape)}: "
                  f"the inner sizes {inner[0]} and {inner[1]} differ")
     else:
         joins = clash.op in ("cat", "concat", "concatenate", "stack")
         operands = Operands(clash.op, clash.layer, (a.shape, b.shape), (clash.dim or 0) if joins else None)
         steps.append(operands)
-        brief = (f"{inside}{clash.op} {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)} "
+        brief = (f"{inside}`{clash.op}` {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)} "
                  f"along dimension {clash.dim or 0}: {operands.text()}" if joins else
                  f"{inside}`{clash.op}` {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)}: "
                  f"{operands.text()}")
@@ -324,7 +324,7 @@ def _view(trace: Trace, clash: Clash) -> Explained:
     target = clash.target
     known = math.prod(s for s in target if s != -1)
     asked = ", ".join(map(str, target))
-    brief = f"{clash.layer + ': ' if clash.layer else ''}{clash.op}({asked}) cannot take {format_shapes(shape)}"
+    brief = f"{clash.layer + ': ' if clash.layer else ''}`{clash.op}({asked})` cannot take {format_shapes(shape)}"
     lines = [f"at {clash.where}"] if clash.where else []
     lines.append(f"{format_shapes(shape)} holds {product_text(shape, 0)} values, which "
                  + (f"is not a multiple of {known}" if -1 in target else f"is not {known}"))

@@ -19,11 +19,12 @@ import inspect
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 from ..findings import KwargEdit, SourceEdit
 
-__all__ = ["Site", "apply_edits", "read_source", "rewrite_call", "sites"]
+__all__ = ["Site", "apply_edits", "not_ours", "read_source", "rewrite_call", "sites"]
 
 
 @dataclass(frozen=True)
@@ -408,3 +409,23 @@ def edited_lines(edits: tuple[SourceEdit, ...]) -> list[tuple[str, int, list[str
             out.append((path, line, old.rstrip("\n").split("\n"), new.rstrip("\n").split("\n")))
             del end_line
     return out
+
+
+def not_ours(edits: tuple[SourceEdit | KwargEdit, ...] | list[SourceEdit], rootdir: Path) -> str | None:
+    """Why these edits are not cnncheck's to make, where one is not: a file outside the project
+    (an installed package, another checkout), or one the user may not write."""
+    for edit in edits:
+        if not isinstance(edit, SourceEdit):
+            continue
+        path = Path(edit.path).resolve()
+        if not path.is_relative_to(rootdir.resolve()) or _installed(path):
+            return (f"the fix is in {path}, outside this project ({rootdir}): apply it where the model's code "
+                    "lives, by hand, rather than in an installed copy")
+        if not path.stat().st_mode & 0o222:  # by its mode bits: root may write anything
+            return f"the fix is in {os.path.relpath(path)}, which is read-only: cnncheck fix does not write it"
+    return None
+
+
+def _installed(path: Path) -> bool:
+    """A file of an installed package: under site-packages or dist-packages, wherever those are."""
+    return any(part in ("site-packages", "dist-packages") for part in path.parts)

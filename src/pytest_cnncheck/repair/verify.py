@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
@@ -26,7 +27,8 @@ from ..findings import Candidate, Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
-from .sourcecode import rewrite_call, sites
+from .soundness import Unsound, unsound
+from .sourcecode import edited_lines, not_ours, rewrite_call, sites
 
 __all__ = ["RUNS", "repair"]
 
@@ -54,6 +56,8 @@ class _Search:
     def __init__(self, spec: Spec, factory: Callable[..., Any], rerun: Rerun) -> None:
         self.spec, self.factory, self.rerun = spec, factory, rerun
         self.runs = 0
+        # Per finding, the candidates that passed the shapes and broke a soundness rule.
+        self.refused: dict[tuple[str, str], list[tuple[Candidate, Unsound]]] = {}
 
     def run(self, edits: tuple[AnyEdit, ...]) -> _State | None:
         """The findings of the spec with `edits` made; None where the edited model can't be run."""
@@ -74,7 +78,7 @@ class _Search:
 
 
 def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[..., Any],
-           rerun: Rerun) -> list[Finding]:
+           rerun: Rerun, rootdir: Path | None = None) -> list[Finding]:
     """`findings` with the fixes that verified on the model, and what each clears folded
     under it; findings whose candidates all failed say so."""
     if not any(finding.changes for finding in findings):
@@ -101,36 +105,66 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
             if _is_shape(root):
                 blocked = root
             continue
-        change, arithmetic, edits, after = found
+        fixes, arithmetic, edits, after, cascaded = found
+        change = _said(fixes) + _also_changed(fixes, state.trace, after.trace)
         cleared = before - _real(after.findings) - {root.identity}
-        repaired[root.identity] = Repair(change, edits, arithmetic, tuple(sorted(k for k, _ in cleared)))
+        # A model that ran, and must change a second layer to run again once this one gives
+        # what the spec states, agreed with itself: the spec is as likely the mistake.
+        cascade = cascaded and root.key != "forward"
+        repaired[root.identity] = Repair(change, edits, arithmetic, tuple(sorted(k for k, _ in cleared)),
+                                         "unsafe" if cascade else "safe", "second-change" if cascade else None)
         for identity in cleared:
             followers.setdefault(identity, f"follows from {root.key} at line {root.line}: its fix, "
                                            f"{change}, clears this")
         state = after
+    # The right side: a model that ran and, with every fix, still disagrees with the spec may
+    # be right where the spec is wrong; its fixes are written only on request.
+    agrees = not _real(state.findings)
     out = []
     for finding in findings:
         identity = finding.identity
         if identity in repaired:  # changes by hand, and why-nots, give way to the verified fix
             shared = _shared(finding, trace)
+            fixed = repaired[identity]
+            if finding.key != "forward" and not agrees and fixed.unsafe is None:  # the spec still disagrees
+                fixed = replace(fixed, applicability="unsafe", unsafe="spec-disagrees")
             kept = tuple(hint for hint in finding.hints if hint.applicability.startswith("spec"))
-            out.append(replace(finding, repairs=(repaired[identity],), hints=(*kept, *([shared] if shared else []))))
+            # The other way beside it: the spec's value, where the model is right.
+            other = tuple(hint for hint in _no_fix(finding, trace) if hint.applicability == "spec-if-model-right")
+            elsewhere = not_ours(fixed.edits, rootdir) if rootdir is not None else None
+            if elsewhere is not None:  # verified, but not in a file of the project's: for the user to apply
+                note = Hint.suggest(f"{fixed.change}, verified on the model, but not written: {elsewhere}",
+                                    lines=tuple(line for path, number, old, new in edited_lines(
+                                        tuple(e for e in fixed.edits if isinstance(e, SourceEdit)))
+                                        for line in (f"{path}:{number}", *(f"- {t}" for t in old),
+                                                     *(f"+ {t}" for t in new))))
+                out.append(replace(finding, hints=(note, *kept, *([shared] if shared else []),
+                                                   *(hint for hint in other if hint not in kept))))
+                continue
+            out.append(replace(finding, repairs=(fixed,), hints=(*kept, *([shared] if shared else []),
+                                                                 *(hint for hint in other if hint not in kept))))
         elif identity in followers and finding.follows is None:
             out.append(replace(finding, follows=followers[identity], hints=()))
         elif finding.changes and finding.follows is None:  # tried, or not reached: no fix shown
             why = failed.get(identity) or _why_not(finding, trace, search)
+            refused = tuple(dict.fromkeys(  # one line each, though several placements were tried
+                Hint.suggest(f"{_said(candidate)} passes the shapes but is not sound, so it is not written "
+                             f"({broken.rule}): {broken.reason}")
+                for candidate, broken in search.refused.get(identity, [])))[:2]
             extra = tuple(hint for hint in _no_fix(finding, trace) if hint.applicability != "none")
             shared = _shared(finding, trace)
-            out.append(replace(finding, hints=(why, *([shared] if shared else []), *finding.hints, *extra)))
+            out.append(replace(finding, hints=(why, *refused, *([shared] if shared else []), *finding.hints,
+                                               *extra)))
         else:
             out.append(finding)
     return sorted(out, key=lambda f: f.follows is not None)
 
 
 def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before: set[tuple[str, str]]
-              ) -> tuple[str, tuple[str, ...], tuple[AnyEdit, ...], _State] | None:
+              ) -> tuple[Candidate, tuple[str, ...], tuple[AnyEdit, ...], _State, bool] | None:
     """The candidate of `live` that verifies and leaves the fewest findings (the first of
-    those, in the arithmetic's order), alone or with one fix of what it broke."""
+    those, in the arithmetic's order), alone or (the last item True) with one fix of what it
+    broke."""
     broke: list[tuple[Candidate, tuple[AnyEdit, ...], _State]] = []
     best: tuple[int, Candidate, tuple[AnyEdit, ...], _State] | None = None
     tries = 0
@@ -143,13 +177,13 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
         tries += best is not None
         now = _real(after.findings)
         if live.identity not in now and now <= before:
-            if best is None or len(now) < best[0]:
+            if _sound(search, live, candidate, state, after) and (best is None or len(now) < best[0]):
                 best = (len(now), candidate, edits, after)
         elif live.identity not in now:
             broke.append((candidate, edits, after))
     if best is not None:
         _, candidate, edits, after = best
-        return _said(candidate), _arithmetic(candidate, after.trace), edits, after
+        return candidate, _arithmetic(candidate, after.trace), edits, after, False
     # A change that put the finding right but broke another: with that one's own fix too.
     for candidate, edits, after in broke[:2]:
         # Where the first change puts a size the spec states right, a layer further on (a
@@ -164,10 +198,20 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
                     if final is None:
                         continue
                     now = _real(final.findings)
-                    if live.identity not in now and now <= before - {live.identity}:
-                        return (f"{_said(candidate)} and {_said(second)}",
-                                _arithmetic(candidate, final.trace) + _arithmetic(second, final.trace), edits + more, final)
+                    if live.identity not in now and now <= before - {live.identity} and \
+                            _sound(search, live, candidate + second, state, final):
+                        return (candidate + second, _arithmetic(candidate, final.trace)
+                                + _arithmetic(second, final.trace), edits + more, final, True)
     return None
+
+
+def _sound(search: _Search, live: Finding, candidate: Candidate, state: _State, after: _State) -> bool:
+    """Whether the change from `state` to `after` keeps the model's arithmetic sound
+    (soundness.py); a candidate that is not is kept aside, to be shown with its rule."""
+    broken = unsound(state.trace, after.trace, state.findings, after.findings)
+    if broken is not None:
+        search.refused.setdefault(live.identity, []).append((candidate, broken))
+    return broken is None
 
 
 def _real(findings: list[Finding]) -> set[tuple[str, str]]:
@@ -222,6 +266,18 @@ def _said(candidate: Candidate) -> str:
     return " and ".join(fix.change if fix.at_call else f"{fix.change} in {fix.layer}" for fix in candidate)
 
 
+def _also_changed(candidate: Candidate, before: Trace, after: Trace) -> str:
+    """` (the same edit changes down2.0 and down3.0)`: the layers whose arguments the edits
+    changed beyond those the fix names (a helper's line, or a default, that makes several)."""
+    named = {fix.layer for fix in candidate}
+    others = [name for name, layer in before.layers.items() if layer.leaf and name not in named
+              and name in after.layers and after.layers[name].hparams != layer.hparams]
+    if not others:
+        return ""
+    listed = ", ".join(others[:-1]) + f" and {others[-1]}" if len(others) > 1 else others[0]
+    return f" (the same edit changes {listed})"
+
+
 _WINDOW = {"kernel_size", "stride", "padding", "dilation", "output_padding", "ceil_mode"}
 
 
@@ -269,6 +325,9 @@ def _why_not(finding: Finding, trace: Trace, search: _Search) -> Hint:
                 "to make it (the layer is made, or called, where it cannot edit), so none was run")
     elif search.runs >= RUNS:
         text = f"no fix verified within {RUNS} runs of the model (tried: {tried})"
+    elif finding.identity in search.refused:
+        text = (f"no fix verified: each change the arithmetic gives ({tried}) was applied to the model "
+                "and run again, and left this finding, made a new one, or broke a soundness rule")
     else:
         text = (f"no fix verified: each change the arithmetic gives ({tried}) was applied to the model "
                 "and run again, and left this finding or made a new one")

@@ -31,8 +31,13 @@ def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int =
 
     lines = ["flowchart TD"]
     ids = {i: f"n{i}" for i in boxes}
-    input_shape = calls[0].input if calls else None
-    lines.append(f'  input(["input {_shape(input_shape)}"])')
+    # One node per argument of forward: a Siamese model's two images, an image and its metadata.
+    arguments = calls[0].inputs or (None,)
+    inputs: dict[int, tuple[str, object]] = {
+        -1 - k: ("input" if len(arguments) == 1 else f"input{k + 1}", argument) for k, argument in enumerate(arguments)}
+    for node, argument in inputs.values():
+        title = "input" if len(arguments) == 1 else f"input {node.removeprefix('input')}"
+        lines.append(f'  {node}(["{title} {_shape(argument)}"])')
     for i in boxes:
         call = calls[i]
         layer = trace.layers.get(call.name)
@@ -50,8 +55,8 @@ def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int =
     def starts(source: int, seen: int = 0) -> list[tuple[str, object]]:
         """The boxes a call's output comes from: its own, or (a container drawn as its
         contents) the boxes that made its output inside."""
-        if source == -1:
-            return [("input", input_shape)]
+        if source < 0:
+            return [inputs[source]] if source in inputs else []
         box = box_of.get(source)
         if box is not None:
             return [(ids[box], calls[source].output)]
@@ -80,8 +85,12 @@ def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int =
             edges[into[ids[i]][0]] = _shape(received[0])
     if trace.crash is None:
         lines.append(f'  output(["output {_shape(trace.output)}"])')
-        for start, _ in starts(0) if box_of.get(0) is None else [(ids[box_of[0]], None)]:  # type: ignore[index]
-            edges.setdefault((start, "output"), _shape(trace.output))
+        ends = starts(0) if box_of.get(0) is None else [(ids[box_of[0]], trace.output)]  # type: ignore[index]
+        for start, shape in ends:
+            # One box brings the whole output; where several do (a dict of heads), each edge
+            # carries the part of the output it made.
+            edges.setdefault((start, "output"), _shape(trace.output) if len(ends) == 1
+                             else _part(trace.output, shape))
     for (start, end), shape in edges.items():
         lines.append(f'  {start} -->|"{_text(shape)}"| {end}')
     bad = sorted({ids[b] for i, call in enumerate(calls) if call.name in marked or i == crashed
@@ -142,6 +151,14 @@ def _shape(shape: object) -> str:
     if isinstance(shape, dict):
         return ", ".join(f"{k}: {_shape(v)}" for k, v in shape.items())
     return str(shape)
+
+
+def _part(output: object, made: object) -> str:
+    """The keys (or positions) of a dict (or tuple) output that hold what one box made, with
+    its shape: `heatmap: 1x3x16x16`; the box's own output where none holds it as it is."""
+    items = output.items() if isinstance(output, dict) else enumerate(output) if isinstance(output, list) else ()
+    keys = [f"{key}: {_shape(value)}" for key, value in items if value == made]
+    return ", ".join(keys) if keys else _shape(made)
 
 
 def _text(text: str) -> str:

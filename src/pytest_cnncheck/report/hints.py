@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-__all__ = ["LABELS", "hint_lines", "report_hint_lines"]
+__all__ = ["APPLIED_BY", "LABELS", "UNSAFE_BECAUSE", "applied_by", "hint_lines", "report_hint_lines"]
 
 LABELS = {
     "spec": "in the spec: ",
@@ -14,6 +14,24 @@ LABELS = {
     "suggestion": "suggestion: ",
     "none": "",
 }
+
+
+# Who writes a verified fix, by its applicability (findings.FixApplicability), and why an
+# unsafe one is (findings.Unsafe).
+APPLIED_BY = {"safe": "applied by `cnncheck fix`", "unsafe": "applied by `cnncheck fix --unsafe-fixes` only"}
+UNSAFE_BECAUSE = {
+    "spec-disagrees": "the model ran, and the spec still disagrees with it elsewhere: the spec may be what is wrong",
+    "second-change": "the model ran, and another layer must change too for it to run again: the model agreed "
+                     "with itself, and the spec may be what is wrong",
+}
+
+
+def applied_by(applicability: str, unsafe: str | None = None) -> str:
+    """What a fix's applicability means to the reader; a report before version 6 said
+    `cnncheck-fix` for every fix, which is today's `safe`."""
+    if applicability != "unsafe":
+        return APPLIED_BY["safe"]
+    return APPLIED_BY["unsafe"] + (f" ({UNSAFE_BECAUSE[unsafe]})" if unsafe in UNSAFE_BECAUSE else "")
 
 
 def hint_lines(text: str, applicability: str, alternative: bool = False, lines: Iterable[str] = ()) -> list[str]:

@@ -25,8 +25,8 @@ from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..repair.sourcecode import edited_lines, read_source
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
-from ..trace import Trace, format_shapes, shapes_json, widest
-from .hints import LABELS
+from ..trace import Trace, format_shapes, shapes_from_json, shapes_json, widest
+from .hints import LABELS, applied_by
 
 __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_report",
            "spec_result", "versions"]
@@ -35,8 +35,9 @@ __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown
 # 2: a finding's expected and actual are values, their text beside them. 3: mult_adds counts
 # every multiply-accumulate (counting.py), with mult_adds_uncounted; findings carry a kind.
 # 4: a finding's `fixes` are objects (the verified edits); `fix` holds only the text that
-# is not a verified fix (suggestions to write by hand, why no fix verified).
-REPORT_VERSION = 5
+# is not a verified fix (suggestions to write by hand, why no fix verified). 5: hints are
+# objects. 6: a fix's `applicability` is `safe` or `unsafe` (was `cnncheck-fix` for all).
+REPORT_VERSION = 6
 
 
 def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding],
@@ -149,7 +150,7 @@ def _repair(fixed: Repair) -> dict[str, Any]:
     """A verified fix as data: each edit at its place in the file (1-based lines and
     columns, the end exclusive), the lines as they are and as `cnncheck fix` writes them,
     and the spec's kwargs it changes."""
-    return {"change": fixed.change, "applicability": "cnncheck-fix",
+    return {"change": fixed.change, "applicability": fixed.applicability, "unsafe": fixed.unsafe,
             "edits": [_edit(edit) for edit in fixed.edits if isinstance(edit, SourceEdit)],
             "kwargs": [{"name": edit.name, "old": edit.old, "new": edit.value}
                        for edit in fixed.edits if isinstance(edit, KwargEdit)],
@@ -253,14 +254,7 @@ def accepted_text(accepted: list[dict[str, int]], tried: int | None) -> str:
 
 
 def _shape_text(shapes: Any) -> str:
-    def as_tuples(tree: Any) -> Any:
-        if isinstance(tree, list) and all(isinstance(d, int) for d in tree):
-            return tuple(tree)
-        if isinstance(tree, list):
-            return [as_tuples(item) for item in tree]
-        return tree
-
-    return format_shapes(as_tuples(shapes))
+    return format_shapes(shapes_from_json(shapes))
 
 
 # -- the reports ---------------------------------------------------------------------
@@ -298,7 +292,7 @@ def read_report(path: Path) -> list[dict[str, Any]]:
                          "report of cnncheck's") from None
     if not isinstance(data, dict) or not isinstance(data.get("specs"), list):
         raise ValueError("is not a cnncheck JSON report (no `specs` list)")
-    if data.get("version") not in (2, 3, 4, REPORT_VERSION):
+    if data.get("version") not in (2, 3, 4, 5, REPORT_VERSION):
         raise ValueError(f"is a report of version {data.get('version')}; this cnncheck reads "
                          f"versions 2 to {REPORT_VERSION}: write that report again")
     specs = [spec for spec in data["specs"] if isinstance(spec, dict) and "id" in spec]
@@ -378,9 +372,9 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
         activations = memory.readable(row["memory"]["activations"]) if row.get("memory") else ""
         if activations and row.get("memory_sizes"):
             activations += f" at {label(row['memory_sizes'].items())}"
-        count = len(row["findings"])
+        roots = sum(1 for finding in row["findings"] if not finding.get("follows"))
         mismatches = ("spec error" if row.get("error") else
-                      f"{count} mismatch{'es' if count != 1 else ''}" if count else "")
+                      mismatch_count(roots, len(row["findings"])) if row["findings"] else "")
         out.append(f"| {_ICONS.get(row['status'], row['status'])} | {_code(row['id'], cell=True)} | "
                    f"{_cell(output)} | {params} | {activations} | {mismatches} |")
     failed = [row for row in rows if row["status"] == "failed"]
@@ -389,8 +383,11 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
         out += _diagram(row)
         for problem in row.get("error") or ():
             out.append(f"- {_code(row['file'] + ':' + str(problem['line']))}: {_text(problem['message'])}")
+        followers = [finding for finding in row["findings"] if finding.get("follows")]
         for finding in row["findings"]:
-            where = f"{_code(row['file'] + ':' + str(finding['line']))} " if finding["line"] else ""
+            if finding.get("follows"):
+                continue
+            where = _where(row, finding)
             if finding["expected_text"] is not None and finding["actual_text"] is not None:
                 out.append(f"- {where}**{_text(finding['key'])}**: expected "
                            f"{_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}")
@@ -406,7 +403,7 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
                     where = f"{layer['file']}:{layer['line']}"
                     out.append(f"  - {_code(layer['name'])} is made at {_code(where)}")
             for fixed in finding.get("fixes", ()):
-                out.append(f"  - **fix**: {_code(fixed['change'])}, applied by `cnncheck fix` "
+                out.append(f"  - **fix**: {_code(fixed['change'])}, {applied_by(fixed.get('applicability', 'safe'), fixed.get('unsafe'))} "
                            "(verified on the model)")
                 for stretch in fixed["lines"]:
                     out += ["", "    ```diff", f"    # {stretch['file']}:{stretch['line']}",
@@ -416,12 +413,33 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
                     name, value = kwarg["name"], kwarg["new"]
                     out.append(f"    - in the spec: {_code(f'kwargs: {{{name}: {value!r}}}')}")
             out += _hints_markdown(finding)
+        if followers:  # folded, as the terminal folds them: what each says, and what it follows
+            out += ["", "<details>", f"<summary>{len(followers)} that follow from "
+                    f"{'it' if len(row['findings']) - len(followers) == 1 else 'them'}</summary>", ""]
+            out += [f"- {_where(row, finding)}**{_text(finding['key'])}**: "
+                    + (f"expected {_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}"
+                       if finding["expected_text"] is not None and finding["actual_text"] is not None
+                       else _text(finding["message"] or ""))
+                    + f" ({_text(finding['follows'])})" for finding in followers]
+            out += ["", "</details>"]
     drawn = [row for row in rows if row["status"] != "failed" and row.get("diagram")]
     if drawn:
         out += ["", "### Shape flow", ""]
         for row in drawn:
             out += ["<details>", f"<summary>{_html(row['id'])}</summary>", ""] + _diagram(row) + ["</details>", ""]
     return "\n".join(out) + "\n"
+
+
+def mismatch_count(roots: int, total: int) -> str:
+    """`1 mismatch (and 12 that follow from it)`: the root causes, and what follows from them."""
+    text = f"{roots} mismatch" + ("es" if roots != 1 else "")
+    if total != roots:
+        text += f" (and {total - roots} that follow from {'it' if roots == 1 else 'them'})"
+    return text
+
+
+def _where(row: dict[str, Any], finding: dict[str, Any]) -> str:
+    return f"{_code(row['file'] + ':' + str(finding['line']))} " if finding["line"] else ""
 
 
 def _hints_markdown(finding: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..kinds import KINDS, SPEC_ERROR
 from .github import finding_message, repository_path
+from .hints import applied_by
 
 __all__ = ["sarif_report"]
 
@@ -78,7 +79,8 @@ def _fix(fixed: dict[str, Any], root: Path) -> dict[str, Any]:
             {"deletedRegion": {"startLine": edit["line"], "startColumn": edit["column"],
                                "endLine": edit["end_line"], "endColumn": edit["end_column"]},
              "insertedContent": {"text": edit["new"]}})
-    return {"description": {"text": f"{fixed['change']} (verified on the model; `cnncheck fix` applies it)"},
+    return {"description": {"text": f"{fixed['change']} (verified on the model; "
+                                    f"{applied_by(fixed.get('applicability', 'safe'), fixed.get('unsafe'))})"},
             "artifactChanges": [{"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
                                  "replacements": replacements} for file, replacements in by_file.items()]}
 

@@ -20,7 +20,7 @@ from ..spec.model import COUNT_SUFFIXES, DEFAULT_POOLING, Spec, argument_text
 from ..spec.source import yaml_key
 from ..trace import Call, Trace, widest
 
-__all__ = ["LAYER_CHOICES", "spec_text"]
+__all__ = ["LAYER_CHOICES", "run_lines", "spec_text"]
 
 LAYER_CHOICES = ("leaf", "all", "none")
 
@@ -37,20 +37,7 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     Flow), each layer's receptive field and effective stride."""
     trace = _marked(trace)
     out = [f"# {line}" if line else "#" for line in header]
-    out.append(f"{yaml_key(spec.name)}:")
-    out.append(f"  model: {yaml_key(spec.model)}")
-    if spec.kwargs:
-        out.append(f"  kwargs: {_flow(spec.kwargs)}")
-    out.append(f"  input_size: {spec.input_text}")
-    if spec.forward_kwargs:
-        out.append(f"  forward_kwargs: {argument_text(spec.forward_kwargs)}")
-    if spec.arguments is None and any(dtype != "float32" for dtype in spec.dtypes):
-        dtypes = spec.dtypes
-        out.append(f"  dtype: {dtypes[0] if len(set(dtypes)) == 1 else '[' + ', '.join(dtypes) + ']'}")
-    if spec.device is not None:
-        out.append(f"  device: {spec.device}")
-    if spec.mode != "eval":
-        out.append(f"  mode: {spec.mode}")
+    out.extend(run_lines(spec))
     out.append("  expect:")
     if is_shape_tree(trace.output):
         out.append(f"    output: {flow_shapes(trace.output)}")
@@ -69,6 +56,26 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     if rules:
         out.extend(_rule_lines(trace, fields))
     return "\n".join(out) + "\n"
+
+
+def run_lines(spec: Spec) -> list[str]:
+    """The lines that say what to build and run, with no expectation: a spec whose only
+    check is that the forward pass runs (what `cnncheck fix` needs to mend a crash)."""
+    out = [f"{yaml_key(spec.name)}:"]
+    out.append(f"  model: {yaml_key(spec.model)}")
+    if spec.kwargs:
+        out.append(f"  kwargs: {_flow(spec.kwargs)}")
+    out.append(f"  input_size: {spec.input_text}")
+    if spec.forward_kwargs:
+        out.append(f"  forward_kwargs: {argument_text(spec.forward_kwargs)}")
+    if spec.arguments is None and any(dtype != "float32" for dtype in spec.dtypes):
+        dtypes = spec.dtypes
+        out.append(f"  dtype: {dtypes[0] if len(set(dtypes)) == 1 else '[' + ', '.join(dtypes) + ']'}")
+    if spec.device is not None:
+        out.append(f"  device: {spec.device}")
+    if spec.mode != "eval":
+        out.append(f"  mode: {spec.mode}")
+    return out
 
 
 def _marked(trace: Trace) -> Trace:

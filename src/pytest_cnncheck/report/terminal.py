@@ -15,7 +15,8 @@ from ..repair.sourcecode import edited_lines
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
 from ..trace import Trace, format_shapes
-from .hints import hint_lines
+from .hints import applied_by, hint_lines
+from .results import mismatch_count
 
 __all__ = ["Line", "failure_lines", "layer_table", "spec_error_lines"]
 
@@ -47,10 +48,7 @@ def spec_error_lines(error: SpecError, where: str, source: Sequence[str]) -> lis
 def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: str | None,
                   source: Sequence[str]) -> list[Line]:
     """The failure of one spec; `where` is its file (None for a spec given in Python)."""
-    roots = [finding for finding in findings if finding.follows is None]
-    count = f"{len(roots)} mismatch" + ("es" if len(roots) != 1 else "")
-    if len(roots) != len(findings):
-        count += f" (and {len(findings) - len(roots)} that follow from it)"
+    count = mismatch_count(sum(1 for finding in findings if finding.follows is None), len(findings))
     inputs = (f"{len(spec.scan.points)} input sizes" if spec.scan is not None
               else f"input {spec.input_text}")
     out: list[Line] = [(f"{count} in spec {spec.name!r}: model {spec.model}, {inputs}, "
@@ -94,7 +92,7 @@ def repair_lines(fixed: Repair) -> list[str]:
     """A verified fix: what changes, then the lines as they are and as `cnncheck fix`
     writes them, then the arithmetic with the change."""
     follows = f" (and the {len(fixed.clears)} that follow from it)" if fixed.clears else ""
-    lines = [f"fix: {fixed.change}: applied by `cnncheck fix`, verified on the model: run again, "
+    lines = [f"fix: {fixed.change}: {applied_by(fixed.applicability, fixed.unsafe)}, verified on the model: run again, "
              f"this finding{follows} goes and nothing new appears"]
     for edit in fixed.edits:
         if isinstance(edit, KwargEdit):

@@ -37,10 +37,10 @@ class Flow(TorchFunctionMode):
         super().__init__()
         self.current = current  # the layer call the pass is in, for the arithmetic's lines
         self.spatial = max((t.dim() - 2 for t in inputs if isinstance(t, torch.Tensor)), default=0)
-        for tensor in inputs:
+        for position, tensor in enumerate(inputs):  # the k-th argument is node -1 - k
             if isinstance(tensor, torch.Tensor):
                 _set(tensor, tuple(None if i < 2 else Axis(Fraction(1), Fraction(1), Fraction(0))
-                                   for i in range(tensor.dim())), frozenset({-1}))
+                                   for i in range(tensor.dim())), frozenset({-1 - position}))
         self.fields: list[tuple[Entry, ...] | None] = []
         self.sources: list[frozenset[int]] = []
         self.made: list[frozenset[int]] = []
@@ -428,7 +428,7 @@ def _tag(tensor: torch.Tensor) -> tuple[Field, frozenset[int]] | None:
 
 
 def _set(tensor: torch.Tensor, field: Field, nodes: frozenset[int]) -> None:
-    if not any(e is not None for e in field) and -1 not in nodes or len(field) != tensor.dim():
+    if not any(e is not None for e in field) and all(n >= 0 for n in nodes) or len(field) != tensor.dim():
         # made from the input, yet no dimension follows it: positions were mixed away
         field = _whole_like(tensor, "its positions were mixed")
     try:

@@ -7,8 +7,11 @@ nothing of the model is changed beyond it.
 
 from __future__ import annotations
 
+import ast
+import difflib
 import inspect
 import sys
+import textwrap
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -199,7 +202,9 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
         except Exception as error:
             place = user_place_of(error)
             crash = Crash(f"{type(error).__name__}: {first_line(error)}", user_frame_of(error),
-                          *(place[:2] if place else (None, None)))
+                          file=place[0] if place else None, line=place[1] if place else None,
+                          error=type(error).__name__,
+                          close_name=_close_attribute(error, names, {record[0] for record in records}))
     finally:
         for module, own in reversed(wrapped):
             _set_forward(module, own)
@@ -270,3 +275,30 @@ def plain(cls: type) -> bool:
 
 
 _PLAIN: dict[type, bool] = {}
+
+
+def _close_attribute(error: Exception, names: dict[int, str], called: set[str]) -> str | None:
+    """For a module attribute that does not exist (`self.fc_out`), the layer likely meant,
+    by its qualified name: of the module's own layers, the closest name, else the one layer
+    that its forward never names and the pass has not called (`fc2`, made and never used).
+    None where neither is plain."""
+    owner, missing = getattr(error, "obj", None), getattr(error, "name", None)
+    if not isinstance(error, AttributeError) or not isinstance(owner, nn.Module) or not isinstance(missing, str):
+        return None
+    children = [name for name, _ in owner.named_children()]
+    prefix = f"{names[id(owner)]}." if names.get(id(owner)) else ""
+    close = difflib.get_close_matches(missing, children, n=1)
+    written = _self_attributes(type(owner).forward)
+    unused = [name for name in children if prefix + name not in called and name not in written]
+    found = close[0] if close else unused[0] if len(unused) == 1 else None
+    return prefix + found if found is not None else None
+
+
+def _self_attributes(function: Callable[..., Any]) -> set[str]:
+    """The `self.<name>`s a method's source reads; empty where its source can't be had."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    return {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == "self"}
