@@ -22,8 +22,12 @@ SECTIONS = {
         "A forgotten bias, a conv thought to keep its size, a flatten computed for another input "
         "size, a total that is off: every mismatch of the spec in one failure, each with its "
         "arithmetic, the spec's own line, the model's line that made the layer, and a fix solved "
-        "from the layer's own arithmetic, then applied to the model and run again; where no "
-        "change verifies, it says so and gives the number to write, for a model that is right. A difference in a total is named where a few terms add up to it. The "
+        "from the layer's own arithmetic, then applied to the model and run again. The tutorial "
+        "LeNet is right here and the spec miscounted: `bias=False` is sound but unsafe (the model "
+        "ran, and the spec's total still disagrees with it), so `cnncheck fix` leaves it to "
+        "`--unsafe-fixes`; `padding=1` in conv2 would push the stated total further off, so it is "
+        "not sound and only shown, with its rule; beside each, the number to write for a model "
+        "that is right. A difference in a total is named where a few terms add up to it. The "
         "layer table marks the layers concerned."),
     "tutorial_net_layer_names": (
         "Layer names",
@@ -122,8 +126,9 @@ def main() -> None:
                          capture_output=True, text=True, check=False)
     out += ["## `cnncheck fix --diff`", "",
             "Every `fix:` above was applied to the model and the spec run again before it was "
-            "printed: the finding went away and nothing new appeared. `cnncheck fix` writes "
-            "them into the model's source, all of a spec's at once, checked together; `--diff` "
+            "printed: the finding went away, nothing new appeared, and the arithmetic stayed "
+            "sound. `cnncheck fix` writes the safe ones "
+            "into the model's source, all of a spec's at once, checked together; `--diff` "
             "prints them and writes nothing ([cnncheck fix](workflow.md#4-fix-the-model-with-cnncheck-fix)). "
             "Suggestions to write by hand (a new module, a crop in `forward`) and the spec's side "
             "(`fix, if the model is right`, which `--cnncheck-update` writes) are not in it.", "",

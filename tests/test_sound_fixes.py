@@ -278,3 +278,58 @@ def test_a_fix_that_needs_a_second_layer_changed_for_a_model_that_ran_is_unsafe(
     before = (tutorial.path / "net.py").read_text()
     assert "1 unsafe fix(es) not written" in _fix(tutorial.path, ".").stdout
     assert (tutorial.path / "net.py").read_text() == before
+
+
+# -- saying what happened, and which side the spec's other facts weigh on ----------------------
+
+
+def test_each_candidate_that_failed_says_what_it_left_and_the_spec_side_says_what_agrees(
+        tutorial: pytest.Pytester) -> None:
+    write_spec(tutorial, """
+        lenet:
+          model: net.py:Net
+          input_size: [1, 3, 32, 32]
+          expect:
+            output: [1, 10]
+            params: 62006
+            layers:
+              conv1: {output: [1, 6, 28, 28]}
+              conv2: {output: [1, 16, 12, 12]}
+            flatten: {fc1: 16*5*5}
+        """)
+    out = tutorial.runpytest().stdout.str()
+    assert_in_order(out, "no fix verified: each change the arithmetic gives (padding=1 in conv2, kernel_size=3 in conv2)",
+                    "padding=1 in conv2: then the pass raised: The forward pass on input [1, 3, 32, 32] failed in "
+                    "fc1: receives 16*6*6 = 576, in_features 400",
+                    "fix, if the model is right: write [1, 16, 10, 10]",
+                    "the model agrees with the spec's output, params, conv1 and flatten fc1: this value is the "
+                    "likelier mistake")
+
+
+def test_a_parameter_difference_that_several_layers_could_make_names_none_of_them(pytester: pytest.Pytester) -> None:
+    # The decoder's transposed conv lost its bias (64), and a BatchNorm of 32 channels holds
+    # 64 too: the count alone can't tell which, so neither is named as the cause.
+    pytester.makepyfile(models='''
+        import torch.nn as nn
+
+
+        class Decoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU())
+                self.up = nn.ConvTranspose2d(32, 64, 2, stride=2, bias=False)
+
+            def forward(self, x):
+                return self.up(self.enc(x))
+        ''')
+    write_spec(pytester, """
+        decoder:
+          model: models.py:Decoder
+          input_size: [1, 3, 16, 16]
+          expect: {params: 9216}
+        """)
+    out = pytester.runpytest().stdout.str()
+    assert "the model has 64 fewer parameters than stated; 64 could be any of these, and the count alone can't " \
+           "tell which: " in out
+    assert "all of enc.1's parameters" in out and "the difference bias=True makes in up" in out
+    assert "64 = all of enc.1's parameters" not in out

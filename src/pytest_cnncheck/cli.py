@@ -82,9 +82,12 @@ def _parser() -> argparse.ArgumentParser:
                                             "the sizes that run, and why the others fail.")
     sizes.add_argument("model", metavar="MODEL",
                        help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
-    sizes.add_argument("--input-size", required=True, metavar="SHAPE",
+    sizes.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
                        help="the input's shape with names for the sizes to search: 1,3,H,W "
-                            "(1,3,H,H searches square inputs)")
+                            "(1,3,H,H searches square inputs); repeat for several inputs")
+    sizes.add_argument("--forward-kwargs", default="{}", metavar="JSON",
+                       help="keyword arguments for forward, as a spec's forward_kwargs: "
+                            "'{\"timesteps\": {\"size\": [1], \"dtype\": \"int64\"}}'")
     sizes.add_argument("--range", action="append", required=True, metavar="NAME=SIZES",
                        help="the sizes to try for a name: H=16..512, H=32..512 step 32, "
                             "or W=H to tie W to H (repeat for each name)")
@@ -144,10 +147,11 @@ def _model_arguments(command: argparse.ArgumentParser) -> None:
     """What `init` and `graph` take to build and run one model (read by _model_spec)."""
     command.add_argument("model", metavar="MODEL",
                          help="module.path:Attr or path/to/file.py:Attr (relative to the current folder)")
-    command.add_argument("--input-size", action="append", required=True, metavar="SHAPE",
+    command.add_argument("--input-size", action="append", metavar="SHAPE",
                          help="the dummy input's shape, batch first: 1,3,32,32 (repeat for several inputs); "
                               "or, as JSON, the arguments as a spec's input_size writes them: "
-                              "'[[[3, 320, 320]]]' (one argument, a list of one image)")
+                              "'[[[3, 320, 320]]]' (one argument, a list of one image). Required, but "
+                              "for a forward whose tensors are all --forward-kwargs")
     command.add_argument("--forward-kwargs", default="{}", metavar="JSON",
                          help="keyword arguments for forward, as a spec's forward_kwargs: "
                               "'{\"num_flow_updates\": 4}'")
@@ -335,6 +339,15 @@ def _inputs(args: argparse.Namespace) -> tuple[tuple[tuple[int, ...], ...], tupl
     for dtype in dtypes:
         if dtype not in DTYPES:
             raise UsageError(f"--dtype {dtype!r} is not a dtype cnncheck knows ({', '.join(DTYPES)})")
+    if not args.input_size:  # forward takes keyword arguments only: `model(pixel_values=x)`
+        given = _kwargs(getattr(args, "forward_kwargs", "{}"), "--forward-kwargs")
+        if not given:
+            raise UsageError("give the dummy input with --input-size SHAPE (or, for a forward that takes "
+                             "keyword arguments only, with --forward-kwargs)")
+        try:
+            return (), (), (), command_line_arguments(None, given, dtypes[0])[1]
+        except SpecError as error:
+            raise UsageError("; ".join(message for _, message in error.problems)) from None
     trees = [text for text in args.input_size if "{" in text or "[[" in text.replace(" ", "")]
     if trees and (len(args.input_size) != 1 or len(dtypes) != 1):
         raise UsageError("--input-size as JSON gives every argument at once, with one --dtype at most")
@@ -483,7 +496,8 @@ def _sizes(args: argparse.Namespace) -> int:
 
     from .spec.expr import ExpressionError, names_in
 
-    dims = [part.strip() for part in args.input_size.strip("[]()").split(",")]
+    shapes = [[part.strip() for part in text.strip("[]()").split(",")] for text in args.input_size]
+    dims = [dim for shape in shapes for dim in shape]
     ranges: dict[str, str] = {}
     for text in args.range:
         name, sep, sizes = text.partition("=")
@@ -493,7 +507,7 @@ def _sizes(args: argparse.Namespace) -> int:
     try:
         used = [name for dim in dims for name in names_in(dim)]
     except ExpressionError as error:
-        raise UsageError(f"--input-size {args.input_size!r}: {error}") from None
+        raise UsageError(f"--input-size {' '.join(args.input_size)!r}: {error}") from None
     if not used:
         raise UsageError("--input-size names no size to search: write a name such as H "
                          "where a size varies (1,3,H,W)")
@@ -508,7 +522,9 @@ def _sizes(args: argparse.Namespace) -> int:
     spec_dir = Path.cwd()
     document = {"sizes": {
         "model": args.model, "kwargs": _kwargs(args.kwargs), "dtype": args.dtype,
-        "input_size": [int(dim) if dim.isdigit() else dim for dim in dims],
+        "input_size": [[int(dim) if dim.isdigit() else dim for dim in shape] for shape in shapes]
+        if len(shapes) > 1 else [int(dim) if dim.isdigit() else dim for dim in shapes[0]],
+        **({"forward_kwargs": keywords} if (keywords := _kwargs(args.forward_kwargs, "--forward-kwargs")) else {}),
         "sweep": ranges, "mode": args.mode,
         "expect": {"accepts": {name: "1.." for name in ranges}},  # anything: we want the set
         **({"device": args.device} if args.device else {}),
@@ -537,7 +553,8 @@ def _sizes(args: argparse.Namespace) -> int:
     points = [(bindings, trace) for (bindings, _), trace in zip(spec.scan.points, traces)]
     ran = [bindings for bindings, trace in points if trace.crash is None]
     device = traces[0].device if traces else "meta"
-    print(f"{spec.model}, input [{', '.join(dims)}]: {len(points)} sizes tried in "
+    print(f"{spec.model}, input {', '.join('[' + ', '.join(shape) + ']' for shape in shapes)}: "
+          f"{len(points)} sizes tried in "
           f"{seconds:.2f} s on {device}")
     if tied:
         print(f"({', '.join(tied)} = {leader}: give --range {tied[0]}=... to search it apart)")

@@ -112,14 +112,19 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
         failures = {}
     # Everything that decides whether meta fails: one spec's wrong input must not send
     # another spec of the same model to the CPU, quoting the other's error.
-    key = repr((sorted(spec.kwargs.items()), spec.input_sizes, spec.dtypes, spec.mode))
+    key = repr((sorted(spec.kwargs.items()), spec.input_sizes, spec.dtypes, spec.mode, spec.arguments,
+                sorted(spec.forward_kwargs.items())))
     fallback = failures.get(key)
     if fallback is None:
         try:
             trace = _probe_on(spec, factory, "meta", summary=summary, fields=fields, count=count,
                               varying=varying)
         except _BuildFailed as failure:
-            fallback = f"building the model on meta failed ({failure.sentence})"
+            # What a user can do: nothing to mend where the build reads values on purpose (a
+            # quantized model calibrates on data), but say where it runs without the meta try.
+            fallback = (f"building the model on meta failed ({failure.sentence}); a model that reads "
+                        "values while it is built runs on the CPU, and `device: cpu` in its spec "
+                        "runs it there without trying meta first")
         else:
             if trace.crash is None or trace.crash.in_python or causes.crash_cause(trace) is not None \
                     or is_shape_clash(trace.clash):
@@ -128,11 +133,19 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
                 # (a misspelt name): the CPU would fail the same way, so there is nothing to
                 # fall back for.
                 return trace
-            fallback = f"the forward pass failed on meta ({trace.crash.exception})"
+            fallback = _forward_failed(trace)
         failures[key] = fallback
     _check_input_budget(spec, "cpu", max_input_bytes, fallback)
     return replace(_probe_or_fail(spec, factory, "cpu", summary=summary, fields=fields, count=count),
                    fallback=fallback)
+
+
+def _forward_failed(trace: Trace) -> str:
+    """Why a pass left meta: torch's words, and the line that ran, so that a reader can tell
+    whether it is theirs or a library's (`at .../masking_utils.py:120: if padding_mask.all():`)."""
+    crash = trace.crash
+    assert crash is not None
+    return f"the forward pass failed on meta ({crash.exception})" + (f" at {crash.where}" if crash.where else "")
 
 
 def _grouped_conv(error: BaseException) -> str | None:
@@ -469,7 +482,7 @@ def scan(spec: Spec, rootdir: Path, *, default_device: str = "meta",
         again = [i for i, trace in enumerate(traces) if trace.crash is not None
                  and causes.crash_cause(trace) is None and "meta" in trace.crash.exception.lower()]
         if again:
-            because = f"the forward pass failed on meta ({traces[again[0]].crash.exception})"  # type: ignore[union-attr]
+            because = _forward_failed(traces[again[0]])
             for i in again:
                 _check_input_budget(replace(spec, input_sizes=sizes[i]), "cpu", max_input_bytes, because)
             for i, trace in zip(again, _scan_on(spec, factory, "cpu", [sizes[i] for i in again])):

@@ -225,6 +225,8 @@ def format_shapes(tree: Any) -> str:
         return "{" + ", ".join(f"{k}: {format_shapes(v)}" for k, v in tree.items()) + "}"
     if tree is None:
         return "(none)"
+    if tree == "NoneType":  # an output that is None, as Python writes it
+        return "None"
     return f"<{tree}, not a tensor>"
 
 

@@ -64,10 +64,22 @@ def check(spec: Spec, trace: Trace) -> list[Finding]:
         findings.extend(exact_division_rule(spec, trace))
     if spec.receptive_field is not None and trace.crash is None:
         findings.extend(receptive_field_rule(spec.receptive_field, trace))
-    return _folded(findings, trace)
+    return _folded(findings, trace, agreeing(spec, findings))
 
 
-def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
+def agreeing(spec: Spec, findings: list[Finding]) -> tuple[str, ...]:
+    """The facts the spec states that the model agrees with: what weighs a lone mismatch
+    towards the spec's side (`output`, `params`, `conv1`, `flatten fc1`)."""
+    facts = ([("expect.output", "output")] if spec.output is not None else []) + \
+        ([("expect.params", "params")] if spec.params is not None else []) + \
+        [(f"expect.layers.{layer.name}", layer.name) for layer in spec.layers] + \
+        [(f"expect.flatten.{flatten.name}", f"flatten {flatten.name}") for flatten in spec.flatten]
+    keys = {finding.key for finding in findings}
+    return tuple(label for key, label in facts
+                 if key not in keys and not any(found.startswith(key + ".") for found in keys))
+
+
+def _folded(findings: list[Finding], trace: Trace, agrees: tuple[str, ...] = ()) -> list[Finding]:
     """Root causes first; a finding that only follows from one says so and from which.
 
     After a crash: a layer that raised before its output, or was not reached for a later
@@ -100,16 +112,21 @@ def _folded(findings: list[Finding], trace: Trace) -> list[Finding]:
         if why:
             out.append(replace(finding, follows=why, hints=()))
         else:
-            out.append(finding if finding.hints or finding.changes else replace(finding, hints=_no_fix(finding, trace)))
+            out.append(finding if finding.hints or finding.changes else
+                       replace(finding, hints=_no_fix(finding, trace, agrees)))
     return sorted(out, key=lambda f: f.follows is not None)  # root causes first, order kept
 
 
-def _no_fix(finding: Finding, trace: Trace) -> tuple[Hint, ...]:
+def _no_fix(finding: Finding, trace: Trace, agrees: tuple[str, ...] = ()) -> tuple[Hint, ...]:
     """For a finding no fix was computed for: the value to write where the model may be
     right (and the update can write it), else why no fix applies. Every finding says one
-    or the other; the checks leave the plain "write the actual value" to this."""
+    or the other; the checks leave the plain "write the actual value" to this. Where the
+    model ran and agrees with the spec's other facts, one line says so: the weight on the
+    spec's side."""
+    weighed = (f"the model agrees with the spec's {_listed(agrees)}: this value is the likelier mistake",) \
+        if agrees and trace.crash is None else ()
     if finding.updatable and finding.actual is not None:
-        return (Hint.if_right(f"write {finding.actual} (`pytest --cnncheck-update` writes it)"),)
+        return (Hint.if_right(f"write {finding.actual} (`pytest --cnncheck-update` writes it)", lines=weighed),)
     if finding.inherited is not None and finding.actual is not None:
         return (Hint.if_right(f"write {finding.actual} where the anchor it is inherited from states it "
                               "(every spec that shares it changes too)"),)
@@ -124,6 +141,11 @@ def _no_fix(finding: Finding, trace: Trace) -> tuple[Hint, ...]:
     if finding.actual is not None:
         return (Hint.if_right(f"write {finding.actual}"),)
     return (Hint.none("no fix cnncheck can compute for this: the sentence above says what to change"),)
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    shown = list(names[:6]) + ([f"{len(names) - 6} more"] if len(names) > 6 else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
 
 
 def _fix_delta(cause: causes.Cause) -> int | None:

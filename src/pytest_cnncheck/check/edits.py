@@ -58,13 +58,16 @@ def _whole_shape_edit(span: Span | None, actual: Any) -> tuple[Edit, ...] | None
 
 
 def is_shape_tree(tree: Any) -> bool:
-    """Whether a spec can state `tree` as it is: shapes, and lists and dicts of them."""
+    """Whether a spec can state `tree` as it is: shapes (`[]` for a scalar), lists and dicts
+    of them (`[]` for an empty tuple), with `_` for what is not a tensor inside them (a None,
+    a number)."""
     if isinstance(tree, tuple):
-        return bool(tree)
-    if isinstance(tree, list):
-        return bool(tree) and all(map(is_shape_tree, tree))
+        return True
+    if isinstance(tree, list):  # `[_]` would read as a shape: at least one tensor, or none at all
+        return all(isinstance(item, str) or is_shape_tree(item) for item in tree) and \
+            (not tree or any(not isinstance(item, str) for item in tree))
     if isinstance(tree, dict):
-        return bool(tree) and all(map(is_shape_tree, tree.values()))
+        return bool(tree) and all(isinstance(item, str) or is_shape_tree(item) for item in tree.values())
     return False
 
 
@@ -74,4 +77,6 @@ def flow_shapes(tree: Any) -> str:
         return "{" + ", ".join(f"{yaml_key(key)}: {flow_shapes(item)}" for key, item in tree.items()) + "}"
     if isinstance(tree, list):
         return "[" + ", ".join(flow_shapes(item) for item in tree) + "]"
+    if isinstance(tree, str):  # not a tensor (a None, a number): any
+        return "_"
     return format_shapes(tree)

@@ -248,10 +248,10 @@ def params_difference(trace: Trace, wanted: int, actual: int
                  "normalization right after each makes redundant"],
                 [tuple(Fix("bias=False", constructor(layer, {"bias": False}), (), layer.name, (("bias", False),))
                        for layer, _ in redundant)], tuple(names))
-    for layer in layers:
-        if layer.params == size and layer.own:
-            return [f"{head}: {size:,} = all of {layer.name}'s parameters ({describe(layer)})"], [], (
-                layer.name,)
+    wholes = [layer for layer in layers if layer.params == size and layer.own]
+    if wholes:  # a whole layer, or one argument of another: say each that fits
+        return _accounted(head, size, _argument_changes(layers, difference) + [
+            (f"all of {layer.name}'s parameters ({describe(layer)})", (), layer.name) for layer in wholes])
     biases = [(layer, math.prod(shape)) for layer in layers for name, shape in layer.own if name == "bias"]
     if biases and sum(b for _, b in biases) == size:
         return [f"{head}: {size:,} = every bias ({len(biases)} layers)"], [], ()
@@ -262,18 +262,41 @@ def params_difference(trace: Trace, wanted: int, actual: int
                     terms = " + ".join(f"{b:,}" for _, b in group)
                     return [f"{head}: {terms} = {size:,}, the biases of "
                             f"{', '.join(layer.name for layer, _ in group)}"], [], ()
+    said = _argument_changes(layers, difference) or [
+        (f"{layer.name}.{name} {format_shapes(shape)}", (), layer.name)
+        for layer in layers for name, shape in layer.own if math.prod(shape) == size]
+    return _accounted(head, size, said)
+
+
+Accounting = tuple[str, tuple[Fix, ...], str]  # what accounts for a difference, its fix, its layer
+
+
+def _argument_changes(layers: list[Layer], difference: int) -> list[Accounting]:
+    """Each layer one of whose arguments, changed, accounts for the difference. The channels
+    or features a layer takes are fixed by what reaches it: a change of them would not run,
+    so it explains nothing."""
+    said: list[Accounting] = []
     for layer in layers:
         if layer.shared or layer.kind not in ("conv", "conv_transpose", "linear"):
             continue
-        found = params_fixes(layer, layer.params - difference, limit=1)
-        if found:
-            return [f"{head}: {size:,} = the difference {found[0].change} makes in {layer.name} "
-                    f"({describe(layer)}: {layer.params:,} now, {found[0].arithmetic[0]} with it)"], [
-                (found[0],)], (layer.name,)
-    for layer in layers:
-        for name, shape in layer.own:
-            if math.prod(shape) == size:
-                return [f"{head}: {size:,} = {layer.name}.{name} {format_shapes(shape)}"], [], (layer.name,)
+        for found in params_fixes(layer, layer.params - difference, limit=2):
+            if not {name for name, _ in found.args} & {"in_channels", "in_features"}:
+                said.append((f"the difference {found.change} makes in {layer.name} ({describe(layer)}: "
+                             f"{layer.params:,} now, {found.arithmetic[0]} with it)", (found,), layer.name))
+                break
+    return said
+
+
+def _accounted(head: str, size: int, said: list[Accounting]) -> tuple[list[str], list[tuple[Fix, ...]], tuple[str, ...]]:
+    """One explanation where one fits; where several do, each is a guess and none is named
+    as the cause; where none does, that."""
+    if len(said) == 1:
+        text, fixes, name = said[0]
+        return [f"{head}: {size:,} = {text}"], [fixes] if fixes else [], (name,)
+    if said:
+        shown = "; ".join(text for text, _, _ in said[:4]) + (f"; and {len(said) - 4} more" if len(said) > 4 else "")
+        return ([f"{head}; {size:,} could be any of these, and the count alone can't tell which: {shown}"],
+                [fixes for _, fixes, _ in said if fixes][:3], ())
     return [f"{head}; no layer, bias, shared tensor or one argument of a layer accounts for exactly "
             f"{size:,}"], [], ()
 

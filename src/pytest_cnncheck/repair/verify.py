@@ -20,7 +20,7 @@ from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
-from ..check.compare import _no_fix
+from ..check.compare import _no_fix, agreeing
 from ..explain.candidates import constructor, size_line
 from ..explain.causes import spatial_names
 from ..findings import Candidate, Finding, Hint, KwargEdit, Repair, SourceEdit
@@ -58,6 +58,25 @@ class _Search:
         self.runs = 0
         # Per finding, the candidates that passed the shapes and broke a soundness rule.
         self.refused: dict[tuple[str, str], list[tuple[Candidate, Unsound]]] = {}
+        # Per finding, what each candidate that did not verify left: said under "no fix verified".
+        self.left: dict[tuple[str, str], dict[str, str]] = {}
+
+    def leaves(self, live: Finding, candidate: Candidate, after: _State | None, before: set[tuple[str, str]]) -> None:
+        """Keep what `candidate` left of `live` (or what it made) in a sentence."""
+        said = _said(candidate)
+        left = self.left.setdefault(live.identity, {})
+        if said in left:
+            return
+        if after is None:
+            left[said] = "the edited model did not build, or not on these inputs"
+            return
+        still = next((f for f in after.findings if f.identity == live.identity and f.follows is None), None)
+        new = [f for f in after.findings if f.identity not in before and f.follows is None]
+        if new:
+            made = "then the pass raised" if new[0].key == "forward" else f"then {new[0].key} failed"
+            left[said] = f"{made}: " + (new[0].message or f"expected {new[0].expected}, actual {new[0].actual}")
+        elif still is not None:
+            left[said] = f"left {live.key}" + (f" at {still.actual}" if still.actual is not None else "")
 
     def run(self, edits: tuple[AnyEdit, ...]) -> _State | None:
         """The findings of the spec with `edits` made; None where the edited model can't be run."""
@@ -130,7 +149,8 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
                 fixed = replace(fixed, applicability="unsafe", unsafe="spec-disagrees")
             kept = tuple(hint for hint in finding.hints if hint.applicability.startswith("spec"))
             # The other way beside it: the spec's value, where the model is right.
-            other = tuple(hint for hint in _no_fix(finding, trace) if hint.applicability == "spec-if-model-right")
+            other = tuple(hint for hint in _no_fix(finding, trace, agreeing(spec, findings))
+                          if hint.applicability == "spec-if-model-right")
             elsewhere = not_ours(fixed.edits, rootdir) if rootdir is not None else None
             if elsewhere is not None:  # verified, but not in a file of the project's: for the user to apply
                 note = Hint.suggest(f"{fixed.change}, verified on the model, but not written: {elsewhere}",
@@ -151,7 +171,8 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
                 Hint.suggest(f"{_said(candidate)} passes the shapes but is not sound, so it is not written "
                              f"({broken.rule}): {broken.reason}")
                 for candidate, broken in search.refused.get(identity, [])))[:2]
-            extra = tuple(hint for hint in _no_fix(finding, trace) if hint.applicability != "none")
+            extra = tuple(hint for hint in _no_fix(finding, trace, agreeing(spec, findings))
+                          if hint.applicability != "none")
             shared = _shared(finding, trace)
             out.append(replace(finding, hints=(why, *refused, *([shared] if shared else []), *finding.hints,
                                                *extra)))
@@ -173,14 +194,17 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
             break
         after = search.run(state.edits + edits)
         if after is None:
+            search.leaves(live, candidate, None, before)
             continue
         tries += best is not None
         now = _real(after.findings)
         if live.identity not in now and now <= before:
             if _sound(search, live, candidate, state, after) and (best is None or len(now) < best[0]):
                 best = (len(now), candidate, edits, after)
-        elif live.identity not in now:
-            broke.append((candidate, edits, after))
+        else:
+            search.leaves(live, candidate, after, before)
+            if live.identity not in now:
+                broke.append((candidate, edits, after))
     if best is not None:
         _, candidate, edits, after = best
         return candidate, _arithmetic(candidate, after.trace), edits, after, False
@@ -331,7 +355,8 @@ def _why_not(finding: Finding, trace: Trace, search: _Search) -> Hint:
     else:
         text = (f"no fix verified: each change the arithmetic gives ({tried}) was applied to the model "
                 "and run again, and left this finding or made a new one")
-    return Hint.none(text)
+    left = search.left.get(finding.identity, {})
+    return Hint.none(text, lines=tuple(f"{said}: {what}" for said, what in list(left.items())[:3]))
 
 
 def _shared(finding: Finding, trace: Trace) -> Hint | None:

@@ -65,7 +65,8 @@ def run_lines(spec: Spec) -> list[str]:
     out.append(f"  model: {yaml_key(spec.model)}")
     if spec.kwargs:
         out.append(f"  kwargs: {_flow(spec.kwargs)}")
-    out.append(f"  input_size: {spec.input_text}")
+    if spec.arguments != ():  # none: forward's tensors are all keyword arguments
+        out.append(f"  input_size: {spec.input_text}")
     if spec.forward_kwargs:
         out.append(f"  forward_kwargs: {argument_text(spec.forward_kwargs)}")
     if spec.arguments is None and any(dtype != "float32" for dtype in spec.dtypes):

@@ -457,6 +457,7 @@ _FUNCTIONS = _BINARY | _IN_PLACE | _UNARY | _UNARY_IN_PLACE | _NORMS | _REDUCTIO
 _LAZY = nn.parameter.UninitializedTensorMixin  # type: ignore[attr-defined]
 _DATA_FACTORIES = {torch.tensor, torch.as_tensor, torch.arange, torch.linspace, torch.logspace}
 _FEW = 2**16  # elements: more than a model computes its sizes with
+_WRAPPERS = {torch.as_tensor, torch.asarray}  # given a tensor, the tensor itself
 # Factories given a shape: one element of them is a number drawn or kept (detection's
 # training-time `int(torch.empty(1).uniform_(0, n).item())`), not a parameter.
 _SHAPED_FACTORIES = {torch.empty, torch.zeros, torch.ones, torch.rand, torch.randn, torch.full}
@@ -566,6 +567,12 @@ def _meta_context() -> Any:
                     return _fill(func, args, kwargs)
             except _Unsure:
                 pass
+            if func in _WRAPPERS and args and isinstance(args[0], torch.Tensor) and kwargs.get("device") is None:
+                # as_tensor of a tensor is that tensor (MONAI's weight inits wrap each
+                # parameter in it): no data to copy, so no CPU for it.
+                dtype = kwargs.get("dtype", args[1] if len(args) > 1 else None)
+                same = args[0] if dtype is None or dtype == args[0].dtype else args[0].to(dtype)
+                return same.clone() if kwargs.get("copy") else same
             if kwargs.get("device") is None and (func in _DATA_FACTORIES and _few(func, args, kwargs)
                                                  and not (self.building and _scalar(func, args))
                                                  or func in _SHAPED_FACTORIES and _one(args, kwargs)):

@@ -6,6 +6,7 @@ Every way this can fail is a SpecError at the spec's line, in a plain sentence.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -148,11 +149,33 @@ def check_kwargs(spec: Spec, factory: Callable[..., Any]) -> None:
     try:
         signature.bind(**spec.kwargs)
     except TypeError as error:
-        takes = ", ".join(str(p) for p in signature.parameters.values()) or "no arguments"
         line = spec.kwargs_line or spec.model_line
-        raise SpecError.at(line, f"`kwargs` do not fit {spec.model}: {error} "
-                                 f"(it takes: {takes}).") from None
+        raise SpecError.at(line, f"`kwargs` do not fit {spec.model}: {error}{_meant(spec, signature)} "
+                                 f"(it takes: {_takes(signature)}).") from None
     fitted.add(names)
+
+
+def _meant(spec: Spec, signature: inspect.Signature) -> str:
+    """`. Did you mean 'spatial_dims' for 'spatial_dim'?`: the parameter each unknown name is
+    close to."""
+    known = [name for name, p in signature.parameters.items()
+             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    close = [(name, found[0]) for name in spec.kwargs if name not in known
+             for found in [difflib.get_close_matches(name, known, n=1)] if found]
+    return "".join(f". Did you mean {meant!r} for {name!r}?" for name, meant in close)
+
+
+def _takes(signature: inspect.Signature, longest: int = 240) -> str:
+    """The parameters as the signature writes them; where that is long (a model of thirty
+    arguments), their names alone, the required ones first."""
+    written = ", ".join(str(p) for p in signature.parameters.values()) or "no arguments"
+    if len(written) <= longest:
+        return written
+    required = [name for name, p in signature.parameters.items() if p.default is p.empty
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    optional = [name for name in signature.parameters if name not in required]
+    shown = ", ".join(required) + (" (required); " if required else "") + ", ".join(optional[:12])
+    return shown + (f" and {len(optional) - 12} more" if len(optional) > 12 else "")
 
 
 # The keyword names that each factory has accepted in this process.

@@ -71,9 +71,18 @@ class Inputs:
         """Reads `input_size`, `dtype` and `forward_kwargs` into `fields`; the input sizes."""
         input_sizes: tuple[tuple[int, ...], ...] = ()
         arguments: tuple[Any, ...] | None = None
-        if "input_size" not in body:
+        keywords_only = "forward_kwargs" in body and body.get("input_size", []) == []
+        if keywords_only:  # every tensor is a keyword argument: `model(pixel_values=x)`
+            arguments = ()
+        elif "input_size" not in body:
             self.problem(self.line, "The spec has no `input_size` (the dummy input's shape, "
                                     "batch first, e.g. [1, 3, 32, 32]).")
+        elif isinstance(body["input_size"], dict):
+            self.problem(body.value_line("input_size"), (
+                "`input_size` is a mapping, but forward's positional arguments are a list. To call "
+                "forward with keyword arguments (`model(pixel_values=x)`), write them under "
+                "`forward_kwargs: {pixel_values: [1, 3, 224, 224]}` and leave `input_size` out; for "
+                "one argument that is itself a mapping, write `input_size: [{image: [1, 3, 224, 224]}]`."))
         elif structured(body["input_size"]):
             arguments = self.arguments(body["input_size"], body.value_line("input_size"))
         else:

@@ -124,6 +124,8 @@ class Shape:
     span: Span | None = field(default=None, compare=False, repr=False)
 
     def matches(self, actual: Any) -> bool:
+        if not self.dims and actual == []:  # `[]`: a scalar, or an empty tuple of outputs
+            return True
         return (
             isinstance(actual, tuple)
             and len(actual) == len(self.dims)

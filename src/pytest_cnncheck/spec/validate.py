@@ -58,7 +58,9 @@ class Validator(Inputs):
         if not isinstance(body, LineMap):
             raise SpecError.at(line, f"The spec {self.name!r} must be a mapping with at least "
                                      f"`model` and `input_size`, not {value_kind(body)}.")
-        self.known_keys(body, SPEC_KEYS, "spec", required=("model", "input_size"))
+        # forward's tensors may all be keyword arguments (`model(pixel_values=x)`): then no input_size.
+        keywords_only = "forward_kwargs" in body
+        self.known_keys(body, SPEC_KEYS, "spec", required=("model",) if keywords_only else ("model", "input_size"))
         fields: dict[str, Any] = {}
         model = body.get("model")
         if "model" not in body:
@@ -321,7 +323,7 @@ class Validator(Inputs):
             for name, item in value.items():
                 at = value.value_line(name) if isinstance(value, LineMap) else line
                 where = value.value_spans.get(name) if isinstance(value, LineMap) else None
-                if item == "_":
+                if item == "_" or item is None:  # `_` or null: anything, a None output too
                     items.append((str(name), None))
                     continue
                 node = self.node(item, at, f"{key}.{name}", where, depth + 1)
@@ -334,7 +336,7 @@ class Validator(Inputs):
             return ShapeMap(tuple(items), line, span)
         structured = [isinstance(item, (list, dict)) for item in value] if isinstance(value, list) else []
         if any(structured):
-            if not all(is_tree or item == "_" for is_tree, item in zip(structured, value)):
+            if not all(is_tree or item == "_" or item is None for is_tree, item in zip(structured, value)):
                 self.problem(line, f"`{key}` mixes dimensions and shapes: write one shape "
                                    "[1, 10] or a list of shapes [[1, 10], [1, 4]] (`_` for any one).")
                 return None
@@ -342,7 +344,7 @@ class Validator(Inputs):
             item_spans = getattr(value, "item_spans", [None] * len(value))
             nodes: list[ShapeNode | None] = []
             for index, (item, item_line, item_span) in enumerate(zip(value, item_lines, item_spans)):
-                if item == "_":
+                if item == "_" or item is None:
                     nodes.append(None)
                     continue
                 node = self.node(item, item_line, f"{key}[{index}]", item_span, depth + 1)
