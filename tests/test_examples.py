@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def test_the_examples_pass_and_leave_out_the_broken_ones(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(str(EXAMPLES), "-v")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=13)
     out = result.stdout.str()
     for item in ("lenet.cnncheck.yaml::lenet", "lenet.cnncheck.yaml::lenet_module_path",
                  "lenet.cnncheck.yaml::lenet_sizes",

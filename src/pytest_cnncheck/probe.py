@@ -423,7 +423,8 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
         if summary and run.crash is None:
             with Selecting(False) if selection is not None else nullcontext():
                 table, torchinfo_count, notes = _torchinfo(model, inputs, keywords, device, spec.mode)
-        trace = _with_provenance(_trace(spec, device, run, Layers(model, sites), summary=table,
+        trace = _with_provenance(_trace(spec, device, run, Layers(model, sites).with_steps(run.functional),
+                                        summary=table,
                                         summary_mult_adds=torchinfo_count, notes=notes,
                                         selection=selection), model, inputs, keywords)
         if len(spec.input_sizes) == 1 and spec.arguments is None:
@@ -499,7 +500,7 @@ def _scan_on(spec: Spec, factory: Callable[..., Any], device: str,
                             keywords=_keywords(spec, device, default))
                     for one in sizes]
             layers = Layers(model, sites)
-            return [_trace(spec, device, run, layers) for run in runs]
+            return [_trace(spec, device, run, layers.with_steps(run.functional)) for run in runs]
     except _BuildFailed as failure:
         raise failure.at(spec) from None
 

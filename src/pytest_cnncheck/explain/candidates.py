@@ -19,7 +19,8 @@ from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
-from .causes import BATCH_NORM_RANKS, Cause, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks
+from .causes import (BATCH_NORM_RANKS, Cause, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks,
+                     written_as)
 
 __all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
            "params_fixes", "size_fixes", "size_line", "crash_fix"]
@@ -145,7 +146,10 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
     """`nn.Conv2d(16, 32, kernel_size=3, padding=1)`: the layer's constructor call with
     `change`, arguments at torch's defaults left out."""
     h = {**layer.hparams, **change}
-    name = f"nn.{layer.type_name}" if layer.type_path.startswith("torch.nn.") else layer.type_name
+    if layer.type_path.startswith("torch.nn.functional."):
+        name = written_as(layer)  # F.max_pool2d: a functional step
+    else:
+        name = f"nn.{layer.type_name}" if layer.type_path.startswith("torch.nn.") else layer.type_name
     if layer.kind in ("conv", "conv_transpose"):
         args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}"]
         defaults = {"stride": 1, "padding": 0, "dilation": 1}

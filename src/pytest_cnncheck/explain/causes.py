@@ -100,7 +100,12 @@ def describe(layer: Layer) -> str:
         args = [f"in_features={h['in_features']}", f"out_features={h['out_features']}"]
     else:
         args = [f"{key}={value}" for key, value in h.items()]
-    return f"{layer.name} = {layer.type_name}({', '.join(args)})"
+    return f"{layer.name} = {written_as(layer)}({', '.join(args)})"
+
+
+def written_as(layer: Layer) -> str:
+    """How the code names what made the layer: `Conv2d`, or `F.max_pool2d` for a functional step."""
+    return f"F.{layer.type_name}" if layer.type_path.startswith("torch.nn.functional.") else layer.type_name
 
 
 # -- conv and pool output sizes -----------------------------------------------------

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import ops
 from ..findings import KwargEdit, SourceEdit
 
 __all__ = ["Site", "apply_edits", "not_ours", "read_source", "rewrite_call", "sites"]
@@ -215,7 +216,8 @@ def sites(layer: Any, argument: str, old: Any, new: Any, kwargs: dict[str, Any],
     if source is None:
         return []
     call = source.call_at(line, position, layer.type_name)
-    names = _parameters(_layer_class(layer.type_path))
+    names = list(ops.SIGNATURES.get(ops.base(layer.type_name), ())) or None \
+        if layer.type_path.startswith("torch.nn.functional.") else _parameters(_layer_class(layer.type_path))
     if call is None or names is None or argument not in names:
         return []
     expr, readable = _argument(call, names, argument)

@@ -27,6 +27,7 @@ from torch import nn
 from .. import ops
 from ..window import Window
 from . import counting
+from .functional import _WATCH, WATCHED
 from .layers import tensors_in
 
 try:  # torch's `with torch.device(...)` mode: private, so only where it is as we know it
@@ -556,10 +557,15 @@ def _meta_context() -> Any:
 
     class MetaContext(DeviceContext):
         building = False  # inside meta_build: a model's __init__
+        watches_functional = True  # hands functional pools to functional.watching's callback
 
         def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                                kwargs: dict[str, Any] | None = None) -> Any:
             kwargs = kwargs or {}
+            if func in WATCHED and _WATCH[0] is not None:  # a functional pool in forward: a step
+                out = super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
+                _WATCH[0](func, args, kwargs, out)
+                return out
             try:
                 if func in _FUNCTIONS:
                     return _function(func, args, kwargs)

@@ -44,6 +44,7 @@ class Flow(TorchFunctionMode):
         self.fields: list[tuple[Entry, ...] | None] = []
         self.sources: list[frozenset[int]] = []
         self.made: list[frozenset[int]] = []
+        self._pending: tuple[int, Any] | None = None  # a functional step whose output is not followed yet
 
     def record(self) -> FlowRecord:
         return FlowRecord(tuple(self.fields), tuple(self.sources), self.spatial, tuple(self.made))
@@ -63,6 +64,25 @@ class Flow(TorchFunctionMode):
         self.fields.append(None)
         self.sources.append(nodes)
         self.made.append(frozenset())
+
+    def claim(self, index: int, args: tuple[Any, ...], output: Any) -> None:
+        """A functional step recorded as call `index`: fed by what fed its input, and the maker
+        of its output, once this mode has followed the op (now, or when it returns here)."""
+        with torch._C.DisableTorchFunction():
+            self._begin(index, args, {})
+            self._pending = (index, output)
+            self._settle(output)
+
+    def _settle(self, out: Any) -> None:
+        pending = self._pending
+        if pending is None or out is not pending[1] or not isinstance(out, torch.Tensor) or _tag(out) is None:
+            return
+        index, tag = pending[0], _tag(out)
+        assert tag is not None
+        self.made[index] = tag[1] - {index}
+        _set(out, tag[0], frozenset({index}))
+        self.fields[index] = _spatial_of(_field_of(out))
+        self._pending = None
 
     def end(self, index: int, name: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         try:
@@ -99,6 +119,8 @@ class Flow(TorchFunctionMode):
         out = func(*args, **kwargs)
         try:
             self._follow(func, args, kwargs, out)
+            if self._pending is not None:
+                self._settle(out)
         except Exception:  # following fields must never break the model's own pass
             pass
         return out

@@ -4,6 +4,7 @@ counts), made when first asked for, after the forward pass.
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any, Callable, Iterator, Mapping
 
@@ -56,8 +57,23 @@ class Layers(Mapping[str, Layer]):
         # two parents) counts once.
         self._under: dict[int, set[int]] = {}
         self._sizes: dict[int, int] = {}
+        self._steps: dict[str, Layer] = {}  # functional steps of one pass, as layers
+
+    def with_steps(self, steps: Mapping[str, tuple[Any, tuple[Frame, ...]]]) -> Layers:
+        """These layers and the functional steps of one pass (record.Run.functional), each a
+        layer of its kind with no parameters, made where it is called."""
+        if not steps:
+            return self
+        found = copy.copy(self)
+        found._steps = {name: Layer(name=name, type_name=step.op, type_path=f"torch.nn.functional.{step.op}",
+                                    kind=step.kind, hparams=step.hparams, params=0, own=(), leaf=True,
+                                    locate=functools.partial(lambda frames: frames, frames))
+                        for name, (step, frames) in steps.items()}
+        return found
 
     def __getitem__(self, name: str) -> Layer:
+        if name in self._steps:
+            return self._steps[name]
         layer = self._made.get(name)
         if layer is None:
             module = self._modules[name]
@@ -91,7 +107,8 @@ class Layers(Mapping[str, Layer]):
         return self._first
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
+        yield from self._modules
+        yield from self._steps
 
     def _site(self, name: str) -> tuple[Frame, ...]:
         if self._sites is None:
@@ -139,10 +156,10 @@ class Layers(Mapping[str, Layer]):
         return total
 
     def __len__(self) -> int:
-        return len(self._modules)
+        return len(self._modules) + len(self._steps)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._modules
+        return name in self._modules or name in self._steps
 
     def _gather(self, module: nn.Module) -> set[int]:
         if id(module) not in self._under:

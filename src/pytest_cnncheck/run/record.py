@@ -13,7 +13,7 @@ import inspect
 import sys
 import textwrap
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import torch
@@ -21,6 +21,7 @@ from torch import nn
 
 from ..trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of, user_place_of
+from .functional import WATCHED, FunctionalStep, step_of, watching
 from .layers import Frame, Position, Sites, named_modules
 
 __all__ = ["Run", "batch_of", "definition_sites", "plain", "run_recorded"]
@@ -86,6 +87,9 @@ class Run:
     reshapes: tuple[Reshape, ...] = ()
     flow: FlowRecord | None = None
     compute: Compute | None = None
+    # Functional pools the model's code called (functional.py), by the step's name: what it
+    # is, and the user's frames at the call (the line to edit).
+    functional: dict[str, tuple[FunctionalStep, tuple[Frame, ...]]] = field(default_factory=dict)
 
 
 def batch_of(inputs: list[Any]) -> int | None:
@@ -192,12 +196,41 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
                 hooked[id(module)] = []
                 handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
                 handles.append(module.register_forward_hook(after))
+        steps: dict[str, tuple[FunctionalStep, tuple[Frame, ...]]] = {}
+        sites: dict[tuple[Any, ...], str] = {}  # a call site's step name
+
+        def functional(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
+            """A functional pool the user's code called: a step of the pass, recorded as a call."""
+            owner = open_calls[-1][0] if open_calls else ""
+            module = modules.get(owner)
+            if module is not None and type(module).__module__.startswith("torch.") and owner:
+                return  # torch's own layer (nn.MaxPool2d) calling its functional form
+            op = WATCHED[func]
+            step = step_of(op, args, kwargs)
+            frames = _user_frames(sys._getframe(1))
+            if step is None or not frames or not args or not isinstance(args[0], torch.Tensor):
+                return
+            key = (owner, op, frames[0])
+            name = sites.get(key)
+            if name is None:
+                base = f"{owner}.{op}" if owner else op
+                name = base if base not in steps and base not in modules else \
+                    next(f"{base}_{n}" for n in range(2, 10**6) if f"{base}_{n}" not in steps)
+                sites[key] = name
+                steps[name] = (step, frames)
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            record = [name, index, len(open_calls), (_shapes(args[0]),), _shapes(out), True]
+            if flow is not None:
+                flow.claim(len(records), args, out)
+            records.append(record)
+
         output: ShapeTree | None = None
         crash = None
         try:
             with provenance if provenance is not None else nullcontext(), \
                     flow if flow is not None else nullcontext(), \
-                    counter if counter is not None else nullcontext():
+                    counter if counter is not None else nullcontext(), watching(functional):
                 output = _shapes(model(*inputs, **(keywords or {})))
         except Exception as error:
             place = user_place_of(error)
@@ -214,7 +247,22 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
                provenance.clash if provenance is not None else None,
                tuple(provenance.reshapes) if provenance is not None else (),
                flow.record() if flow is not None else None,
-               counter.record() if counter is not None and crash is None else None)
+               counter.record() if counter is not None and crash is None else None, steps)
+
+
+def _user_frames(frame: Any) -> tuple[Frame, ...]:
+    """The user's frames from `frame` outwards (file, line, span of the expression running):
+    where a functional call is written, and the calls around it."""
+    stack: list[Frame] = []
+    while frame is not None and len(stack) < _STACK:
+        path = frame.f_code.co_filename
+        if path.startswith(OWN_DIR):
+            if stack:
+                break  # the recorder that runs the model: the user's frames are behind
+        elif not path.startswith((TORCH_DIR, "<")):
+            stack.append((path, frame.f_lineno, _position(frame)))
+        frame = frame.f_back
+    return tuple(stack)
 
 
 def _init_codes(cls: type) -> frozenset[Any]:
