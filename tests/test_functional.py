@@ -161,3 +161,55 @@ def test_steps_are_named_for_the_module_that_calls_them_and_torch_layers_stay_on
     written = capsys.readouterr().out
     assert "      pool: {output: [1, 3, 4, 4]}\n      max_pool2d: {output: [1, 3, 2, 2]}\n" in written
     assert "pool.max_pool2d" not in written  # nn.MaxPool2d's own functional call is no step of its own
+
+
+CIFAR = '''
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CifarNet(nn.Module):
+    """A CIFAR ResNet's head: F.avg_pool2d(out, 8), written for 32x32 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.layer2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.layer3 = nn.Conv2d(32, 64, 3, stride=2, padding=1)
+        self.linear = nn.Linear(64, 10)
+
+    def forward(self, x):
+        out = self.layer3(self.layer2(self.conv1(x)))
+        out = F.avg_pool2d(out, 8)
+        out = out.view(out.size(0), -1)
+        return self.linear(out)
+'''
+
+
+def test_a_fixed_functional_pool_run_at_another_size_gets_its_adaptive_form(pytester: pytest.Pytester) -> None:
+    import subprocess
+    import sys
+
+    pytester.makepyfile(cifar=CIFAR)
+    write_spec(pytester, """
+        at32:
+          model: cifar.py:CifarNet
+          input_size: [1, 3, 32, 32]
+          expect: {output: [1, 10]}
+        at28:
+          model: cifar.py:CifarNet
+          input_size: [1, 3, 28, 28]
+          expect: {output: [1, 10]}
+        """)
+    out = pytester.runpytest().stdout.str()
+    assert_in_order(out, "The forward pass on input [1, 3, 28, 28] failed in avg_pool2d: H: input 7 < F=8",
+                    "avg_pool2d = F.avg_pool2d(kernel_size=8, stride=8, padding=0) receives [1, 64, 7, 7]",
+                    "avg_pool2d is made at cifar.py:17: out = F.avg_pool2d(out, 8)",
+                    "fix: F.adaptive_avg_pool2d in place of avg_pool2d's fixed window 8",
+                    "+         out = F.adaptive_avg_pool2d(out, 1)")
+    assert "fix: padding=" not in out  # a window over padding is never the fix
+    done = subprocess.run([sys.executable, "-m", "pytest_cnncheck", "fix", "."], cwd=pytester.path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "out = F.adaptive_avg_pool2d(out, 1)" in (pytester.path / "cifar.py").read_text()
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)  # both sizes run

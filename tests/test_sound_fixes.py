@@ -120,7 +120,9 @@ def test_the_floor_rule_refuses_and_accepts_by_the_arithmetic() -> None:
 # -- padding on a pool ---------------------------------------------------------------------
 
 
-def test_an_average_pool_padded_into_zeros_is_refused(project: pytest.Pytester) -> None:
+def test_an_average_pool_that_does_not_fit_becomes_adaptive_never_padded(project: pytest.Pytester) -> None:
+    # AvgPool2d(8), written for 32x32 images, meets a 4x4 map: padding=2 would average 48
+    # zeros into each window; the adaptive form pools the whole map at every size.
     write_spec(project, """
         pooled:
           model: models.py:PooledNet
@@ -131,12 +133,32 @@ def test_an_average_pool_padded_into_zeros_is_refused(project: pytest.Pytester) 
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "fix: padding=2 in pool" not in out
-    assert ("suggestion: padding=2 in pool passes the shapes but is not sound, so it is not written "
-            "(average-padding): pool = AvgPool2d(kernel_size=8, stride=8, padding=2): padding=2 on an average "
-            "pool averages zeros into every border window") in out
-    before = (project.path / "models.py").read_text()
-    assert _fix(project.path, ".").returncode == 1
-    assert (project.path / "models.py").read_text() == before
+    assert_in_order(out, "fix: nn.AdaptiveAvgPool2d(1) in place of pool's fixed window 8: one window over the whole "
+                         "map at every input size: applied by `cnncheck fix`",
+                    "-         self.pool = nn.AvgPool2d(8)", "+         self.pool = nn.AdaptiveAvgPool2d(1)")
+    assert _fix(project.path, ".").returncode == 0
+    assert "self.pool = nn.AdaptiveAvgPool2d(1)" in (project.path / "models.py").read_text()
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_padding_rules_refuse_an_average_pool_padded_and_a_window_padded_past_half() -> None:
+    from pytest_cnncheck.repair.soundness import unsound
+    from pytest_cnncheck.trace import Call, Layer, Trace
+
+    def pool(padding: int, average: bool = True, kernel: int = 8) -> Trace:
+        layer = Layer("pool", "AvgPool2d" if average else "MaxPool2d", "torch.nn.AvgPool2d", "pool",
+                      {"kernel_size": (kernel, kernel), "stride": (kernel, kernel), "padding": (padding, padding),
+                       "dilation": (1, 1), "ceil_mode": False, "dims": 2}, 0, (), True)
+        out = (4 - kernel + 2 * padding) // kernel + 1
+        return Trace("m", "meta", {"pool": layer}, (Call("pool", 0, 1, ((1, 8, 4, 4),), (1, 8, out, out), True),),
+                     (1, 8, out, out), 0, 0)
+
+    averaged = unsound(pool(0), pool(2), [], [])
+    assert averaged is not None and averaged.rule == "average-padding"
+    assert "padding=2 on an average pool averages zeros into every border window" in averaged.reason
+    past_half = unsound(pool(0, average=False, kernel=3), pool(2, average=False, kernel=3), [], [])
+    assert past_half is not None and past_half.rule == "padding"
+    assert unsound(pool(0, average=False, kernel=3), pool(1, average=False, kernel=3), [], []) is None
 
 
 def test_a_pool_that_fits_its_input_is_left_as_it_is(project: pytest.Pytester) -> None:

@@ -37,6 +37,10 @@ class Fix:
     at_call: str = ""
     callee: str = ""
     whole: bool = False
+    # Or the whole call that made the layer, written anew: `{0}` its first argument as
+    # written, `{prefix}` what qualified its name (`F.avg_pool2d(out, 8)` ->
+    # `F.adaptive_avg_pool2d(out, 1)`, `nn.AvgPool2d(8)` -> `nn.AdaptiveAvgPool2d(1)`).
+    rewrite: str = ""
 
 
 @dataclass(frozen=True)

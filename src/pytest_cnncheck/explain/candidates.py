@@ -508,7 +508,29 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
             lines.append(f"{name}: {size} + 2*{needed} = {size + 2 * needed} >= F={span}")
     limit = h["kernel_size"][0] // 2 if layer.kind == "pool" else None
     found = []
+    adaptive = _adaptive_form(layer, sizes)
+    if adaptive is not None:
+        found.append(adaptive)
     if limit is None or max(padding) <= limit:
         found.append(Fix(f"padding={one(tuple(padding))}", constructor(layer, {"padding": tuple(padding)}),
                          tuple(lines), layer.name, (("padding", tuple(padding)),)))
     return found, [Hint.spec("a larger input: `cnncheck sizes` names the input sizes that run", alternative=True)]
+
+
+def _adaptive_form(layer: Layer, sizes: tuple[int, ...]) -> Fix | None:
+    """A fixed average or max pool that meets a map smaller than its window on every axis
+    was written to pool the whole map at one input size (`F.avg_pool2d(out, 8)` for 32x32
+    images): its adaptive form does that at every size, where a smaller window would floor
+    at the size it was written for."""
+    h = layer.hparams
+    family = next((f for f in ("avg", "max") if layer.type_name.lower().startswith((f"{f}_pool", f"{f}pool"))), None)
+    if layer.kind != "pool" or family is None or any(size >= k for size, k in zip(sizes, h["kernel_size"])):
+        return None
+    dims = h["dims"]
+    if layer.type_path.startswith("torch.nn.functional."):
+        template, shown = f"{{prefix}}adaptive_{family}_pool{dims}d({{0}}, 1)", f"F.adaptive_{family}_pool{dims}d"
+    else:
+        name = f"Adaptive{family.capitalize()}Pool{dims}d"
+        template, shown = f"{{prefix}}{name}(1)", f"nn.{name}(1)"
+    return Fix(f"{shown} in place of {layer.name}'s fixed window {one(h['kernel_size'])}: one window over the "
+               "whole map at every input size", shown, (), layer.name, rewrite=template)

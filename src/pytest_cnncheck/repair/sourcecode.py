@@ -25,7 +25,7 @@ from typing import Any, Iterator
 from .. import ops
 from ..findings import KwargEdit, SourceEdit
 
-__all__ = ["Site", "apply_edits", "not_ours", "read_source", "rewrite_call", "sites"]
+__all__ = ["Site", "apply_edits", "not_ours", "read_source", "rewrite_call", "rewrite_made", "sites"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,19 @@ class _File:
 
         visit(self.tree, False)
         return best
+
+
+def rewrite_made(layer: Any, template: str) -> SourceEdit | None:
+    """The edit that writes the call that made `layer` anew from `template` (`{0}`: its first
+    argument as written; `{prefix}`: the qualifier of its name, `F.` or `nn.`)."""
+    frames = layer.made
+    source = _file(frames[0][0]) if frames else None
+    call = source.call_at(frames[0][1], frames[0][2], layer.type_name) if source is not None else None
+    if source is None or call is None or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    prefix = source.segment(call.func.value) + "." if isinstance(call.func, ast.Attribute) else ""
+    first = source.segment(call.args[0]) if call.args else ""
+    return source.replace(call, template.format(first, prefix=prefix))
 
 
 def rewrite_call(path: str, line: int, attribute: str, template: str, whole: bool = False) -> SourceEdit | None:

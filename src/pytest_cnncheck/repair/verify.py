@@ -28,7 +28,7 @@ from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
 from .soundness import Unsound, unsound
-from .sourcecode import edited_lines, not_ours, rewrite_call, sites
+from .sourcecode import edited_lines, not_ours, rewrite_call, rewrite_made, sites
 
 __all__ = ["RUNS", "repair"]
 
@@ -249,6 +249,13 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
     place of each, then each change's other places in turn."""
     options: list[list[tuple[AnyEdit, ...]]] = []
     for fix in candidate:
+        if fix.rewrite:  # the whole call that made the layer, written anew
+            layer = trace.layers.get(fix.layer)
+            written = rewrite_made(layer, fix.rewrite) if layer is not None else None
+            if written is None:
+                return
+            options.append([(written,)])
+            continue
         if fix.at_call:  # the forward code, on the line that ran
             crash = trace.crash
             callee = fix.callee or fix.layer.rsplit(".", 1)[-1]
@@ -287,7 +294,8 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
 
 
 def _said(candidate: Candidate) -> str:
-    return " and ".join(fix.change if fix.at_call else f"{fix.change} in {fix.layer}" for fix in candidate)
+    return " and ".join(fix.change if fix.at_call or fix.rewrite else f"{fix.change} in {fix.layer}"
+                        for fix in candidate)
 
 
 def _also_changed(candidate: Candidate, before: Trace, after: Trace) -> str:

@@ -563,8 +563,10 @@ def _meta_context() -> Any:
                                kwargs: dict[str, Any] | None = None) -> Any:
             kwargs = kwargs or {}
             if func in WATCHED and _WATCH[0] is not None:  # a functional pool in forward: a step
+                finish = _WATCH[0](func, args, kwargs)
                 out = super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
-                _WATCH[0](func, args, kwargs, out)
+                if finish is not None:
+                    finish(out)
                 return out
             try:
                 if func in _FUNCTIONS:

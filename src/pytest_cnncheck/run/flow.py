@@ -65,13 +65,19 @@ class Flow(TorchFunctionMode):
         self.sources.append(nodes)
         self.made.append(frozenset())
 
-    def claim(self, index: int, args: tuple[Any, ...], output: Any) -> None:
-        """A functional step recorded as call `index`: fed by what fed its input, and the maker
-        of its output, once this mode has followed the op (now, or when it returns here)."""
+    def claim(self, index: int, args: tuple[Any, ...]) -> None:
+        """A functional step recorded as call `index`, beginning: fed by what fed its input."""
         with torch._C.DisableTorchFunction():
             self._begin(index, args, {})
-            self._pending = (index, output)
-            self._settle(output)
+            self._pending = (index, None)
+
+    def claimed(self, output: Any) -> None:
+        """The step has run: the maker of its output, once this mode has followed the op (now,
+        or when the op returns here)."""
+        if self._pending is not None:
+            self._pending = (self._pending[0], output)
+            with torch._C.DisableTorchFunction():
+                self._settle(output)
 
     def _settle(self, out: Any) -> None:
         pending = self._pending

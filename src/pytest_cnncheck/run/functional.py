@@ -31,7 +31,9 @@ _NAMES = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", 
           "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
 WATCHED: dict[Any, str] = {getattr(F, name): name for name in _NAMES if hasattr(F, name)}
 
-Callback = Callable[[Any, tuple[Any, ...], dict[str, Any], Any], None]
+# Called as a watched op begins (func, args, kwargs); what it returns, called with the op's
+# output, finishes the step (an op that raises never finishes it).
+Callback = Callable[[Any, tuple[Any, ...], dict[str, Any]], "Callable[[Any], None] | None"]
 _WATCH: list[Callback | None] = [None]  # read by fastmeta's device mode on every watched op
 
 
@@ -77,14 +79,15 @@ def _watched(func: Any) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
         if _INSIDE[0]:  # torch's function dispatching to a mode calls itself by name: once only
             return func(*args, **kwargs)
+        callback = _WATCH[0]
+        finish = callback(func, args, kwargs) if callback is not None else None
         _INSIDE[0] = True
         try:
             out = func(*args, **kwargs)
         finally:
             _INSIDE[0] = False
-        callback = _WATCH[0]
-        if callback is not None:
-            callback(func, args, kwargs, out)
+        if finish is not None:
+            finish(out)
         return out
     return call
 
@@ -97,8 +100,8 @@ _WRAPPERS = [(name, func, _watched(func)) for func, name in WATCHED.items()]
 
 @contextmanager
 def watching(callback: Callback) -> Iterator[None]:
-    """Within this block, each watched op the model calls is handed to `callback` (func,
-    args, kwargs, output), after it ran. On meta the device mode hands them over; elsewhere
+    """Within this block, each watched op the model calls is handed to `callback` as it
+    begins, and its output to what that returned, after it ran. On meta the device mode hands them over; elsewhere
     `torch.nn.functional`'s functions are wrapped for the block, so a model that imported
     one by name (`from torch.nn.functional import max_pool2d`) is seen on meta only."""
     before = _WATCH[0]

@@ -199,17 +199,18 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
         steps: dict[str, tuple[FunctionalStep, tuple[Frame, ...]]] = {}
         sites: dict[tuple[Any, ...], str] = {}  # a call site's step name
 
-        def functional(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
-            """A functional pool the user's code called: a step of the pass, recorded as a call."""
+        def functional(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Any], None] | None:
+            """A functional pool the user's code calls: a step of the pass, recorded as a call
+            that begins now; what it returns finishes it (a call that raises stays unfinished)."""
             owner = open_calls[-1][0] if open_calls else ""
             module = modules.get(owner)
             if module is not None and type(module).__module__.startswith("torch.") and owner:
-                return  # torch's own layer (nn.MaxPool2d) calling its functional form
+                return None  # torch's own layer (nn.MaxPool2d) calling its functional form
             op = WATCHED[func]
             step = step_of(op, args, kwargs)
             frames = _user_frames(sys._getframe(1))
             if step is None or not frames or not args or not isinstance(args[0], torch.Tensor):
-                return
+                return None
             key = (owner, op, frames[0])
             name = sites.get(key)
             if name is None:
@@ -220,10 +221,16 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
                 steps[name] = (step, frames)
             index = counts.get(name, 0)
             counts[name] = index + 1
-            record = [name, index, len(open_calls), (_shapes(args[0]),), _shapes(out), True]
+            record = [name, index, len(open_calls), (_shapes(args[0]),), None, False]
             if flow is not None:
-                flow.claim(len(records), args, out)
+                flow.claim(len(records), args)
             records.append(record)
+
+            def finish(out: Any) -> None:
+                record[4], record[5] = _shapes(out), True
+                if flow is not None:
+                    flow.claimed(out)
+            return finish
 
         output: ShapeTree | None = None
         crash = None
