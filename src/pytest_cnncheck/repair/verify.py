@@ -139,6 +139,7 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
     # The right side: a model that ran and, with every fix, still disagrees with the spec may
     # be right where the spec is wrong; its fixes are written only on request.
     agrees = not _real(state.findings)
+    weighed = agreeing(spec, findings)  # the spec's facts the model agrees with, for the spec's side
     out = []
     for finding in findings:
         identity = finding.identity
@@ -149,7 +150,7 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
                 fixed = replace(fixed, applicability="unsafe", unsafe="spec-disagrees")
             kept = tuple(hint for hint in finding.hints if hint.applicability.startswith("spec"))
             # The other way beside it: the spec's value, where the model is right.
-            other = tuple(hint for hint in _no_fix(finding, trace, agreeing(spec, findings))
+            other = tuple(hint for hint in _no_fix(finding, trace, weighed)
                           if hint.applicability == "spec-if-model-right")
             elsewhere = not_ours(fixed.edits, rootdir) if rootdir is not None else None
             if elsewhere is not None:  # verified, but not in a file of the project's: for the user to apply
@@ -171,8 +172,7 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
                 Hint.suggest(f"{_said(candidate)} passes the shapes but is not sound, so it is not written "
                              f"({broken.rule}): {broken.reason}")
                 for candidate, broken in search.refused.get(identity, [])))[:2]
-            extra = tuple(hint for hint in _no_fix(finding, trace, agreeing(spec, findings))
-                          if hint.applicability != "none")
+            extra = tuple(hint for hint in _no_fix(finding, trace, weighed) if hint.applicability != "none")
             shared = _shared(finding, trace)
             out.append(replace(finding, hints=(why, *refused, *([shared] if shared else []), *finding.hints,
                                                *extra)))
