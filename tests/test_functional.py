@@ -110,6 +110,9 @@ def test_a_functional_pool_breaks_the_rule_at_its_line_and_the_crash_decomposes_
     out = result.stdout.str()
     assert_in_order(out, "failed in fc1: receives 16*3*3 = 144, in_features 400",
                     "flattened: [1, 16, 3, 3] -> 16*3*3 = 144",
+                    # the pool that set the size, with its arithmetic
+                    "its spatial size comes from max_pool2d_2 = F.max_pool2d(kernel_size=4, stride=3, padding=0):",
+                    "H: (10 - 4 + 2*0) / 3 + 1 = 3",
                     "+         self.fc1 = nn.Linear(16 * 3 * 3, 120)",  # the expression keeps its form
                     "rules.pooling (CNN401 pooling-rule)",
                     "max_pool2d_2 = F.max_pool2d(kernel_size=4, stride=3, padding=0) pools with H: F=4, S=3",

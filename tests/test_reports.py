@@ -158,11 +158,15 @@ def test_json_findings_carry_the_causes_arithmetic_as_numbers(tutorial: pytest.P
     assert w["axis"] == "W" and w["output"] == 9
     # 16*4*4 = 256 features reach fc1, made for 400: the crash, at the line that ran.
     assert by_key["forward"]["ran"] == {"file": "net.py", "line": 20}
-    assert by_key["forward"]["steps"] == [
+    assert by_key["forward"]["steps"][:2] == [
         {"kind": "argument", "layer": "fc1", "call": 0, "input": [1, 256], "argument": "in_features",
          "received": 256, "value": 400, "arithmetic": "256 features, but in_features is 400"},
         {"kind": "flatten", "layer": "fc1", "call": 0, "shape": [1, 16, 4, 4], "features": 256,
          "arithmetic": "flattened: [1, 16, 4, 4] -> 16*4*4 = 256"}]
+    # ... and the window that set the flattened size: pool's second call, (9 - 3) / 2 + 1 = 4.
+    assert [(step["layer"], step["call"], step["axis"], step["input"], step["output"], step["arithmetic"])
+            for step in by_key["forward"]["steps"][2:]] == [
+        ("pool", 1, "H", 9, 4, "(9 - 3 + 2*0) / 2 + 1 = 4"), ("pool", 1, "W", 9, 4, "(9 - 3 + 2*0) / 2 + 1 = 4")]
     assert by_key["expect.layers.conv2.output"]["ran"] is None
     # The rule: the pool's windows leave a remainder on 28: (28 - 3) / 2 + 1 = 13.5.
     division = [f for f in findings if f["key"] == "rules.exact_division"]

@@ -362,7 +362,13 @@ def crash_cause(trace: Trace) -> list[str] | None:
         takes = " or ".join(f"{rank} {names}" for rank, names in takes_ranks(layer).items())
         return [f"{receives}{got} dimensions, but a {layer.type_name} takes {takes}"]
     steps = _steps(cause, trace)
-    return [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:])]
+    lines = [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:] if not isinstance(step, Step))]
+    windows = [step for step in steps if isinstance(step, Step)]
+    if windows:  # the window that set the flattened size, as the arithmetic a person would do
+        maker = trace.layers[windows[0].layer]
+        lines.append(f"its spatial size comes from {describe(maker)}:")
+        lines.extend(f"  {step.text()}" for step in windows)
+    return lines
 
 
 def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:
@@ -382,7 +388,19 @@ def _steps(cause: Cause, trace: Trace) -> tuple[Arithmetic, ...]:
     steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, argument, cause.got,
                                                cause.wanted),)
     found = flattened(trace, call) if cause.what == "in_features" else None
-    return steps + ((found,) if found is not None else ())
+    if found is None:
+        return steps
+    return steps + (found,) + _window_before(trace, call, found.shape)
+
+
+def _window_before(trace: Trace, call: Call, shape: tuple[int, ...]) -> tuple[Step, ...]:
+    """The window arithmetic of the conv or pool whose output was `shape`, the last before
+    `call`: where the size a flatten multiplied out was set."""
+    for earlier in reversed(trace.calls[:trace.calls.index(call)]):
+        layer = trace.layers.get(earlier.name)
+        if earlier.finished and earlier.output == shape and layer is not None and layer.kind in ("conv", "pool"):
+            return window_steps(layer, earlier)
+    return ()
 
 
 @dataclass(frozen=True)
