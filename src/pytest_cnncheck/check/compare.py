@@ -123,7 +123,7 @@ def _no_fix(finding: Finding, trace: Trace, agrees: tuple[str, ...] = ()) -> tup
     or the other; the checks leave the plain "write the actual value" to this. Where the
     model ran and agrees with the spec's other facts, one line says so: the weight on the
     spec's side."""
-    weighed = (f"the model agrees with the spec's {_listed(agrees)}: this value is the likelier mistake",) \
+    weighed = (f"the model agrees with the spec's {causes.listed(agrees, most=6)}: this value is the likelier mistake",) \
         if agrees and trace.crash is None else ()
     if finding.updatable and finding.actual is not None:
         return (Hint.if_right(f"write {finding.actual} (`pytest --cnncheck-update` writes it)", lines=weighed),)
@@ -141,11 +141,6 @@ def _no_fix(finding: Finding, trace: Trace, agrees: tuple[str, ...] = ()) -> tup
     if finding.actual is not None:
         return (Hint.if_right(f"write {finding.actual}"),)
     return (Hint.none("no fix cnncheck can compute for this: the sentence above says what to change"),)
-
-
-def _listed(names: tuple[str, ...]) -> str:
-    shown = list(names[:6]) + ([f"{len(names) - 6} more"] if len(names) > 6 else [])
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
 
 
 def _fix_delta(cause: causes.Cause) -> int | None:

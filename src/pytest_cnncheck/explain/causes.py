@@ -16,7 +16,7 @@ import linecache
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
@@ -66,6 +66,12 @@ def _shown(path: str, line: int) -> str:
     # A line in an argument list ends in a comma: not part of the code a sentence quotes.
     code = linecache.getline(path, line).strip().removesuffix(",")
     return f"{shown}:{line}: {code}" if code else f"{shown}:{line}"
+
+
+def listed(names: Sequence[str], most: int | None = None) -> str:
+    """`conv1, conv2 and fc1`; past `most` names, the rest counted: `... and 3 more`."""
+    shown = list(names) if most is None or len(names) <= most else [*names[:most], f"{len(names) - most} more"]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
 
 
 def spatial_names(dims: int) -> tuple[str, ...]:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..check.compare import _no_fix, agreeing
 from ..explain.candidates import constructor, size_line
-from ..explain.causes import spatial_names
+from ..explain.causes import listed, spatial_names
 from ..findings import Candidate, Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
@@ -152,6 +152,7 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
             # The other way beside it: the spec's value, where the model is right.
             other = tuple(hint for hint in _no_fix(finding, trace, weighed)
                           if hint.applicability == "spec-if-model-right")
+            hints = (*kept, *([shared] if shared else []), *(hint for hint in other if hint not in kept))
             elsewhere = not_ours(fixed.edits, rootdir) if rootdir is not None else None
             if elsewhere is not None:  # verified, but not in a file of the project's: for the user to apply
                 note = Hint.suggest(f"{fixed.change}, verified on the model, but not written: {elsewhere}",
@@ -159,11 +160,9 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
                                         tuple(e for e in fixed.edits if isinstance(e, SourceEdit)))
                                         for line in (f"{path}:{number}", *(f"- {t}" for t in old),
                                                      *(f"+ {t}" for t in new))))
-                out.append(replace(finding, hints=(note, *kept, *([shared] if shared else []),
-                                                   *(hint for hint in other if hint not in kept))))
-                continue
-            out.append(replace(finding, repairs=(fixed,), hints=(*kept, *([shared] if shared else []),
-                                                                 *(hint for hint in other if hint not in kept))))
+                out.append(replace(finding, hints=(note, *hints)))
+            else:
+                out.append(replace(finding, repairs=(fixed,), hints=hints))
         elif identity in followers and finding.follows is None:
             out.append(replace(finding, follows=followers[identity], hints=()))
         elif finding.changes and finding.follows is None:  # tried, or not reached: no fix shown
@@ -304,10 +303,7 @@ def _also_changed(candidate: Candidate, before: Trace, after: Trace) -> str:
     named = {fix.layer for fix in candidate}
     others = [name for name, layer in before.layers.items() if layer.leaf and name not in named
               and name in after.layers and after.layers[name].hparams != layer.hparams]
-    if not others:
-        return ""
-    listed = ", ".join(others[:-1]) + f" and {others[-1]}" if len(others) > 1 else others[0]
-    return f" (the same edit changes {listed})"
+    return f" (the same edit changes {listed(others)})" if others else ""
 
 
 _WINDOW = {"kernel_size", "stride", "padding", "dilation", "output_padding", "ceil_mode"}

@@ -387,12 +387,7 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
         for finding in row["findings"]:
             if finding.get("follows"):
                 continue
-            where = _where(row, finding)
-            if finding["expected_text"] is not None and finding["actual_text"] is not None:
-                out.append(f"- {where}**{_text(finding['key'])}**: expected "
-                           f"{_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}")
-            else:
-                out.append(f"- {where}**{_text(finding['key'])}**: {_text(finding['message'] or '')}")
+            out.append(_headline(row, finding))
             # Every line of the explanation, never cut: the line that explains the bug may be
             # the last. A detail indented under another is a bullet nested under it.
             for detail in finding["details"]:
@@ -416,11 +411,7 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
         if followers:  # folded, as the terminal folds them: what each says, and what it follows
             out += ["", "<details>", f"<summary>{len(followers)} that follow from "
                     f"{'it' if len(row['findings']) - len(followers) == 1 else 'them'}</summary>", ""]
-            out += [f"- {_where(row, finding)}**{_text(finding['key'])}**: "
-                    + (f"expected {_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}"
-                       if finding["expected_text"] is not None and finding["actual_text"] is not None
-                       else _text(finding["message"] or ""))
-                    + f" ({_text(finding['follows'])})" for finding in followers]
+            out += [f"{_headline(row, finding)} ({_text(finding['follows'])})" for finding in followers]
             out += ["", "</details>"]
     drawn = [row for row in rows if row["status"] != "failed" and row.get("diagram")]
     if drawn:
@@ -438,8 +429,13 @@ def mismatch_count(roots: int, total: int) -> str:
     return text
 
 
-def _where(row: dict[str, Any], finding: dict[str, Any]) -> str:
-    return f"{_code(row['file'] + ':' + str(finding['line']))} " if finding["line"] else ""
+def _headline(row: dict[str, Any], finding: dict[str, Any]) -> str:
+    """`- `file:line` **key**: expected `X`, actual `Y``, or the finding's sentence."""
+    where = f"{_code(row['file'] + ':' + str(finding['line']))} " if finding["line"] else ""
+    said = (f"expected {_code(finding['expected_text'])}, actual {_code(finding['actual_text'])}"
+            if finding["expected_text"] is not None and finding["actual_text"] is not None
+            else _text(finding["message"] or ""))
+    return f"- {where}**{_text(finding['key'])}**: {said}"
 
 
 def _hints_markdown(finding: dict[str, Any]) -> list[str]:
