@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from pytest_cnncheck.spec.model import BYTE_SUFFIXES, COUNT_SUFFIXES, DEVICES, DTYPES, MODES  # noqa: E402
+from pytest_cnncheck.spec.model import (  # noqa: E402
+    BYTE_SUFFIXES, COUNT_SUFFIXES, DEVICES, DTYPES, MODES, OPTIMIZERS, PRECISIONS, TRAINING_PARTS)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = (ROOT / "src" / "pytest_cnncheck" / "cnncheck.schema.json", ROOT / "schema" / "cnncheck.schema.json")
@@ -176,6 +177,14 @@ def definitions() -> dict[str, object]:
                 "device": {"enum": list(DEVICES),
                            "description": "meta (default: no memory, falling back to the CPU), cpu or cuda."},
                 "mode": {"enum": list(MODES), "description": "eval (default) or train."},
+                "train": {"description": "How one training step is run, for expect.memory.training.",
+                          "anyOf": [{"const": True}, {
+                              "type": "object", "additionalProperties": False, "properties": {
+                                  "optimizer": {"enum": list(OPTIMIZERS)},
+                                  "precision": {"enum": list(PRECISIONS)},
+                                  "loss": {"type": ["string", "integer"],
+                                           "description": "The output the loss is: a dict key or an index."},
+                                  "set_to_none": {"type": "boolean"}}}]},
                 "expect": {"$ref": "#/$defs/expect"},
                 "rules": {"$ref": "#/$defs/rules"},
             }},
@@ -196,10 +205,18 @@ def definitions() -> dict[str, object]:
                 "mult_adds": {"$ref": "#/$defs/count",
                               "description": "Multiply-adds of one forward pass, as torchinfo counts them."},
                 "memory": {"type": "object", "additionalProperties": False, "minProperties": 1,
-                           "description": "Bytes, measured on meta: params, buffers, activations "
-                                          "(exact, or bounds such as {max: 16GiB}).",
-                           "properties": {key: {"$ref": "#/$defs/bytes"}
-                                          for key in ("params", "buffers", "activations")}},
+                           "description": "Bytes, measured on meta: params, buffers, activations, "
+                                          "training (exact, or bounds such as {max: 16GiB}).",
+                           "properties": {
+                               **{key: {"$ref": "#/$defs/bytes"} for key in ("params", "buffers", "activations")},
+                               "training": {
+                                   "description": "The peak of one training step: a size or bound, or a bound "
+                                                  "with bounds on its parts ({max: 12G, activations: {max: 4G}}).",
+                                   "anyOf": [{"$ref": "#/$defs/bytes"}, {
+                                       "type": "object", "minProperties": 1, "additionalProperties": False,
+                                       "properties": {"min": {"$ref": "#/$defs/exact_bytes"},
+                                                     "max": {"$ref": "#/$defs/exact_bytes"},
+                                                     **{part: {"$ref": "#/$defs/bytes"} for part in TRAINING_PARTS}}}]}}},
                 "layers": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"},
                            "description": "Expectations per layer, keyed by the name named_modules() gives."},
                 "flatten": {"type": "object",

@@ -122,7 +122,7 @@ INVALID = {
     "a power": (GOOD + "\n  expect: {params: 2**10}", "uses the operator **"),
     "a misspelt magnitude": (GOOD + "\n  expect: {params: {max: 5Mb}}", "Did you mean 5M?"),
     "a lowercase magnitude": (GOOD + "\n  expect: {params: {max: 5m}}", "Did you mean 5M?"),
-    "a count suffix on bytes": (GOOD + "\n  expect: {memory: {params: 16M}}", "Did you mean 16MB?"),
+    "a decimal suffix on bytes": (GOOD + "\n  expect: {memory: {params: 16Mb}}", "Did you mean 16MB?"),
     "a misspelt byte magnitude": (GOOD + "\n  expect: {memory: {activations: {max: 16Gib}}}",
                                   "Did you mean 16GiB?"),
     "a magnitude in a shape": (GOOD + "\n  expect: {output: [1, 10K]}", "not the text '10K'"),

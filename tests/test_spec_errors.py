@@ -132,15 +132,15 @@ MISTAKES = [
       input_size: [1, 3, 32, 32]
       expect:
         memory: {activations: {max: 16Gib}}
-    """, 6, "'16Gib' has the suffix 'Gib', which is not one cnncheck knows (B, KiB, MiB, GiB, TiB, KB, "
-            "MB, GB, TB). Did you mean 16GiB?"),
+    """, 6, "'16Gib' has the suffix 'Gib', which is not one cnncheck knows (B, KiB, MiB, GiB, TiB, K, M, G, T, "
+            "KB, MB, GB, TB). Did you mean 16GiB?"),
     ("""
     broken:
       model: net.py:Net
       input_size: [1, 3, 32, 32]
       expect:
-        memory: {params: 16M}
-    """, 6, "'16M' has the suffix 'M', which is not one cnncheck knows"),
+        memory: {params: 16m}
+    """, 6, "'16m' has the suffix 'm', which is not one cnncheck knows"),
     ("""
     broken:
       model: net.py:Net

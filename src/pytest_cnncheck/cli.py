@@ -39,13 +39,14 @@ import os
 import re
 import shlex
 import sys
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
 from .explain.causes import rejections, tied_columns
 from .report.scaffold import LAYER_CHOICES, run_lines, spec_text
-from .spec.model import DTYPES, Spec, SpecError
+from .spec.model import DTYPES, OPTIMIZERS, Spec, SpecError, TrainSpec
 from .spec.parse import parse_text
 from .spec.sizes import describe, label, pattern
 
@@ -74,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--receptive-field", action="store_true",
                       help="also state each layer's receptive field and effective stride (with "
                            "--rules, the widest features' field as rules.receptive_field)")
+    init.add_argument("--train", nargs="?", const="adamw", choices=OPTIMIZERS, metavar="OPTIMIZER",
+                      help="also run one training step (with OPTIMIZER: adamw by default; sgd, sgd-momentum, "
+                           "adam) and state its peak memory as a bound 10%% above today's (or --budget's)")
     init.add_argument("-o", "--output", metavar="FILE", help="write the spec to FILE instead of printing it")
     init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
@@ -387,6 +391,8 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(f"{args.output} exists; pass --force to overwrite it")
     spec_dir = out_path.parent if out_path else Path.cwd()
     spec = _model_spec(args, spec_dir)
+    if args.train:
+        spec = replace(spec, train=TrainSpec(optimizer=args.train))
     model, model_file = args.model, _names_file(args.model)
 
     from . import probe  # torch is imported here

@@ -138,14 +138,17 @@ class VerboseFacts:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if report.when != "call" or result is None or terminal is None:
             return
-        from .report.results import facts_line
+        from .report.results import facts_line, training_line
 
         facts = facts_line(result)
+        training = training_line(result)
         tables = [text for title, text in report.sections if "torchinfo summary" in title]
-        if facts or tables:
+        if facts or training or tables:
             terminal.ensure_newline()
         if facts:
             terminal.write_line(f"    {facts}")
+        if training:
+            terminal.write_line(f"    {training}")
         if tables:
             for line in tables[0].splitlines():
                 terminal.write_line(f"    {line}")

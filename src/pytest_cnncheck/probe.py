@@ -38,7 +38,8 @@ from .run.layers import Frame, Layers, named_modules
 from .run.record import Run, batch_of, definition_sites, plain, run_recorded
 from .run.resolve import check_kwargs, resolve_model
 from .run.selection import Selecting, needs_data
-from .spec.model import Spec, SpecError, TensorInput
+from .run.training import training_step
+from .spec.model import Spec, SpecError, TensorInput, TrainSpec
 from .trace import Selection, Trace
 
 __all__ = ["DeviceUnavailable", "probe", "resolve_model", "scan"]
@@ -429,6 +430,12 @@ def _probe_on(spec: Spec, factory: Callable[..., Any], device: str, *, summary: 
                                         selection=selection), model, inputs, keywords)
         if len(spec.input_sizes) == 1 and spec.arguments is None:
             trace = replace(trace, fitting_inputs=_fitting(spec, model, trace, device, default))
+        if (spec.train is not None or summary and device == "meta") and trace.crash is None \
+                and trace.selection is None:
+            # Last: the step leaves the model's tensors fake where it ran under autocast. On a
+            # real device it takes the memory it measures: only where the spec asks.
+            trace = replace(trace, training=training_step(model, inputs, keywords, spec.train or TrainSpec(),
+                                                          spec.mode == "train"))
         return trace
 
 

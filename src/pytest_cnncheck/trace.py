@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Literal, Mapping, Union
 
 from .fields import Entry, Unknown, Whole
 
-__all__ = ["widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Layer", "Operand", "Reshape", "ShapeTree", "Step", "Trace",
+__all__ = ["widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Layer", "Operand", "Part", "Phase", "Reshape",
+           "ShapeTree", "Step", "Trace", "Training",
            "format_shapes", "shapes_from_json", "shapes_json"]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
@@ -199,9 +200,56 @@ class Trace:
     # On meta, ops whose output size depends on values (nonzero, masks, nms) selected nothing
     # (run/selection.py); where init asked, the same pass with everything selected.
     selection: Selection | None = None
+    training: Training | None = None  # the training step's memory, where a spec or -v asked
 
     def calls_of(self, name: str) -> list[Call]:
         return [call for call in self.calls if call.name == name]
+
+
+# What the bytes live at a moment of a training step are: the parts of its peak.
+Part = Literal["params", "buffers", "gradients", "optimizer_state", "activations", "temporaries", "inputs"]
+PARTS: tuple[Part, ...] = ("params", "buffers", "gradients", "optimizer_state", "activations", "temporaries",
+                           "inputs")
+Phase = Literal["forward", "backward", "optimizer"]
+# Why a training step raised: the spec's train.loss names no output; a BatchNorm given one
+# value per channel in training; anything else.
+StepFailure = Literal["loss", "one-value-per-channel", "other"]
+
+
+@dataclass(frozen=True)
+class Held:
+    """Tensors of one shape that one layer made in the forward pass and that are still live at
+    the training step's peak (most are saved for backward)."""
+
+    layer: str  # "" for the model's own forward
+    shape: tuple[int, ...]
+    dtype: str  # "float32"
+    count: int
+    each: int  # bytes of one
+
+    @property
+    def bytes(self) -> int:
+        return self.count * self.each
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training step's memory (run/training.py): the peak of the bytes its tensors hold,
+    what they are at that moment, and when it falls. `error` where the step raised (a
+    BatchNorm given one value per channel): then nothing else is known."""
+
+    optimizer: str
+    precision: str
+    peak: int = 0
+    parts: tuple[tuple[Part, int], ...] = ()
+    phase: Phase = "forward"
+    layer: str | None = None  # the innermost layer at work at the peak; None: the optimizer's own loop
+    held: tuple[Held, ...] = ()  # the largest activations live at the peak, most first
+    error: str | None = None
+    failure: StepFailure | None = None
+
+    def part(self, name: Part) -> int:
+        return dict(self.parts).get(name, 0)
 
 
 @dataclass(frozen=True)

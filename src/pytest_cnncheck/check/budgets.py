@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from ..explain import candidates, causes
 from ..findings import Finding, Hint
-from ..spec.model import Bound, Number, Spec
+from ..spec.model import Bound, Count, Number, Spec
 from ..trace import Trace
 from . import macs, memory
 from .edits import number_edits
@@ -47,7 +47,7 @@ def params_findings(spec: Spec, trace: Trace) -> list[Finding]:
     return findings
 
 
-MODEL_ITSELF = "the model's own forward"  # the "layer" of ops outside every module call
+MODEL_ITSELF = memory.MODEL_ITSELF
 
 
 def over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[tuple[str, int]],
@@ -95,8 +95,11 @@ def memory_findings(spec: Spec, trace: Trace) -> list[Finding]:
     figures = memory.figures(trace)
     findings = []
     for key, stated, line in spec.memory:
-        actual = figures[key]
         name = f"expect.memory.{key}"
+        if key.startswith("training"):
+            findings += _training_findings(name, key, stated, line, trace)
+            continue
+        actual = figures[key]
         if isinstance(stated, Bound):
             if not stated.holds(actual):
                 carriers = (param_carriers(trace, "") if key == "params" else
@@ -112,6 +115,41 @@ def memory_findings(spec: Spec, trace: Trace) -> list[Finding]:
                                     hints=(Hint.if_right(f"write {actual:,} (`pytest --cnncheck-update` writes it)"),),
                                     edits=number_edits(stated, actual)))
     return findings
+
+
+def _training_findings(name: str, key: str, stated: Count, line: int, trace: Trace) -> list[Finding]:
+    """`expect.memory.training`: the training step's peak (run/training.py), or a part of it."""
+    training = trace.training
+    if training is None:  # the forward pass failed: its own finding says why
+        return []
+    if training.error is not None:
+        hint = {"loss": Hint.spec("name an output forward returns in train.loss, or leave it out to sum them all"),
+                "one-value-per-channel": Hint.suggest("a BatchNorm needs more than one value per channel in "
+                                                      "training: a batch of 2 or more, or a larger input")
+                }.get(training.failure or "other",
+                      Hint.suggest("run one training step of the model by hand to see where it fails"))
+        return [Finding(name, line, expected=str(stated), actual="no peak: the training step raised",
+                        details=(f"the forward check passed, and one training step ({training.optimizer}, "
+                                 f"{training.precision}) raised {training.error}",), hints=(hint,))]
+    actual = memory.training_figure(training, key)
+    if stated.value == actual or isinstance(stated, Bound) and stated.holds(actual):
+        return []
+    details = [memory.what(key), f"the peak: {memory.peak_text(training)}",
+               f"at the peak: {memory.parts_text(training)}"]
+    if training.held:
+        details += ["the largest activations live then:"] + [f"  {memory.held_text(held)}" for held in training.held]
+    layers = tuple(dict.fromkeys(name for name in (training.layer, *(held.layer for held in training.held)) if name))
+    if isinstance(stated, Bound):
+        finding = over_budget(name, line, stated, actual, [], "bytes")
+        return [replace(finding, actual=f"{actual:,} ({memory.readable(actual)})",
+                        details=(*finding.details, *details), layers=layers,
+                        hints=(Hint.suggest("a smaller batch, activation checkpointing (torch.utils.checkpoint) "
+                                            "in the layers above, or train.precision: bfloat16"),
+                               *finding.hints[1:]))]
+    return [Finding(name, line, expected=counted_text(stated), actual=f"{actual:,} ({memory.readable(actual)})",
+                    expected_value=stated.value, actual_value=actual, details=tuple(details), layers=layers,
+                    hints=(Hint.if_right(f"write {actual:,} (`pytest --cnncheck-update` writes it)"),),
+                    edits=number_edits(stated, actual))]
 
 
 def _activation_carriers(trace: Trace) -> list[tuple[str, int]]:

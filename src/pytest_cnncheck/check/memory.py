@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..trace import Call, Trace
+from ..trace import Call, Held, Trace, Training
 
-__all__ = ["KEYS", "activation_bytes", "activation_bytes_of", "figures", "readable", "what"]
+__all__ = ["KEYS", "activation_bytes", "activation_bytes_of", "figures", "held_text", "peak_text", "parts_text",
+           "readable", "training_figure", "what"]
 
 KEYS = ("params", "buffers", "activations")
 
@@ -33,8 +34,42 @@ def activation_bytes_of(call: Call, trace: Trace) -> int:
     return 2 * _elements(call.output) * trace.element_bytes
 
 
+def training_figure(training: Training, key: str) -> int:
+    """`training`: the step's peak; `training.<part>`: that part's bytes at the peak."""
+    return training.peak if key == "training" else training.part(key.partition(".")[2])  # type: ignore[arg-type]
+
+
+MODEL_ITSELF = "the model's own forward"  # the "layer" of ops outside every module call
+_PART_NAMES = {"optimizer_state": "optimizer state"}
+
+
+def parts_text(training: Training) -> str:
+    """`params 44.6 MiB, gradients 40.8 MiB, ...`: the peak's parts, largest first."""
+    return ", ".join(f"{_PART_NAMES.get(part, part)} {readable(size)}"
+                     for part, size in sorted(training.parts, key=lambda item: -item[1]))
+
+
+def peak_text(training: Training) -> str:
+    """`216.4 MiB in backward at layer1.0.conv1 (adamw, float32)`."""
+    where = f" at {training.layer}" if training.layer else ""
+    return f"{readable(training.peak)} in {training.phase}{where} ({training.optimizer}, {training.precision})"
+
+
+def held_text(held: Held) -> str:
+    """`layer3.0.conv1 holds 4 tensors of [32, 256, 14, 14] = 24.5 MiB each in float32`."""
+    shape = "[" + ", ".join(map(str, held.shape)) + "]"
+    what = f"{held.count} tensors of {shape} = {readable(held.each)} each" if held.count > 1 else \
+        f"a tensor of {shape} = {readable(held.each)}"
+    return f"{held.layer or MODEL_ITSELF} holds {what} in {held.dtype}"
+
+
 def what(key: str) -> str:
     """What a figure counts, for the failure text."""
+    if key.startswith("training"):
+        part = key.partition(".")[2]
+        return ("the peak of the bytes live during one training step (forward, loss, backward, the "
+                "optimizer's step)" if not part else
+                f"the bytes of {_PART_NAMES.get(part, part)} live at the training step's peak")
     return {"params": "the bytes of every parameter, once, at its dtype",
             "buffers": "the bytes of every buffer (running statistics and the like)",
             "activations": "each output of a layer with parameters, and its gradient (torchinfo's "

@@ -25,7 +25,7 @@ from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..repair.sourcecode import edited_lines, read_source
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
-from ..trace import Trace, format_shapes, shapes_from_json, shapes_json, widest
+from ..trace import Trace, Training, format_shapes, shapes_from_json, shapes_json, widest
 from .hints import LABELS, applied_by
 
 __all__ = ["REPORT_VERSION", "changes", "error_result", "json_report", "markdown_report", "read_report",
@@ -73,6 +73,8 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         "findings": [_finding(finding, spec, trace) for finding in findings],
         "receptive_field": widest_field(trace) if spec.scan is None else None,
     }
+    if ran and spec.scan is None and trace.training is not None:
+        result["memory"]["training"] = _training(trace.training)
     if diagram and spec.scan is None:
         from .diagram import mermaid
 
@@ -83,6 +85,16 @@ def spec_result(spec: Spec, traces: Sequence[Trace], findings: Sequence[Finding]
         result["tried"] = len(spec.scan.points)
         result["memory_sizes"] = at if ran else None  # the size the memory figures are for
     return result
+
+
+def _training(training: Training) -> dict[str, Any]:
+    """`memory.training`: the training step's peak in bytes, its parts, when it falls."""
+    return {"peak": training.peak if training.error is None else None,
+            "parts": dict(training.parts), "phase": training.phase if training.error is None else None,
+            "layer": training.layer, "optimizer": training.optimizer, "precision": training.precision,
+            "held": [{"layer": held.layer, "shape": list(held.shape), "dtype": held.dtype, "count": held.count,
+                      "bytes_each": held.each} for held in training.held],
+            "error": training.error}
 
 
 def error_result(error: SpecError) -> dict[str, Any]:
@@ -211,6 +223,21 @@ def versions() -> dict[str, str]:
     return found
 
 
+def training_line(result: dict[str, Any]) -> str:
+    """`training step (adamw, float32): peak 22.7 MiB in backward at layer2.bn2 (...)`: what
+    `-v` prints under the facts where a training step ran."""
+    training = (result.get("memory") or {}).get("training")
+    if not training:
+        return ""
+    head = f"training step ({training['optimizer']}, {training['precision']}): "
+    if training["peak"] is None:
+        return head + f"raised {training['error']}"
+    where = f" at {training['layer']}" if training["layer"] else ""
+    parts = ", ".join(f"{part.replace('_', ' ')} {memory.readable(size)}"
+                      for part, size in sorted(training["parts"].items(), key=lambda item: -item[1]))
+    return head + f"peak {memory.readable(training['peak'])} in {training['phase']}{where} ({parts})"
+
+
 def facts_line(result: dict[str, Any]) -> str:
     """`output [1, 10], params 62,006 (62,006 trainable), on meta`: what `-v` prints."""
     parts = []
@@ -307,7 +334,13 @@ _FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], int | None]], ...] = (
     ("mult-adds", lambda row: row.get("mult_adds")),
     ("activations", lambda row: (row.get("memory") or {}).get("activations")),
     ("param bytes", lambda row: (row.get("memory") or {}).get("params")),
+    ("training peak", lambda row: _peak(row)),
 )
+
+
+def _peak(row: dict[str, Any]) -> int | None:
+    peak = ((row.get("memory") or {}).get("training") or {}).get("peak")
+    return peak if isinstance(peak, int) else None
 
 
 def percent(share: float) -> str:
@@ -363,8 +396,9 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
            f"torch {v['torch']}, torchinfo {v['torchinfo']}, pytest-cnncheck {v['pytest-cnncheck']}"]
     if baseline is not None:
         out += changes(rows, baseline)
-    out += ["", "| status | spec | output | params | activations | mismatches |",
-           "| --- | --- | --- | ---: | ---: | --- |"]
+    peaks = any(_peak(row) is not None for row in rows)  # a column only where a spec ran a training step
+    out += ["", "| status | spec | output | params | activations | " + ("training peak | " if peaks else "")
+            + "mismatches |", "| --- | --- | --- | ---: | ---: | " + ("---: | " if peaks else "") + "--- |"]
     for row in rows:
         output = _shape_text(row["output"]) if row.get("output") is not None else \
             (accepted_text(row["accepted"], row.get("tried")) if "accepted" in row else "")
@@ -375,8 +409,10 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
         roots = sum(1 for finding in row["findings"] if not finding.get("follows"))
         mismatches = ("spec error" if row.get("error") else
                       mismatch_count(roots, len(row["findings"])) if row["findings"] else "")
+        peak = _peak(row)
+        training = (memory.readable(peak) if peak is not None else "") + " | " if peaks else ""
         out.append(f"| {_ICONS.get(row['status'], row['status'])} | {_code(row['id'], cell=True)} | "
-                   f"{_cell(output)} | {params} | {activations} | {mismatches} |")
+                   f"{_cell(output)} | {params} | {activations} | {training}{mismatches} |")
     failed = [row for row in rows if row["status"] == "failed"]
     for row in failed:
         out += ["", f"### {_code(row['id'])}", ""]

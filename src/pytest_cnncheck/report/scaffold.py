@@ -41,8 +41,13 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
     out.append("  expect:")
     if is_shape_tree(trace.output):
         out.append(f"    output: {flow_shapes(trace.output)}")
+    training = trace.training.peak if trace.training is not None and trace.training.error is None else None
+    # A peak is a budget, never a snapshot: 10% above today's unless --budget says.
+    peak = f"training: {{max: {headroom(training, budget or TRAINING_HEADROOM, _BINARY)}}}" if training else ""
     if budget is None:
         out.append(f"    params: {{total: {trace.params_total}, trainable: {trace.params_trainable}}}")
+        if peak:
+            out.append(f"    memory: {{{peak}}}")
     else:
         # No "# 62,006 today" beside a bound: the update never rewrites a bound, so such a
         # comment would go stale on the first change; `-v` prints today's figures.
@@ -50,7 +55,8 @@ def spec_text(spec: Spec, trace: Trace, *, layers: str = "leaf", rules: bool = F
         activations = memory.activation_bytes(trace)
         out.append(f"    params: {{max: {headroom(trace.params_total, budget, COUNT_SUFFIXES)}}}")
         out.append(f"    mult_adds: {{max: {headroom(counted, budget, COUNT_SUFFIXES)}}}")
-        out.append(f"    memory: {{activations: {{max: {headroom(activations, budget, _BINARY)}}}}}")
+        out.append(f"    memory: {{activations: {{max: {headroom(activations, budget, _BINARY)}}}"
+                   + (f", {peak}" if peak else "") + "}")
     out.extend(_layer_lines(trace, layers, fields))
     out.extend(_flatten_lines(trace))
     if rules:
@@ -76,6 +82,8 @@ def run_lines(spec: Spec) -> list[str]:
         out.append(f"  device: {spec.device}")
     if spec.mode != "eval":
         out.append(f"  mode: {spec.mode}")
+    if spec.train is not None:
+        out.append(f"  train: {{optimizer: {spec.train.optimizer}}}")
     return out
 
 
@@ -111,6 +119,7 @@ def _varying(mine: Any, theirs: Any, reached: bool) -> Any:
 
 
 _BINARY = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+TRAINING_HEADROOM = Fraction(1, 10)
 
 
 def headroom(value: int, budget: Fraction, suffixes: dict[str, int]) -> str:

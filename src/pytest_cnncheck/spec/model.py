@@ -11,14 +11,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from .sizes import SizeSet, label
 from .source import Span
 
 __all__ = [
     "Bound", "CallSpec", "Count", "Dim", "FieldSpec", "FileSpecs", "FlattenSpec", "LayerSpec", "Number", "ParamsSpec",
-    "Scan", "Shape", "ShapeMap", "ShapeNode", "ShapeSeq", "Shapes", "Spec", "SpecError",
+    "Scan", "Shape", "ShapeMap", "ShapeNode", "ShapeSeq", "Shapes", "Spec", "SpecError", "TrainSpec",
     "DEFAULT_POOLING",
 ]
 
@@ -33,10 +33,17 @@ DTYPES = (
 DEVICES = ("meta", "cpu", "cuda")
 MODES = ("eval", "train")
 
-SPEC_KEYS = ("model", "kwargs", "input_size", "forward_kwargs", "sweep", "dtype", "device", "mode", "expect",
-             "rules")
+SPEC_KEYS = ("model", "kwargs", "input_size", "forward_kwargs", "sweep", "dtype", "device", "mode", "train",
+             "expect", "rules")
 EXPECT_KEYS = ("output", "params", "mult_adds", "memory", "layers", "flatten", "accepts")
-MEMORY_KEYS = ("params", "buffers", "activations")
+MEMORY_KEYS = ("params", "buffers", "activations", "training")
+# `expect.memory.training`: the peak's bound (min, max) and a bound for each of its parts.
+TRAINING_PARTS = ("params", "buffers", "gradients", "optimizer_state", "activations", "temporaries", "inputs")
+TRAIN_KEYS = ("optimizer", "precision", "loss", "set_to_none")
+Optimizer = Literal["sgd", "sgd-momentum", "adam", "adamw"]
+OPTIMIZERS: tuple[Optimizer, ...] = ("sgd", "sgd-momentum", "adam", "adamw")
+Precision = Literal["float32", "bfloat16", "float16"]
+PRECISIONS: tuple[Precision, ...] = ("float32", "bfloat16", "float16")
 PARAMS_KEYS = ("total", "trainable")
 LAYER_KEYS = ("output", "input", "params", "type", "calls", "receptive_field", "effective_stride")
 CALL_KEYS = ("output", "input")
@@ -107,9 +114,11 @@ def _magnitude_text(number: Number) -> str:
 Count = Union[Number, Bound]
 
 # Readable magnitudes, exact: `25.6M` is 25,600,000. Counts take decimal suffixes; byte
-# sizes binary ones (GiB) and decimal ones (GB).
+# sizes binary ones (GiB, and G as memory sizes are read: a "12G" card holds 12 GiB) and
+# decimal ones (GB).
 COUNT_SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 BYTE_SUFFIXES = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+                 "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40,
                  "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 MAGNITUDE = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$")
 
@@ -332,6 +341,17 @@ def argument_text(tree: Any) -> str:
 
 
 @dataclass(frozen=True)
+class TrainSpec:
+    """`train:`: how the training step whose memory `expect.memory.training` bounds is run."""
+
+    optimizer: Optimizer = "adamw"
+    precision: Precision = "float32"  # bfloat16, float16: autocast, the weights kept in float32
+    loss: str | None = None  # the output (a key or an index) the loss is; None: every output summed
+    set_to_none: bool = True  # zero_grad's default: no gradients held before backward
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     path: Path
@@ -358,7 +378,9 @@ class Spec:
     output: Shapes | None = None
     params: ParamsSpec | None = None
     mult_adds: tuple[Count, int] | None = None
-    memory: tuple[tuple[str, Count, int], ...] = ()  # (params|buffers|activations, bytes, line)
+    # (params|buffers|activations|training|training.<part>, bytes, line)
+    memory: tuple[tuple[str, Count, int], ...] = ()
+    train: TrainSpec | None = None  # a training step runs: for its memory
     layers: tuple[LayerSpec, ...] = ()
     flatten: tuple[FlattenSpec, ...] = ()
     pooling: tuple[tuple[int, int], ...] | None = None

@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 from .expr import ExpressionError, evaluate, names_in
 from .model import (MAGNITUDE, BYTE_SUFFIXES, CALL_KEYS, COUNT_SUFFIXES, DEFAULT_POOLING, DEVICES, EXPECT_KEYS,
-                    LAYER_KEYS, MAX_COMBINATIONS, MEMORY_KEYS, MODES, PARAMS_KEYS, RULE_KEYS, SPEC_KEYS, Bound,
-                    CallSpec, Count, Dim, FieldSpec, FlattenSpec, LayerSpec, Number, ParamsSpec, Scan, Shape, ShapeMap,
-                    ShapeNode, Shapes, ShapeSeq, Spec, SpecError)
+                    LAYER_KEYS, MAX_COMBINATIONS, MEMORY_KEYS, MODES, OPTIMIZERS, PARAMS_KEYS, PRECISIONS,
+                    RULE_KEYS, SPEC_KEYS, TRAIN_KEYS, TRAINING_PARTS, Bound, CallSpec, Count, Dim, FieldSpec,
+                    FlattenSpec, LayerSpec, Number, ParamsSpec, Scan, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq,
+                    Spec, SpecError, TrainSpec)
 from .sizes import SizeSet, SizeSetError, parse_sizes
 from .inputs import Inputs, structured, typed
 from .source import LineMap, Span
@@ -89,8 +90,15 @@ class Validator(Inputs):
             mode = self.choice(body, "mode", MODES)
             if mode:
                 fields["mode"] = mode
+        if "train" in body:
+            train = self.train(body["train"], body.value_line("train"))
+            if train is not None:
+                fields["train"] = train
         if "expect" in body:
             self.expect(body["expect"], body.value_line("expect"), fields)
+            if "train" not in fields and any(key == "training" or key.startswith("training.")
+                                             for key, _, _ in fields.get("memory", ())):
+                fields["train"] = TrainSpec()  # a step with train's defaults
         if "rules" in body:
             self.rules(body["rules"], body.value_line("rules"), fields)
         if self.problems:
@@ -377,7 +385,10 @@ class Validator(Inputs):
             if memory is not None:
                 stated = []
                 for key in MEMORY_KEYS:
-                    if key in memory:
+                    if key == "training" and key in memory:
+                        stated += self.training(memory["training"], memory.value_line(key),
+                                                memory.value_spans.get(key))
+                    elif key in memory:
                         found = self.count(memory[key], memory.value_line(key), f"expect.memory.{key}",
                                            memory.value_spans.get(key), BYTE_SUFFIXES)
                         if found is not None:
@@ -389,6 +400,62 @@ class Validator(Inputs):
             fields["flatten"] = self.flatten(expect["flatten"], expect.value_line("flatten"))
         if "accepts" in expect:
             fields["scan"] = self.accepts(expect)
+
+    def training(self, value: Any, line: int, span: Span | None) -> list[tuple[str, Count, int]]:
+        """`expect.memory.training`: the peak's bound (`{max: 12G}`), or a count, and bounds
+        on its parts (`{max: 12G, activations: {max: 4G}}`)."""
+        where = "expect.memory.training"
+        if not isinstance(value, LineMap) or set(value) <= {"min", "max"}:
+            found = self.count(value, line, where, span, BYTE_SUFFIXES)
+            return [] if found is None else [("training", found, line)]
+        self.known_keys(value, ("min", "max", *TRAINING_PARTS), f"`{where}`")
+        stated: list[tuple[str, Count, int]] = []
+        bound = LineMap(value.line)
+        for key in ("min", "max"):
+            if key in value:
+                bound[key] = value[key]
+                bound.value_lines[key] = value.value_line(key)
+        if bound:
+            first = min(bound.value_lines.values())
+            found = self.count(bound, first, where, None, BYTE_SUFFIXES)
+            if found is not None:
+                stated.append(("training", found, first))
+        for part in TRAINING_PARTS:
+            if part in value:
+                found = self.count(value[part], value.value_line(part), f"{where}.{part}",
+                                   value.value_spans.get(part), BYTE_SUFFIXES)
+                if found is not None:
+                    stated.append((f"training.{part}", found, value.value_line(part)))
+        return stated
+
+    def train(self, value: Any, line: int) -> TrainSpec | None:
+        """`train:`: the optimizer, precision, loss and zero_grad of the step to measure."""
+        if value is True or value == {}:
+            return TrainSpec(line=line)
+        train = self.mapping(value, line, "train", TRAIN_KEYS)
+        if train is None:
+            return None
+        settings: dict[str, Any] = {"line": line}
+        for key, allowed in (("optimizer", OPTIMIZERS), ("precision", PRECISIONS)):
+            if key in train:
+                chosen = self.choice(train, key, allowed)
+                if chosen is None:
+                    return None
+                settings[key] = chosen
+        if "loss" in train:
+            loss = train["loss"]
+            if isinstance(loss, bool) or not isinstance(loss, (str, int)):
+                self.problem(train.value_line("loss"), "`train.loss` names the output the loss is: a key "
+                                                       f"of the dict forward returns, or an index, not {value_kind(loss)}.")
+                return None
+            settings["loss"] = None if loss == "sum" else str(loss)
+        if "set_to_none" in train:
+            if not isinstance(train["set_to_none"], bool):
+                self.problem(train.value_line("set_to_none"), "`train.set_to_none` must be true (zero_grad's "
+                             f"default: no gradients held before backward) or false, not {value_kind(train['set_to_none'])}.")
+                return None
+            settings["set_to_none"] = train["set_to_none"]
+        return TrainSpec(**settings)
 
     def accepts(self, expect: LineMap) -> Scan | None:
         value, line = expect["accepts"], expect.value_line("accepts")
