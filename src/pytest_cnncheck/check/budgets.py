@@ -134,8 +134,9 @@ def _training_findings(name: str, key: str, stated: Count, line: int, trace: Tra
     actual = memory.training_figure(training, key)
     if stated.value == actual or isinstance(stated, Bound) and stated.holds(actual):
         return []
-    details = [memory.what(key), f"the peak: {memory.peak_text(training)}",
-               f"at the peak: {memory.parts_text(training)}"]
+    details = [memory.what(key), f"the peak: {memory.peak_text(training.peak, training.phase, training.layer)} "
+                                 f"({training.optimizer}, {training.precision})",
+               f"at the peak: {memory.parts_text(training.parts)}"]
     if training.held:
         details += ["the largest activations live then:"] + [f"  {memory.held_text(held)}" for held in training.held]
     layers = tuple(dict.fromkeys(name for name in (training.layer, *(held.layer for held in training.held)) if name))

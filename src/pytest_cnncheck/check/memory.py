@@ -14,7 +14,7 @@ model's tensors hold. Pure: no torch.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 from ..trace import Call, Held, Trace, Training
 
@@ -43,16 +43,16 @@ MODEL_ITSELF = "the model's own forward"  # the "layer" of ops outside every mod
 _PART_NAMES = {"optimizer_state": "optimizer state"}
 
 
-def parts_text(training: Training) -> str:
+def parts_text(parts: Iterable[tuple[str, int]]) -> str:
     """`params 44.6 MiB, gradients 40.8 MiB, ...`: the peak's parts, largest first."""
     return ", ".join(f"{_PART_NAMES.get(part, part)} {readable(size)}"
-                     for part, size in sorted(training.parts, key=lambda item: -item[1]))
+                     for part, size in sorted(parts, key=lambda item: -item[1]))
 
 
-def peak_text(training: Training) -> str:
-    """`216.4 MiB in backward at layer1.0.conv1 (adamw, float32)`."""
-    where = f" at {training.layer}" if training.layer else ""
-    return f"{readable(training.peak)} in {training.phase}{where} ({training.optimizer}, {training.precision})"
+def peak_text(peak: int, phase: str, layer: str | None) -> str:
+    """`216.4 MiB in backward at layer1.0.conv1`."""
+    where = f" at {layer}" if layer else ""
+    return f"{readable(peak)} in {phase}{where}"
 
 
 def held_text(held: Held) -> str:

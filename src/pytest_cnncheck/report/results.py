@@ -232,10 +232,8 @@ def training_line(result: dict[str, Any]) -> str:
     head = f"training step ({training['optimizer']}, {training['precision']}): "
     if training["peak"] is None:
         return head + f"raised {training['error']}"
-    where = f" at {training['layer']}" if training["layer"] else ""
-    parts = ", ".join(f"{part.replace('_', ' ')} {memory.readable(size)}"
-                      for part, size in sorted(training["parts"].items(), key=lambda item: -item[1]))
-    return head + f"peak {memory.readable(training['peak'])} in {training['phase']}{where} ({parts})"
+    return (head + f"peak {memory.peak_text(training['peak'], training['phase'], training['layer'])} "
+            f"({memory.parts_text(training['parts'].items())})")
 
 
 def facts_line(result: dict[str, Any]) -> str:

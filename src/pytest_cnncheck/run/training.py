@@ -39,11 +39,12 @@ HELD = 3  # the largest activations the record keeps
 class _Storage:
     """One storage the step holds: what it is, how large, who made it, and when."""
 
-    __slots__ = ("part", "size", "layer", "shape", "dtype", "born", "died")
+    __slots__ = ("part", "size", "layer", "shape", "dtype", "born", "died", "ref")
 
     def __init__(self, part: Part, size: int, layer: str, shape: tuple[int, ...], dtype: str, born: int) -> None:
         self.part, self.size, self.layer, self.shape, self.dtype = part, size, layer, shape, dtype
         self.born, self.died = born, -1
+        self.ref: Any = None  # the weak reference that sees the storage go
 
 
 # The CPU's backward kernels that hold a buffer the size of their input's gradient while they
@@ -59,7 +60,6 @@ class _Live(TorchDispatchMode):
         super().__init__()  # type: ignore[no-untyped-call]
         self.storages: dict[int, _Storage] = {}  # by the storage's address, while it lives
         self.gone: list[_Storage] = []
-        self.refs: dict[int, Any] = {}
         self.totals: dict[Part, int] = dict.fromkeys(PARTS, 0)
         self.total = 0
         self.clock = 0
@@ -76,18 +76,24 @@ class _Live(TorchDispatchMode):
             return
         size = storage.nbytes()
         self.clock += 1
-        self.storages[key] = _Storage(part, size, self.layer or "", tuple(tensor.shape),
-                                      str(tensor.dtype).removeprefix("torch."), self.clock)
-        self.refs[key] = weakref.ref(storage, lambda _, key=key: self.release(key))  # type: ignore[misc]
+        held = self.storages[key] = _Storage(part, size, self.layer or "", tuple(tensor.shape),
+                                             str(tensor.dtype).removeprefix("torch."), self.clock)
+        held.ref = weakref.ref(storage, lambda _, key=key: self.release(key))  # type: ignore[misc]
         self.totals[part] += size
         self.total += size
-        if self.total > self.peak:
-            self.peak = self.total
-            self.at = (self.clock, dict(self.totals), self.phase, self.layer)
+        self.reached()
+
+    def reached(self, scratch: int = 0) -> None:
+        """Records the moment as the peak where the live bytes, with a kernel's `scratch`
+        buffer (held while it runs, freed before it returns), are the most yet."""
+        if self.total + scratch > self.peak:
+            self.peak = self.total + scratch
+            totals = dict(self.totals)
+            totals["temporaries"] += scratch
+            self.at = (self.clock, totals, self.phase, self.layer)
 
     def release(self, key: int) -> None:
         held = self.storages.pop(key, None)
-        self.refs.pop(key, None)
         if held is None:
             return
         self.clock += 1
@@ -115,16 +121,8 @@ class _Live(TorchDispatchMode):
             if isinstance(leaf, torch.Tensor):
                 self.hold(leaf, part)
         if func in _SCRATCH and isinstance(out[0], torch.Tensor):
-            self.scratch(out[0].untyped_storage().nbytes())
+            self.reached(scratch=out[0].untyped_storage().nbytes())
         return out
-
-    def scratch(self, size: int) -> None:
-        """A buffer a kernel holds while it runs, beside its outputs, and frees before it returns."""
-        if self.total + size > self.peak:
-            self.peak = self.total + size
-            totals = dict(self.totals)
-            totals["temporaries"] += size
-            self.at = (self.clock, totals, self.phase, self.layer)
 
     def held(self) -> tuple[Held, ...]:
         """The activations live at the peak, grouped by the layer and shape that made them,
