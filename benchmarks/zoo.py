@@ -8,7 +8,7 @@ use, so this runs in an environment of its own, not in CI:
     python3 -m venv /tmp/zoo && /tmp/zoo/bin/python -m pip install torch==2.14.1 torchvision==0.29.1
     /tmp/zoo/bin/python -m pip install timm segmentation-models-pytorch torchinfo pytest pyyaml
     /tmp/zoo/bin/python -m pip install --no-deps -e .
-    /tmp/zoo/bin/python benchmarks/zoo.py [--models a,b,c] [--repeat 3] [--device meta]
+    /tmp/zoo/bin/python benchmarks/zoo.py [--models a,b,c] [--repeat 3] [--init]
 
 It writes a spec file per model into a scratch folder, runs `pytest -p no:cacheprovider`
 there once (the item times come from a JUnit XML report), then times the plain CPU build
@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="CPU and torchinfo timings: the best of N")
     parser.add_argument("--pytest-args", default="", help="more pytest arguments, e.g. '-v' or '-n 2'")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--init", action="store_true",
+                        help="check the spec `cnncheck init` writes for each model, not a run-only one")
     parser.add_argument("--keep", metavar="FOLDER", help="write the specs (and reports) into FOLDER and keep it")
     args = parser.parse_args()
     models = args.models.split(",") if args.models else TIMM + [f"{a}:{e}" for a, e in SMP]
@@ -146,9 +148,22 @@ def main() -> None:
     specs = _specs(models)
     import yaml
 
+    inits: dict[str, str] = {}
     for name, spec in specs.items():
-        (folder / f"{name}.cnncheck.yaml").write_text(yaml.safe_dump({name: {**spec, "expect": {}}}))
+        target = folder / f"{name}.cnncheck.yaml"
+        if args.init:  # the spec `cnncheck init` writes, every layer's output stated
+            done = subprocess.run([sys.executable, "-m", "pytest_cnncheck", "init", str(spec["model"]),
+                                   "--kwargs", json.dumps(spec["kwargs"]), "--input-size",
+                                   ",".join(str(d) for d in spec["input_size"]),  # type: ignore[attr-defined]
+                                   "--name", name, "-o", str(target), "--force"],
+                                  cwd=folder, capture_output=True, text=True, check=False)
+            inits[name] = "ok" if done.returncode == 0 else f"failed: {done.stderr.strip().splitlines()[-1:]}"
+        else:
+            target.write_text(yaml.safe_dump({name: {**spec, "expect": {}}}))
     times, wall, outcomes = _items(folder, args.pytest_args.split())
+    if args.init:
+        print(f"init: {sum(v == 'ok' for v in inits.values())}/{len(inits)} wrote a spec; "
+              + "; ".join(f"{k}: {v}" for k, v in inits.items() if v != "ok"))
     import platform
 
     import torch

@@ -315,7 +315,7 @@ def test_markdown_report_draws_failing_specs(models: pytest.Pytester) -> None:
     assert 'n39 -->|"1x512x28x28"| n83' in diagram
     assert "class n83 bad" in diagram
     boxes = [line for line in diagram.splitlines() if line.startswith("  n") and '["' in line]
-    assert len(boxes) == 10  # conv1, bn1, relu, maxpool, 4 stages, avgpool, fc
+    assert len(boxes) == 11  # conv1, bn1, relu, maxpool, 4 stages, avgpool, flatten (torch.flatten), fc
     report = json.loads((models.path / "r.json").read_text())
     rows = {row["id"]: row for row in report["specs"]}
     assert "diagram" not in rows["arch.cnncheck.yaml::resnet50"]  # the JSON carries numbers
@@ -350,8 +350,9 @@ def test_a_crash_is_drawn_up_to_the_layer_that_raised(tutorial_net: pytest.Pytes
     """, "--cnncheck-report=r.md")
     result.assert_outcomes(failed=1)
     (diagram,) = _mermaid((tutorial_net.path / "r.md").read_text())
-    assert 'n5["fc1<br/>Linear<br/>raised here"]' in diagram
-    assert "class n5 bad" in diagram and "output" not in diagram
+    assert 'n5["flatten<br/>flatten<br/>RF ' in diagram  # torch.flatten(x, 1): a step of the pass
+    assert 'n6["fc1<br/>Linear<br/>raised here"]' in diagram
+    assert "class n6 bad" in diagram and "output" not in diagram
 
 
 def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

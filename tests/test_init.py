@@ -57,6 +57,7 @@ net:
           - {output: [1, 6, 14, 14]}
           - {output: [1, 16, 5, 5]}
       conv2: {output: [1, 16, 10, 10], params: 2416}
+      flatten: {output: [1, 400]}
       fc1: {output: [1, 120], params: 48120}
       fc2: {output: [1, 84], params: 10164}
       fc3: {output: [1, 10], params: 850}

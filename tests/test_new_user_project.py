@@ -196,7 +196,7 @@ def test_init_writes_a_flatten_fact_only_where_a_flatten_fed_the_linear(
     assert main(["init", "models.py:Classifier", "--input-size", "2,3,8,8"]) == 0
     text = capsys.readouterr().out
     assert "    flatten:\n      classifier.0: 64*1*1\n" in text
-    assert "classifier.2:" not in text.split("    flatten:")[1]  # fed by a ReLU after a Linear
+    assert "classifier.2:" not in text.split("\n    flatten:\n")[1]  # fed by a ReLU after a Linear
     write_spec(project, """
         stated:
           model: models.py:Classifier

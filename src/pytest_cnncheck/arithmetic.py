@@ -3,6 +3,7 @@ writes it as a person does it by hand. Each formula is written here once (the
 output-size formula itself lives in window.py):
 
 * `Step`: a conv's or pool's window along one axis, `H: (14 - 5 + 2*0) / 1 + 1 = 10`;
+* `Resized`: an interpolate, a pad or a pixel shuffle along one axis, `H: 8 * 2 = 16`;
 * `Flattened`: the tensor flattened into a Linear, `flattened: [1, 16, 5, 5] -> 16*5*5 = 400`;
 * `Counted`: a layer's parameters, `6 * (5*5*3 + 1) = 456`;
 * `Received`: what reached a layer against the argument that takes it,
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from .trace import format_shapes
+from .resize import Resize
 from .window import Window
 
-__all__ = ["Arithmetic", "Counted", "Flattened", "Operands", "Received", "Step", "counted_as", "product_text"]
+__all__ = ["Arithmetic", "Counted", "Flattened", "Operands", "Received", "Resized", "Step", "counted_as", "product_text"]
 
 
 def counted_as(argument: str) -> str:
@@ -56,6 +58,25 @@ class Step:
 
     def text(self) -> str:
         return f"{self.axis}: {self.window.steps(self.size)}"
+
+
+@dataclass(frozen=True)
+class Resized:
+    """A step that resized a map along one spatial axis (interpolate, pad, pixel shuffle),
+    run on the size that reached it."""
+
+    layer: str
+    call: int
+    axis: str
+    size: int
+    resize: Resize
+
+    @property
+    def output(self) -> int | None:
+        return self.resize.out(self.size)
+
+    def text(self) -> str:
+        return f"{self.axis}: {self.resize.steps(self.size)}"
 
 
 @dataclass(frozen=True)
@@ -187,4 +208,4 @@ def _written(formula: str, t: dict[str, Any]) -> str:
     return text
 
 
-Arithmetic = Union[Step, Flattened, Received, Counted, Operands]
+Arithmetic = Union[Step, Resized, Flattened, Received, Counted, Operands]

@@ -47,9 +47,12 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "avg_pool": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                  "divisor_override"),
     "lp_pool": ("input", "norm_type", "kernel_size", "stride", "ceil_mode"),
+    "adaptive_avg_pool": ("input", "output_size"), "adaptive_max_pool": ("input", "output_size", "return_indices"),
     "interpolate": ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
                     "antialias"),
     "pad": ("input", "pad", "mode", "value"),
+    "pixel_shuffle": ("input", "upscale_factor"), "pixel_unshuffle": ("input", "downscale_factor"),
+    "unfold": ("input", "kernel_size", "dilation", "padding", "stride"),
     "cat": ("tensors", "dim"), "concat": ("tensors", "dim"), "concatenate": ("tensors", "dim"),
     "stack": ("tensors", "dim"), "hstack": ("tensors",), "vstack": ("tensors",),
     "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
@@ -65,6 +68,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "avg_pool": {"padding": 0, "ceil_mode": False},
     "lp_pool": {"ceil_mode": False},
     "interpolate": {"mode": "nearest"},
+    "pad": {"mode": "constant"},
+    "unfold": {"dilation": 1, "padding": 0, "stride": 1},
     "cat": {"dim": 0}, "concat": {"dim": 0}, "concatenate": {"dim": 0}, "stack": {"dim": 0},
 }
 

@@ -22,7 +22,7 @@ ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
 
 @dataclass(frozen=True)
 class Layer:
-    """The facts about one module of `named_modules()`."""
+    """The facts about one module of `named_modules()`, or one functional step of the pass."""
 
     name: str  # qualified name; "" is the model itself
     type_name: str  # "Conv2d"
@@ -38,6 +38,9 @@ class Layer:
     # Its direct parameters that are another layer's tensor (tied weights): (name, the
     # name it is counted under first, `emb.weight`).
     shared: tuple[tuple[str, str], ...] = ()
+    # How the code writes a functional step's call (`F.max_pool2d`, `torch.flatten`,
+    # `.view`); "" for a module.
+    call: str = ""
 
     @property
     def defined(self) -> tuple[str, int] | None:

@@ -415,7 +415,7 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
         elif not output.matches(call.output):
             details = _dimension_lines(f"{layer.name}.output", output, call.output)
             arithmetic = causes.size_arithmetic(layer, call)
-            steps = causes.window_steps(layer, call)
+            steps = causes.size_steps(layer, call)
             if arithmetic:
                 details.append(f"{causes.describe(layer)}{causes.which_call(call, trace)} on input "
                                f"{format_shapes(call.input)}:")

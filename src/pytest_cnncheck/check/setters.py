@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..explain import candidates, causes, clashes
-from ..arithmetic import Step
+from ..arithmetic import Resized, Step
 from ..findings import Candidate, Fix, Hint
 from ..spec.model import Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq
 from ..trace import Call, Layer, Trace, format_shapes
@@ -21,7 +21,7 @@ class Setter:
     cause: str
     hints: tuple[Hint, ...]
     changes: tuple[Candidate, ...] = ()
-    steps: tuple[Step, ...] = ()  # the window arithmetic that gave the spatial sizes it set
+    steps: tuple[Step | Resized, ...] = ()  # the window (or resize) arithmetic that gave the spatial sizes it set
 
 
 def output_setters(output: Shapes, trace: Trace, kwargs: dict[str, Any],
@@ -104,7 +104,7 @@ def _setter(trace: Trace, call: Call, wanted: dict[int, int]) -> Setter:
         hints = [Hint.none(f"{layer.name} ({layer.type_name}) has no argument cnncheck can solve for "
                            f"{', '.join(str(v) for v in wanted.values())}: change what it is made with, or the spec")]
     spatial = {named(axis) for axis in wanted if axis >= 2}
-    steps = tuple(step for step in causes.window_steps(layer, call) if step.axis in spatial)
+    steps = tuple(step for step in causes.size_steps(layer, call) if step.axis in spatial)
     return Setter(layer, cause, tuple(hints), tuple(changes), steps)
 
 

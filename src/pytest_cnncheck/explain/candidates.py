@@ -18,8 +18,9 @@ from typing import Any, Iterable
 from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
 from ..trace import Call, Layer, Trace, format_shapes
+from ..resize import resizes
 from ..window import Window, windows
-from .causes import (BATCH_NORM_RANKS, Cause, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks,
+from .causes import (BATCH_NORM_RANKS, RESIZING, Cause, channels_maker, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks,
                      written_as)
 
 __all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
@@ -58,6 +59,9 @@ def size_fixes(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[st
                limit: int = 3) -> list[Fix]:
     """Changes of one argument of `layer` that make this call's output `wanted` along the
     spatial axes it names ({axis: size}), every other axis staying as it is."""
+    if layer.kind in RESIZING:
+        found = _resize_fix(layer, call, wanted, names)
+        return [found] if found is not None else []
     if layer.kind not in ("conv", "conv_transpose", "pool") or layer.hparams.get("padding") == "same":
         return []
     dims = layer.hparams["dims"]
@@ -101,6 +105,44 @@ def size_fixes(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[st
     return fixes
 
 
+def _resize_fix(layer: Layer, call: Call, wanted: dict[int, int], names: tuple[str, ...]) -> Fix | None:
+    """An interpolate's scale_factor (or size) or a pad's amounts that make this call's
+    output `wanted` on the axes it names, solved with resize.py's formula and checked with it."""
+    dims = layer.hparams.get("dims", 0)
+    received, produced = call.input, call.output
+    found = resizes(layer.kind, layer.hparams, dims)
+    if found is None or not isinstance(received, tuple) or not isinstance(produced, tuple) \
+            or len(received) < dims + 1 or len(produced) < dims + 1:
+        return None
+    sizes, now = received[-dims:], produced[-dims:]
+    target = [wanted.get(axis, now[axis]) for axis in range(dims)]
+    solved = [resize if resize.out(size) == goal else resize.solve(size, goal)
+              for resize, size, goal in zip(found, sizes, target)]
+    if any(r is None or r.out(size) != goal for r, size, goal in zip(solved, sizes, target)):
+        return None
+    new = [r for r in solved if r is not None]
+    value: Any
+    if layer.kind == "pad":
+        pad = list(layer.hparams["pad"])
+        for k, r in zip(reversed(range(dims)), new):
+            pad[2 * k + 1: 2 * k + 2] = [r.after] if 2 * k + 1 < len(pad) else []
+        argument, shown = "pad", str(tuple(pad))
+        value = tuple(pad)
+    elif all(r.how == "scale" for r in new):
+        scales = tuple(int(r.scale) if r.scale.is_integer() else r.scale for r in new)
+        value = scales[0] if len(set(scales)) == 1 else scales
+        argument, shown = "scale_factor", str(value)
+    elif all(r.how == "size" for r in new):
+        argument, value = "size", tuple(r.size for r in new)
+        shown = str(value)
+    else:
+        return None
+    if layer.hparams.get(argument) == value:
+        return None
+    lines = tuple(f"{name}: {r.steps(size)}" for name, r, size in zip(names, new, sizes))
+    return Fix(f"{argument}={shown}", f"{layer.call}(x, {argument}={shown})", lines, layer.name, ((argument, value),))
+
+
 def _candidates(layer: Layer) -> Iterable[tuple[str, list[Any]]]:
     """The arguments to try, in the order a person would change them."""
     h = layer.hparams
@@ -111,7 +153,8 @@ def _candidates(layer: Layer) -> Iterable[tuple[str, list[Any]]]:
     if layer.kind == "conv_transpose":
         yield "output_padding", list(range(0, max(*h["stride"], *h["dilation"])))
     yield "stride", list(range(1, max(h["stride"]) + _SEARCH))
-    yield "kernel_size", list(range(1, biggest_kernel + _SEARCH))
+    if not (layer.call and layer.kind in ("conv", "conv_transpose")):  # a functional conv's window is its weight's
+        yield "kernel_size", list(range(1, biggest_kernel + _SEARCH))
 
 
 def _allowed(layer: Layer, argument: str, value: Any, axis: int) -> bool:
@@ -146,12 +189,13 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
     """`nn.Conv2d(16, 32, kernel_size=3, padding=1)`: the layer's constructor call with
     `change`, arguments at torch's defaults left out."""
     h = {**layer.hparams, **change}
-    if layer.type_path.startswith("torch.nn.functional."):
-        name = written_as(layer)  # F.max_pool2d: a functional step
+    if layer.call:
+        name = layer.call  # F.max_pool2d: a functional step
     else:
         name = f"nn.{layer.type_name}" if layer.type_path.startswith("torch.nn.") else layer.type_name
     if layer.kind in ("conv", "conv_transpose"):
-        args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}"]
+        args = ["x", "weight"] if layer.call else [str(h["in_channels"]), str(h["out_channels"]),
+                                                   f"kernel_size={one(h['kernel_size'])}"]
         defaults = {"stride": 1, "padding": 0, "dilation": 1}
         if layer.kind == "conv_transpose":
             defaults["output_padding"] = 0
@@ -159,7 +203,7 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
                  if one(h[key]) != str(default) or key in change]
         if h["groups"] != 1:
             args.append(f"groups={h['groups']}")
-        if not h["bias"]:
+        if not h["bias"] and not layer.call:
             args.append("bias=False")
     elif layer.kind == "pool":
         args = [f"kernel_size={one(h['kernel_size'])}"]
@@ -365,7 +409,7 @@ def _pool_like(layer: Layer, f: int, s: int) -> Layer:
     dims = layer.hparams["dims"]
     hparams = {**layer.hparams, "kernel_size": (f,) * dims, "stride": (s,) * dims,
                "padding": (0,) * dims, "dilation": (1,) * dims, "ceil_mode": False}
-    return Layer(layer.name, layer.type_name, layer.type_path, "pool", hparams, 0, (), True)
+    return Layer(layer.name, layer.type_name, layer.type_path, "pool", hparams, 0, (), True, call=layer.call)
 
 
 def _chain(pool: Layer, sizes: tuple[int, ...], repeat: int) -> list[list[int]] | None:
@@ -397,7 +441,7 @@ def division_fix(layer: Layer, call: Call, names: tuple[str, ...]) -> tuple[list
 
     found: list[Fix] = []
     tries = [("padding", range(0, max(h["kernel_size"]) + _SEARCH))]
-    if layer.kind == "conv":  # a pool's window is the design rule's business
+    if layer.kind == "conv" and not layer.call:  # a pool's window is the design rule's; F.conv2d's is its weight's
         tries.append(("kernel_size", range(2, max(h["kernel_size"]) + _SEARCH)))
     for argument, values in tries:
         current = h[argument][0]
@@ -487,6 +531,14 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
                     (("in_channels", got),))], []
     if cause.what == "rank":
         return [], [_rank_hint(layer, cause.received)]
+    if cause.what == "shuffle":  # the conv before it made to give a multiple of r*r: the nearer, else the larger
+        maker = channels_maker(trace, cause.call)
+        multiples = sorted({got // cause.wanted * cause.wanted, -(-got // cause.wanted) * cause.wanted} - {0},
+                           key=lambda n: (abs(n - got), -n))
+        fixes = [fix for n in multiples for fix in [channel_fix(maker, n) if maker is not None else None]
+                 if fix is not None]
+        return fixes, [] if fixes else [Hint.none(f"make the channels that reach {layer.name} a multiple of "
+                                                  f"{cause.wanted}")]
     if cause.what in ("unflattened", "unpooled"):
         return _reduction_fix(cause)
     if cause.what == "input_size":
@@ -527,7 +579,7 @@ def _adaptive_form(layer: Layer, sizes: tuple[int, ...]) -> Fix | None:
     if layer.kind != "pool" or family is None or any(size >= k for size, k in zip(sizes, h["kernel_size"])):
         return None
     dims = h["dims"]
-    if layer.type_path.startswith("torch.nn.functional."):
+    if layer.call:
         template, shown = f"{{prefix}}adaptive_{family}_pool{dims}d({{0}}, 1)", f"F.adaptive_{family}_pool{dims}d"
     else:
         name = f"Adaptive{family.capitalize()}Pool{dims}d"

@@ -20,12 +20,15 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
-from ..arithmetic import Arithmetic, Counted, Flattened, Received, Step, counted_as, product_text
+from ..arithmetic import Arithmetic, Counted, Flattened, Received, Resized, Step, counted_as, product_text
 from ..trace import Call, Layer, Trace, format_shapes
+from ..resize import resizes
 from ..window import Window, windows
 
+RESIZING = ("resize", "pad", "shuffle")  # the kinds of step that resize a map without a window
+
 __all__ = [
-    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "takes_ranks", "channels_last", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "called_from", "caller", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "window_steps", "failing_call",
+    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "takes_ranks", "channels_last", "channels_maker", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "called_from", "caller", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "size_steps", "window_steps", "failing_call",
     "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
     "size_arithmetic", "spatial_names",
 ]
@@ -89,8 +92,10 @@ def describe(layer: Layer) -> str:
     """`conv2 = Conv2d(6, 16, kernel_size=5, stride=1, padding=0)`, for the reader's eye."""
     h = layer.hparams
     if layer.kind in ("conv", "conv_transpose"):
-        args = [str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}",
-                f"stride={one(h['stride'])}", f"padding={one(h['padding'])!s}"]
+        # a functional conv is given its weight, whose shape says the channels and the kernel
+        first = [f"weight {list(h['weight'])}"] if "weight" in h else [
+            str(h["in_channels"]), str(h["out_channels"]), f"kernel_size={one(h['kernel_size'])}"]
+        args = [*first, f"stride={one(h['stride'])}", f"padding={one(h['padding'])!s}"]
         if any(d != 1 for d in h["dilation"]):
             args.append(f"dilation={one(h['dilation'])}")
         if h["groups"] != 1:
@@ -104,14 +109,14 @@ def describe(layer: Layer) -> str:
             args.append("ceil_mode=True")
     elif layer.kind == "linear":
         args = [f"in_features={h['in_features']}", f"out_features={h['out_features']}"]
-    else:
-        args = [f"{key}={value}" for key, value in h.items()]
+    else:  # what the call was given, as written: `F.interpolate(scale_factor=2, mode='nearest')`
+        args = [f"{key}={value!r}" for key, value in h.items() if value is not None and key not in ("dims", "weight")]
     return f"{layer.name} = {written_as(layer)}({', '.join(args)})"
 
 
 def written_as(layer: Layer) -> str:
     """How the code names what made the layer: `Conv2d`, or `F.max_pool2d` for a functional step."""
-    return f"F.{layer.type_name}" if layer.type_path.startswith("torch.nn.functional.") else layer.type_name
+    return layer.call or layer.type_name
 
 
 # -- conv and pool output sizes -----------------------------------------------------
@@ -142,7 +147,22 @@ def window_steps(layer: Layer, call: Call) -> tuple[Step, ...]:
                  for name, size, window in zip(spatial_names(layer.hparams["dims"]), sizes, found))
 
 
-def step_lines(steps: Iterable[Step]) -> list[str]:
+def resize_steps(layer: Layer, call: Call) -> tuple[Resized, ...]:
+    """This call's resizing (interpolate, pad, pixel shuffle) as data: one per spatial axis."""
+    sizes = _spatial(layer, call.input)
+    found = resizes(layer.kind, layer.hparams, len(sizes)) if sizes else None
+    if found is None or sizes is None:
+        return ()
+    return tuple(Resized(layer.name, call.index, name, size, resize)
+                 for name, size, resize in zip(spatial_names(len(sizes)), sizes, found))
+
+
+def size_steps(layer: Layer, call: Call) -> tuple[Step | Resized, ...]:
+    """How this call's spatial sizes came out, as data: a window or a resize per axis."""
+    return resize_steps(layer, call) if layer.kind in RESIZING else window_steps(layer, call)
+
+
+def step_lines(steps: Iterable[Step | Resized]) -> list[str]:
     """`H: (32 - 5 + 2*0) / 1 + 1 = 28`: the steps as the explanations write them."""
     return [step.text() for step in steps]
 
@@ -150,6 +170,8 @@ def step_lines(steps: Iterable[Step]) -> list[str]:
 def size_arithmetic(layer: Layer, call: Call) -> list[str]:
     """One line per spatial dimension: how this call's output size came out."""
     sizes = _spatial(layer, call.input)
+    if layer.kind in RESIZING:
+        return step_lines(resize_steps(layer, call))
     if layer.kind not in ("conv", "conv_transpose", "pool") or sizes is None:
         return []
     if layer.hparams.get("padding") == "same":
@@ -282,9 +304,10 @@ class Cause:
     call: Call
     layer: Layer
     received: tuple[int, ...]
-    what: str  # in_features, unflattened, unpooled, input_size, in_channels, window, num_features or rank
+    what: str  # in_features, unflattened, unpooled, input_size, in_channels, window, num_features, rank or shuffle
     got: int  # features or channels that arrived; for a window, the input's size; for rank, its rank
-    wanted: int  # what the layer takes; for a window, F (dilated); for rank, the batched rank
+    wanted: int  # what the layer takes; for a window, F (dilated); for rank, the batched rank; for a
+    # pixel shuffle, r*r, which the channels must be a multiple of
     axis: str = ""  # a window's spatial dimension: H, W, ...
     padding: int = 0  # a window's padding on that dimension
 
@@ -325,6 +348,18 @@ def crash_reason(trace: Trace) -> Cause | None:
     if layer.kind == "norm" and "num_features" in h and len(received) >= 2:
         if received[1] != h["num_features"]:
             return Cause(call, layer, received, "num_features", received[1], h["num_features"])
+    if layer.kind == "shuffle" and "upscale_factor" in h and len(received) >= 3:
+        if received[-3] % h["upscale_factor"] ** 2:
+            return Cause(call, layer, received, "shuffle", received[-3], h["upscale_factor"] ** 2)
+    return None
+
+
+def channels_maker(trace: Trace, call: Call) -> Layer | None:
+    """The conv whose output reached `call` as it is: where its channels were set."""
+    for earlier in reversed(trace.calls[:trace.calls.index(call)]):
+        layer = trace.layers.get(earlier.name)
+        if earlier.finished and earlier.output == call.input and layer is not None and layer.leaf:
+            return layer if layer.kind in ("conv", "conv_transpose") else None
     return None
 
 
@@ -367,6 +402,12 @@ def crash_cause(trace: Trace) -> list[str] | None:
     if cause.what == "rank":
         takes = " or ".join(f"{rank} {names}" for rank, names in takes_ranks(layer).items())
         return [f"{receives}{got} dimensions, but a {layer.type_name} takes {takes}"]
+    if cause.what == "shuffle":
+        r = layer.hparams["upscale_factor"]
+        maker = channels_maker(trace, cause.call)
+        return [f"{receives}{got} channels, but a pixel shuffle by {r} takes a multiple of {r}*{r} = {wanted} "
+                f"(each output channel is made of {wanted}): {got} / {wanted} = {got / wanted:g}",
+                *([f"its channels come from {describe(maker)}"] if maker is not None else [])]
     steps = _steps(cause, trace)
     lines = [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:] if not isinstance(step, Step))]
     windows = [step for step in steps if isinstance(step, Step)]
@@ -388,7 +429,7 @@ def _steps(cause: Cause, trace: Trace) -> tuple[Arithmetic, ...]:
     call = cause.call
     if cause.what == "window":
         return tuple(step for step in window_steps(cause.layer, call) if step.axis == cause.axis)
-    if cause.what == "rank":
+    if cause.what in ("rank", "shuffle"):
         return ()
     argument = "in_features" if cause.what in ("unflattened", "unpooled") else cause.what
     steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, argument, cause.got,
@@ -399,13 +440,14 @@ def _steps(cause: Cause, trace: Trace) -> tuple[Arithmetic, ...]:
     return steps + (found,) + _window_before(trace, call, found.shape)
 
 
-def _window_before(trace: Trace, call: Call, shape: tuple[int, ...]) -> tuple[Step, ...]:
-    """The window arithmetic of the conv or pool whose output was `shape`, the last before
-    `call`: where the size a flatten multiplied out was set."""
+def _window_before(trace: Trace, call: Call, shape: tuple[int, ...]) -> tuple[Step | Resized, ...]:
+    """The window (or resize) arithmetic of the conv, pool or interpolate whose output was
+    `shape`, the last before `call`: where the size a flatten multiplied out was set."""
     for earlier in reversed(trace.calls[:trace.calls.index(call)]):
         layer = trace.layers.get(earlier.name)
-        if earlier.finished and earlier.output == shape and layer is not None and layer.kind in ("conv", "pool"):
-            return window_steps(layer, earlier)
+        if earlier.finished and earlier.output == shape and layer is not None \
+                and layer.kind in ("conv", "pool", *RESIZING):
+            return size_steps(layer, earlier)
     return ()
 
 
@@ -508,6 +550,8 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
         return layer.name, f"{name}: {cause.axis}: input {cause.got}{padded} < F={cause.wanted}"
     if cause.what == "rank":
         return layer.name, f"{name}: receives {cause.got} dimensions, {layer.type_name} takes {cause.wanted}"
+    if cause.what == "shuffle":
+        return layer.name, f"{name}: receives {cause.got} channels, not a multiple of {cause.wanted}"
     if cause.what == "unflattened":
         return layer.name, f"{name}: receives {format_shapes(cause.received)} not flattened, in_features {cause.wanted}"
     if cause.what == "unpooled":
@@ -538,6 +582,8 @@ def crash_kind(trace: Trace) -> str:
         return f"{name}: the input is not flattened to in_features {cause.wanted}"
     if cause.what == "unpooled":
         return f"{name}: the input's {cause.wanted} channels are not pooled"
+    if cause.what == "shuffle":
+        return f"{name}: the channels are not a multiple of {cause.wanted}"
     return f"{name}: the {counted_as(cause.what)} are not {cause.what} {cause.wanted}"
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from .. import ops
 from ..arithmetic import Arithmetic, Flattened, Operands, product_text
 from ..findings import Fix, Hint
+from ..resize import resizes
 from ..trace import Call, Clash, Layer, Operand, Reshape, Step, Trace, format_shapes
 from .candidates import channel_fix, constructor, out_size, size_fixes, size_line
-from .causes import describe, size_arithmetic, window_steps
+from .causes import RESIZING, describe, size_arithmetic, size_steps, spatial_names, written_as
 
 __all__ = ["Explained", "batch_lines", "explain_clash", "input_candidates", "is_shape_clash"]
 
@@ -111,14 +112,30 @@ def explain_clash(trace: Trace) -> Explained | None:
                      f"where the other stays {format_shapes(other.shape)}:")
         lines += [f"  {line}" for line in _step_arithmetic(step, parter)]
         if parter is not None:
-            steps += window_steps(parter, Call(parter.name, _call_index(step.layer), 0, (step.input,),
-                                               step.output, True))
+            steps += size_steps(parter, Call(parter.name, _call_index(step.layer), 0, (step.input,),
+                                             step.output, True))
+        resized = _resized_after(step, b if other is a else a, other.shape, trace)
+        for later, layer, call in resized:
+            lines.append(f"then {describe(layer)} on input {format_shapes(later.input)}:")
+            lines += [f"  {line}" for line in size_arithmetic(layer, call)]
+            steps += size_steps(layer, call)
+            named.append(layer.name)
         if parter is not None:
             named.append(parter.name)
             if not _is_input_of(other, clash, trace):
                 # An identity shortcut wants a projection (a suggestion, below); a shortcut
                 # with its own layers says the main path is what went wrong.
                 changes = _parter_changes(step, parter, other.shape)
+        resizing = _resize_changes(resized, other.shape)
+        changes = resizing + changes
+        if resized and not resizing and resized[-1][1].kind == "resize":
+            # no whole scale gives it (an odd size floored on the way down): a size that
+            # follows the other operand does, at every input
+            _, layer, _ = resized[-1]
+            fix.append(Hint.suggest(f"size= the other operand's `.shape[2:]` in place of {layer.name}'s "
+                                    f"scale_factor: `{layer.call}(x, size=skip.shape[2:])` gives "
+                                    f"{format_shapes(other.shape[2:])} here and the skip's size at every input",
+                                    layer=layer.name))
     if clash.op in ("add", "sub", "mul", "div") and parted is not None:
         fix += _projection(*parted)
     if clash.op in ("cat", "concat", "concatenate") and clash.dim is not None:
@@ -130,6 +147,31 @@ def explain_clash(trace: Trace) -> Explained | None:
                              "the same sizes (the lines above say where they part)"))
     return Explained(brief, tuple(lines), tuple(fix), tuple(dict.fromkeys(named)), tuple(changes),
                      tuple(steps))
+
+
+def _resized_after(parting: Step, operand: Operand, wanted: tuple[int, ...],
+                   trace: Trace) -> list[tuple[Step, Layer, Call]]:
+    """The steps on `operand`'s path after the parting one that resized its map (an
+    interpolate, a pad, a pixel shuffle), oldest first: the sizes a person follows on from
+    where the paths parted."""
+    found = []
+    for later in reversed(operand.path[:operand.path.index(parting)] if parting in operand.path else ()):
+        layer = trace.layers.get(_name(later.layer))
+        if layer is not None and layer.kind in RESIZING and later.input[2:] != later.output[2:] \
+                and len(later.input) == len(wanted):
+            found.append((later, layer, Call(layer.name, _call_index(later.layer), 0, (later.input,), later.output,
+                                             True)))
+    return found
+
+
+def _resize_changes(resized: list[tuple[Step, Layer, Call]], wanted: tuple[int, ...]) -> list[tuple[Fix, ...]]:
+    """The last resize on the path, made to give the other operand's sizes."""
+    if not resized:
+        return []
+    _, layer, call = resized[-1]
+    dims = layer.hparams.get("dims", 0)
+    spatial = {axis: wanted[-dims + axis] for axis in range(dims)}
+    return [(fix,) for fix in size_fixes(layer, call, spatial, spatial_names(dims))]
 
 
 def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[tuple[Fix, ...]]:
@@ -169,7 +211,7 @@ def _source(operand: Operand, clash: Clash, trace: Trace) -> tuple[str, str]:
     shortcut = f", which is {clash.layer}'s input (the shortcut)" if _is_input_of(operand, clash, trace) else ""
     if step.layer and step.layer != clash.layer:
         layer = trace.layers.get(_name(step.layer))
-        kind = f" ({layer.type_name})" if layer is not None else ""
+        kind = f" ({written_as(layer)})" if layer is not None else ""
         return f"{step.layer}{kind}{shortcut}", _name(step.layer)
     owner = next((s for s in operand.path if s.layer and s.layer != clash.layer), None)
     if owner is not None:
@@ -256,6 +298,13 @@ def _simulate(steps: list[Step], size: int, axis: int, trace: Trace) -> int | No
         if len(step.input) < 3 or len(step.output) != len(step.input):
             return None
         layer = trace.layers.get(_name(step.layer))
+        if layer is not None and layer.kind in RESIZING:  # an interpolate, a pad: resize.py's formula
+            found = resizes(layer.kind, layer.hparams, len(step.input) - 2)
+            resized = found[axis].out(size) if found is not None and axis < len(found) else None
+            if resized is None:
+                return None
+            size = resized
+            continue
         # The layer's own computation: its op, or (on meta, by formula) the layer call itself.
         own = layer is not None and layer.kind in ("conv", "conv_transpose", "pool") and (
             step.op in ops.WINDOWED or step.op == layer.name.rsplit(".", 1)[-1])

@@ -230,7 +230,7 @@ def sites(layer: Any, argument: str, old: Any, new: Any, kwargs: dict[str, Any],
         return []
     call = source.call_at(line, position, layer.type_name)
     names = list(ops.SIGNATURES.get(ops.base(layer.type_name), ())) or None \
-        if layer.type_path.startswith("torch.nn.functional.") else _parameters(_layer_class(layer.type_path))
+        if layer.call else _parameters(_layer_class(layer.type_path))
     if call is None or names is None or argument not in names:
         return []
     expr, readable = _argument(call, names, argument)

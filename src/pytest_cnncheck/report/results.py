@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .. import fields
-from ..arithmetic import Arithmetic, Flattened, Operands, Received, Step
+from ..arithmetic import Arithmetic, Flattened, Operands, Received, Resized, Step
 from ..check import macs, memory
 from ..explain.causes import caller
 from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit
@@ -141,6 +141,11 @@ def _step(step: Arithmetic) -> dict[str, Any]:
                 "dilation": window.dilation, "ceil_mode": window.ceil_mode, "transposed": window.transposed,
                 "output_padding": window.output_padding, "output": step.output,
                 "arithmetic": window.steps(step.size)}
+    if isinstance(step, Resized):  # an interpolate, a pad, a pixel shuffle along one axis
+        resize = step.resize
+        return {"kind": "resize", "layer": step.layer, "call": step.call, "axis": step.axis, "input": step.size,
+                "how": resize.how, "scale": resize.scale, "size": resize.size, "pad": [resize.before, resize.after],
+                "output": step.output, "arithmetic": step.text()}
     if isinstance(step, Flattened):
         return {"kind": "flatten", "layer": step.layer, "call": step.call, "shape": list(step.shape),
                 "features": step.features, "arithmetic": step.text()}
@@ -193,7 +198,8 @@ def _made_at(name: str, trace: Trace) -> dict[str, Any]:
         return {"name": name, "file": None, "line": None, "called_from": None}
     call = caller(layer, trace)
     return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1],
-            "called_from": {"file": os.path.relpath(call[0]), "line": call[1]} if call else None}
+            "called_from": {"file": os.path.relpath(call[0]), "line": call[1]} if call else None,
+            "step": bool(layer.call)}
 
 
 def widest_field(trace: Trace) -> dict[str, Any] | None:
@@ -430,7 +436,8 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
             for layer in finding.get("layers", ()):
                 if layer["file"]:
                     where = f"{layer['file']}:{layer['line']}"
-                    out.append(f"  - {_code(layer['name'])} is made at {_code(where)}")
+                    verb = "is called at" if layer.get("step") else "is made at"  # a functional step, a module
+                    out.append(f"  - {_code(layer['name'])} {verb} {_code(where)}")
             for fixed in finding.get("fixes", ()):
                 out.append(f"  - **fix**: {_code(fixed['change'])}, {applied_by(fixed.get('applicability', 'safe'), fixed.get('unsafe'))} "
                            "(verified on the model)")

@@ -122,7 +122,8 @@ def definition_lines(trace: Trace, finding: Finding) -> list[str]:
         where = defined_at(layer) if layer is not None else None
         if layer is not None and where is not None:
             caller = called_from(layer, trace)
-            lines.append(f"{name} is made at {where}" + (f", in the call at {caller}" if caller else ""))
+            verb = "is called at" if layer.call else "is made at"  # a functional step, a module
+            lines.append(f"{name} {verb} {where}" + (f", in the call at {caller}" if caller else ""))
     return lines
 
 

@@ -562,12 +562,15 @@ def _meta_context() -> Any:
         def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                                kwargs: dict[str, Any] | None = None) -> Any:
             kwargs = kwargs or {}
-            if func in WATCHED and _WATCH[0] is not None:  # a functional pool in forward: a step
+            if func in WATCHED and _WATCH[0] is not None:  # a functional step in forward
                 finish = _WATCH[0](func, args, kwargs)
-                out = super().__torch_function__(func, types, args, kwargs)  # type: ignore[no-untyped-call]
                 if finish is not None:
+                    out = self._call(func, types, args, kwargs)
                     finish(out)
-                return out
+                    return out
+            return self._call(func, types, args, kwargs)
+
+        def _call(self, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             try:
                 if func in _FUNCTIONS:
                     return _function(func, args, kwargs)

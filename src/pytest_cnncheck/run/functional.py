@@ -1,35 +1,58 @@
-"""Functional pooling in `forward` as steps of the pass: `F.max_pool2d(x, 2)` is a pooling
-layer to the checks, as `nn.MaxPool2d(2)` is.
+"""Functional calls in `forward` as steps of the pass: `F.max_pool2d(x, 2)` is a pooling
+layer to the checks, as `nn.MaxPool2d(2)` is, and `F.conv2d(x, self.w, stride=2)` a conv.
+
+The steps recorded: the windowed calls (`F.conv*`, `F.conv_transpose*`, the pools, the
+adaptive pools), the resizing ones (`F.interpolate`, `F.pad`, `F.pixel_shuffle`,
+`F.pixel_unshuffle`, `F.unfold`) and the reshapes that flatten a map into features for a
+Linear (`torch.flatten(x, 1)`, `x.flatten(1)`, `x.view(x.size(0), -1)`, `x.reshape(n, -1)`:
+a tensor of rank 3 or more made [N, features]).
 
 A step is named for where it is called: the op's name in the model's own forward
 (`max_pool2d`), prefixed by the module whose forward calls it (`layer1.0.avg_pool2d`); a
 second call site of the same op in the same forward is `max_pool2d_2`, and so on in the
 order the pass first meets them, so the names stay put when unrelated lines move. A call
-site run several times (a loop) is one step called several times, like a module.
+site run several times (a loop) is one step called several times, like a module. A layer
+calling its own functional form (nn.Conv2d's forward calling F.conv2d, a Conv2d subclass
+padding its input first) is that layer, not a step.
 
 On meta the device mode already sees every torch call (fastmeta.py): it hands these ops
-to `watching`'s callback, at no cost for the other ops. Elsewhere (the CPU) the functions
-themselves are wrapped for the pass.
+to `watching`'s callback, at the cost of one set lookup for the other ops. Elsewhere (the
+CPU) the functions and tensor methods themselves are wrapped for the pass.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+import torch
 import torch.nn.functional as F
 from torch.overrides import _get_current_function_mode_stack
 
 from .. import ops
+from .frames import TORCH_DIR
 
 __all__ = ["WATCHED", "FunctionalStep", "step_of", "watching"]
 
-_NAMES = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+_POOLS = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
           "lp_pool1d", "lp_pool2d", "lp_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
           "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
-WATCHED: dict[Any, str] = {getattr(F, name): name for name in _NAMES if hasattr(F, name)}
+_CONVS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+_RESIZES = ("interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "unfold")
+
+# Each watched function: where it lives (wrapped there off meta), its name, how the code
+# writes its call, and the path a spec's `type:` may name.
+_HOMES = ((F, "F.", "torch.nn.functional."), (torch, "torch.", "torch."), (torch.Tensor, ".", "torch.Tensor."))
+_FUNCTIONS: list[tuple[Any, str, str, str]] = [
+    (home, name, written + name, path + name) for (home, written, path), names in zip(_HOMES, (
+        (*_POOLS, *_CONVS, *_RESIZES), ("flatten", "reshape"), ("flatten", "view", "reshape")))
+    for name in names if hasattr(home, name)]
+WATCHED: dict[Any, tuple[str, str, str]] = {getattr(home, name): (name, written, path)
+                                            for home, name, written, path in _FUNCTIONS}
 
 # Called as a watched op begins (func, args, kwargs); what it returns, called with the op's
 # output, finishes the step (an op that raises never finishes it).
@@ -39,11 +62,14 @@ _WATCH: list[Callback | None] = [None]  # read by fastmeta's device mode on ever
 
 @dataclass(frozen=True)
 class FunctionalStep:
-    """What a functional call is to the checks: its op, the layer kind it acts as, and its
-    arguments as that kind's layer keeps them (window.py reads them alike)."""
+    """What a functional call is to the checks: its op, how the code writes it, the layer
+    kind it acts as, and its arguments as that kind's layer keeps them (window.py reads
+    them alike)."""
 
     op: str  # "max_pool2d"
-    kind: str  # "pool", "adaptive_pool"
+    written: str  # "F.max_pool2d", "torch.flatten", ".view"
+    path: str  # "torch.nn.functional.max_pool2d", "torch.Tensor.view"
+    kind: str  # "pool", "adaptive_pool", "conv", "conv_transpose", "resize", "pad", "shuffle", "unfold", "flatten"
     hparams: dict[str, Any]
 
 
@@ -51,24 +77,81 @@ def _per_axis(value: Any, dims: int) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * dims
 
 
-def step_of(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FunctionalStep | None:
-    """The step a call of `name` with these arguments is; None where they can't be read."""
-    dims = int(name[-2])
-    if name.startswith("adaptive_"):
-        size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
-        return FunctionalStep(name, "adaptive_pool", {"output_size": size})
-    try:
-        bound = ops.bind(name, args, kwargs)
-        kernel = _per_axis(bound["kernel_size"], dims)
-        stride = bound.get("stride")
-        return FunctionalStep(name, "pool", {
-            "kernel_size": kernel,
-            "stride": kernel if stride in (None, (), []) else _per_axis(stride, dims),
-            "padding": _per_axis(bound.get("padding", 0), dims),
-            "dilation": _per_axis(bound.get("dilation", 1), dims),
-            "ceil_mode": bool(bound.get("ceil_mode", False)), "dims": dims})
-    except (ops.Unbound, KeyError, TypeError, ValueError):
+def step_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FunctionalStep | None:
+    """The step a call of `func` with these arguments is; None where they can't be read, or
+    where the call is not a step (a reshape that does not flatten a map into features)."""
+    op, written, path = WATCHED[func]
+    if not args or not isinstance(args[0], torch.Tensor):
         return None
+    try:
+        if op in ("flatten", "view", "reshape"):
+            found = _flattening(op, args, kwargs)
+        else:
+            bound = ops.bind(op, args, kwargs)
+            found = _windowed(op, bound) if op in _POOLS or op in _CONVS else _resizing(op, bound)
+    except (ops.Unbound, KeyError, TypeError, ValueError, IndexError):
+        return None
+    return None if found is None else FunctionalStep(op, written, path, *found)
+
+
+def _windowed(op: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if op.startswith("adaptive_"):
+        return "adaptive_pool", {"output_size": bound.get("output_size")}
+    dims = int(op[-2])
+    if op in _CONVS:
+        weight = tuple(bound["weight"].shape)
+        groups = int(bound["groups"])
+        transposed = op.startswith("conv_transpose")
+        channels = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
+        padding = bound["padding"]
+        found = {"in_channels": channels[0], "out_channels": channels[1], "kernel_size": weight[2:],
+                 "stride": _per_axis(bound["stride"], dims),
+                 "padding": padding if isinstance(padding, str) else _per_axis(padding, dims),
+                 "dilation": _per_axis(bound["dilation"], dims), "groups": groups,
+                 "bias": bound.get("bias") is not None, "dims": dims, "weight": weight}
+        if transposed:
+            found["output_padding"] = _per_axis(bound["output_padding"], dims)
+        return ("conv_transpose" if transposed else "conv"), found
+    kernel = _per_axis(bound["kernel_size"], dims)
+    stride = bound.get("stride")
+    return "pool", {
+        "kernel_size": kernel, "stride": kernel if stride in (None, (), []) else _per_axis(stride, dims),
+        "padding": _per_axis(bound.get("padding", 0), dims), "dilation": _per_axis(bound.get("dilation", 1), dims),
+        "ceil_mode": bool(bound.get("ceil_mode", False)), "dims": dims}
+
+
+def _resizing(op: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    if op == "interpolate":
+        return "resize", {"size": bound.get("size"), "scale_factor": bound.get("scale_factor"),
+                          "mode": bound["mode"], "dims": bound["input"].dim() - 2}
+    if op == "pad":
+        return "pad", {"pad": tuple(int(p) for p in bound["pad"]), "mode": bound.get("mode") or "constant",
+                       "dims": min(bound["input"].dim() - 2, (len(bound["pad"]) + 1) // 2)}
+    if op == "unfold":
+        return "unfold", {key: _per_axis(bound[key], 2) for key in ("kernel_size", "stride", "padding", "dilation")} \
+            | {"dims": 2}
+    key = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
+    return "shuffle", {key: int(bound[key]), "dims": 2}
+
+
+def _flattening(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """A reshape of a map (rank 3 or more) into [N, features]: the flatten before a Linear."""
+    rank = args[0].dim()
+    if rank < 3:
+        return None
+    if op == "flatten":
+        start = kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
+        end = kwargs.get("end_dim", args[2] if len(args) > 2 else -1)
+        if start % rank != 1 or end % rank != rank - 1:
+            return None
+    else:
+        shape = kwargs.get("shape", kwargs.get("size", args[1:]))
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)):
+            shape = shape[0]
+        if len(shape) != 2 or not all(isinstance(n, int) for n in shape) \
+                or -1 not in shape and math.prod(shape) != args[0].numel():
+            return None
+    return "flatten", {"start_dim": 1, "end_dim": -1}
 
 
 def _watched(func: Any) -> Callable[..., Any]:
@@ -77,7 +160,9 @@ def _watched(func: Any) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def call(*args: Any, **kwargs: Any) -> Any:
-        if _INSIDE[0]:  # torch's function dispatching to a mode calls itself by name: once only
+        # torch's function dispatching to a mode calls itself by name (once only), and
+        # torch's own code calling these (F.upsample calling F.interpolate) is no step
+        if _INSIDE[0] or sys._getframe(1).f_code.co_filename.startswith(TORCH_DIR):
             return func(*args, **kwargs)
         callback = _WATCH[0]
         finish = callback(func, args, kwargs) if callback is not None else None
@@ -95,27 +180,31 @@ def _watched(func: Any) -> Callable[..., Any]:
 _INSIDE = [False]
 
 
-_WRAPPERS = [(name, func, _watched(func)) for func, name in WATCHED.items()]
+_WRAPPERS = [(home, name, getattr(home, name), _watched(getattr(home, name))) for home, name, _, _ in _FUNCTIONS]
 
 
 @contextmanager
 def watching(callback: Callback) -> Iterator[None]:
     """Within this block, each watched op the model calls is handed to `callback` as it
-    begins, and its output to what that returned, after it ran. On meta the device mode hands them over; elsewhere
-    `torch.nn.functional`'s functions are wrapped for the block, so a model that imported
-    one by name (`from torch.nn.functional import max_pool2d`) is seen on meta only."""
+    begins, and its output to what that returned, after it ran. On meta the device mode
+    hands them over; elsewhere the functions and tensor methods are wrapped for the block,
+    so a model that imported one by name (`from torch.nn.functional import max_pool2d`) is
+    seen on meta only."""
     before = _WATCH[0]
     _WATCH[0] = callback
-    wrapped: list[tuple[str, Any]] = []
+    wrapped: list[tuple[Any, str, Any]] = []
     try:
         if not any(getattr(mode, "watches_functional", False)
                    for mode in _get_current_function_mode_stack()):  # type: ignore[no-untyped-call]
-            for name, func, wrapper in _WRAPPERS:
-                if getattr(F, name) is func:
-                    wrapped.append((name, func))
-                    setattr(F, name, wrapper)
+            for home, name, func, wrapper in _WRAPPERS:
+                if getattr(home, name) is func:
+                    wrapped.append((home, name, vars(home).get(name)))
+                    setattr(home, name, wrapper)
         yield
     finally:
-        for name, func in wrapped:
-            setattr(F, name, func)
+        for home, name, own in reversed(wrapped):
+            if own is None:
+                delattr(home, name)  # a tensor method torch.Tensor inherits: inherited again
+            else:
+                setattr(home, name, own)
         _WATCH[0] = before

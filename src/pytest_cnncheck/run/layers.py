@@ -65,9 +65,9 @@ class Layers(Mapping[str, Layer]):
         if not steps:
             return self
         found = copy.copy(self)
-        found._steps = {name: Layer(name=name, type_name=step.op, type_path=f"torch.nn.functional.{step.op}",
+        found._steps = {name: Layer(name=name, type_name=step.op, type_path=step.path,
                                     kind=step.kind, hparams=step.hparams, params=0, own=(), leaf=True,
-                                    locate=functools.partial(lambda frames: frames, frames))
+                                    locate=functools.partial(lambda frames: frames, frames), call=step.written)
                         for name, (step, frames) in steps.items()}
         return found
 
@@ -78,7 +78,7 @@ class Layers(Mapping[str, Layer]):
         if layer is None:
             module = self._modules[name]
             cls = type(module)
-            kind = _kind(module)
+            kind = kind_of(module)
             layer = self._made[name] = Layer(
                 name=name,
                 type_name=cls.__name__,
@@ -195,7 +195,9 @@ _ADAPTIVE_TYPES = (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._Ad
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
-def _kind(module: nn.Module) -> str:
+def kind_of(module: nn.Module) -> str:
+    """The layer kind of a module: conv, conv_transpose, pool, adaptive_pool, linear, norm,
+    flatten or other."""
     cls = type(module)
     if cls not in _KINDS:
         _KINDS[cls] = _kind_of(module)

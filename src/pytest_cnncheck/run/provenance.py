@@ -70,13 +70,14 @@ class Provenance(TorchFunctionMode):
         return out
 
 
-    def made_by(self, layer: str, args: tuple[Any, ...], output: Any) -> None:
+    def made_by(self, layer: str, args: tuple[Any, ...], output: Any, step: bool = False) -> None:
         """A layer call ended: its output tensors are its, made from its first input (also
-        where formulas on meta made them without an operation this mode could see)."""
+        where formulas on meta made them without an operation this mode could see). A
+        functional step's output is its own even where this mode saw the op make it."""
         inputs = [a for a in _flat(args) if isinstance(a, torch.Tensor)]
         before = _tag(inputs[0]) if inputs else None
         for tensor in _flat(output if isinstance(output, (tuple, list)) else (output,)):
-            if isinstance(tensor, torch.Tensor) and _tag(tensor) is None:
+            if isinstance(tensor, torch.Tensor) and (step or _tag(tensor) is None):
                 _set_tag(tensor, Step(op=layer.split(" (call ")[0].rsplit(".", 1)[-1], layer=layer,
                                       input=tuple(inputs[0].shape) if inputs else (),
                                       output=tuple(tensor.shape), before=before))

@@ -21,8 +21,8 @@ from torch import nn
 
 from ..trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of, user_place_of
-from .functional import WATCHED, FunctionalStep, step_of, watching
-from .layers import Frame, Position, Sites, named_modules
+from .functional import FunctionalStep, step_of, watching
+from .layers import Frame, Position, Sites, kind_of, named_modules
 
 __all__ = ["Run", "batch_of", "definition_sites", "plain", "run_recorded"]
 
@@ -200,17 +200,20 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
         sites: dict[tuple[Any, ...], str] = {}  # a call site's step name
 
         def functional(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Any], None] | None:
-            """A functional pool the user's code calls: a step of the pass, recorded as a call
+            """A functional call the user's code makes: a step of the pass, recorded as a call
             that begins now; what it returns finishes it (a call that raises stays unfinished)."""
             owner = open_calls[-1][0] if open_calls else ""
             module = modules.get(owner)
-            if module is not None and type(module).__module__.startswith("torch.") and owner:
-                return None  # torch's own layer (nn.MaxPool2d) calling its functional form
-            op = WATCHED[func]
-            step = step_of(op, args, kwargs)
-            frames = _user_frames(sys._getframe(1))
-            if step is None or not frames or not args or not isinstance(args[0], torch.Tensor):
+            if owner and module is not None and (type(module).__module__.startswith("torch.")
+                                                 or kind_of(module) != "other"):
+                return None  # a layer (nn.MaxPool2d, a Conv2d subclass) calling its functional form
+            step = step_of(func, args, kwargs)
+            if step is None:
                 return None
+            frames = _user_frames(sys._getframe(1))
+            if not frames:
+                return None
+            op = step.op
             key = (owner, op, frames[0])
             name = sites.get(key)
             if name is None:
@@ -230,6 +233,8 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
                 record[4], record[5] = _shapes(out), True
                 if flow is not None:
                     flow.claimed(out)
+                if provenance is not None:  # the step made it: a clash names the step
+                    provenance.made_by(name + (f" (call {index + 1})" if index else ""), args, out, step=True)
             return finish
 
         output: ShapeTree | None = None
