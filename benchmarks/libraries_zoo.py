@@ -58,7 +58,8 @@ MONAI_3D = "[1, 1, 32, 32, 32]"
 IMAGE = "1,3,224,224"
 
 
-def _monai(name: str, sizes: list[str], **kwargs: object) -> tuple[str, str, dict[str, object], list[str], dict[str, object]]:
+def _monai(name: str, sizes: list[str],
+           **kwargs: object) -> tuple[str, str, dict[str, object], list[str], dict[str, object]]:
     return (f"monai_{name}_{'3d' if kwargs.get('spatial_dims') == 3 else '2d'}", "factories.py:monai",
             {"name": name, **kwargs}, sizes, {})
 

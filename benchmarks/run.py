@@ -366,8 +366,8 @@ ATTENTION = {"conv + attention hybrid, 64x64": ("models.py:conv_attention", (1, 
 def section_fields() -> None:
     """Receptive fields and the diagram: the recorded pass under Flow, run only where
     something reads fields; what it costs against the plain item, on meta."""
-    from pytest_cnncheck.report.diagram import mermaid
     from pytest_cnncheck.probe import probe
+    from pytest_cnncheck.report.diagram import mermaid
 
     print("\n## 9. Receptive fields and the shape-flow diagram\n")
     print("| model | item on meta | with fields | share | the diagram from the trace |")

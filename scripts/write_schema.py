@@ -16,7 +16,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from pytest_cnncheck.spec.model import (  # noqa: E402
-    BYTE_SUFFIXES, COUNT_SUFFIXES, DEVICES, DTYPES, MODES, OPTIMIZERS, PRECISIONS, TRAINING_PARTS)
+    BYTE_SUFFIXES,
+    COUNT_SUFFIXES,
+    DEVICES,
+    DTYPES,
+    MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    TRAINING_PARTS,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = (ROOT / "src" / "pytest_cnncheck" / "cnncheck.schema.json", ROOT / "schema" / "cnncheck.schema.json")
@@ -216,7 +224,8 @@ def definitions() -> dict[str, object]:
                                        "type": "object", "minProperties": 1, "additionalProperties": False,
                                        "properties": {"min": {"$ref": "#/$defs/exact_bytes"},
                                                      "max": {"$ref": "#/$defs/exact_bytes"},
-                                                     **{part: {"$ref": "#/$defs/bytes"} for part in TRAINING_PARTS}}}]}}},
+                                                     **{part: {"$ref": "#/$defs/bytes"}
+                                                        for part in TRAINING_PARTS}}}]}}},
                 "layers": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"},
                            "description": "Expectations per layer, keyed by the name named_modules() gives."},
                 "flatten": {"type": "object",

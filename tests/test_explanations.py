@@ -66,7 +66,8 @@ def test_a_clash_gives_its_operands_and_the_parting_window_as_numbers(more: pyte
     result.assert_outcomes(failed=1)
     crash, = json.loads((more.path / "r.json").read_text())["specs"][0]["findings"]
     operands, h, w = crash["steps"]
-    assert operands == {"kind": "operands", "op": "add", "layer": "layer2", "shapes": [[1, 128, 16, 16], [1, 64, 32, 32]],
+    assert operands == {"kind": "operands", "op": "add", "layer": "layer2",
+                        "shapes": [[1, 128, 16, 16], [1, 64, 32, 32]],
                         "dim": None, "differ": [1, 2, 3],
                         "arithmetic": "dimension 1 is 128 against 64, dimension 2 is 16 against 32, "
                                       "dimension 3 is 16 against 32"}
@@ -392,8 +393,10 @@ def test_biases_a_batchnorm_makes_redundant(more: pytest.Pytester) -> None:
                          "conv1, conv2, which the normalization right after each makes redundant",
                     "conv1 is made at " + line_of("self.conv1 = nn.Conv2d(3, 6, 3)"),
                     "fix: bias=False in conv1 and bias=False in conv2: applied by `cnncheck fix`",
-                    "-         self.conv1 = nn.Conv2d(3, 6, 3)", "+         self.conv1 = nn.Conv2d(3, 6, 3, bias=False)",
-                    "-         self.conv2 = nn.Conv2d(6, 16, 3)", "+         self.conv2 = nn.Conv2d(6, 16, 3, bias=False)")
+                    "-         self.conv1 = nn.Conv2d(3, 6, 3)",
+                    "+         self.conv1 = nn.Conv2d(3, 6, 3, bias=False)",
+                    "-         self.conv2 = nn.Conv2d(6, 16, 3)",
+                    "+         self.conv2 = nn.Conv2d(6, 16, 3, bias=False)")
 
 
 def test_a_grouped_conv_whose_channels_do_not_divide(more: pytest.Pytester) -> None:

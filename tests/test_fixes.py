@@ -256,7 +256,8 @@ def test_a_view_written_for_another_input_size_becomes_a_flatten_and_the_linear_
     assert_in_order(out, "failed: `view(-1, 400)` cannot take [4, 16, 13, 13]",
                     "fix: .flatten(1) for .view(-1, 400) and in_features=2704 in fc1: applied by `cnncheck fix`, "
                     "verified on the model",
-                    "-         self.fc1 = nn.Linear(16 * 5 * 5, 120)", "+         self.fc1 = nn.Linear(16 * 13 * 13, 120)",
+                    "-         self.fc1 = nn.Linear(16 * 5 * 5, 120)",
+                    "+         self.fc1 = nn.Linear(16 * 13 * 13, 120)",
                     "-         x = x.view(-1, 16 * 5 * 5)", "+         x = x.flatten(1)",
                     "flattened: [4, 16, 13, 13] -> 16*13*13 = 2704")
     _passes_after_fix(pytester)

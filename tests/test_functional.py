@@ -291,6 +291,32 @@ class OddSizes(nn.Module):
         return self.out(torch.cat([skip, y], 1))
 
 
+class TooSmall(nn.Module):
+    """Pools after pools until the map is gone: MNIST-style code run on 8x8 digits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv(x)), 2)
+        x = F.max_pool2d(x, 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+class WholeFlatten(nn.Module):
+    """torch.flatten(x) without start_dim: the batch goes into the row too."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x)))
+
+
 class SameConv(nn.Conv2d):
     """A Conv2d subclass that pads and calls F.conv2d itself: one layer, not three steps."""
 
@@ -481,3 +507,35 @@ def test_an_upsample_short_of_an_odd_skip_gets_the_sizes_that_run_and_a_size_tha
                     # the sizes at which the pool's floor and the upsample meet, each run through the model
                     "in the spec: an input of [1, 3, 30, 30] or [1, 3, 32, 32]")
     assert "fix: scale_factor=" not in out  # no whole scale turns 15 into 31
+
+
+def test_real_bug_shapes_get_their_cause_and_no_harmful_fix(resizing: pytest.Pytester) -> None:
+    write_spec(resizing, """
+        too_small:
+          model: nets.py:TooSmall
+          input_size: [1, 1, 8, 8]
+        whole_flatten:
+          model: nets.py:WholeFlatten
+          input_size: [2, 3, 8, 8]
+        own_weight_gray:
+          model: nets.py:OwnWeight
+          input_size: [1, 1, 32, 32]
+        """)
+    out = resizing.runpytest().stdout.str()
+    # a map pooled away: the second pool's window at its line; padding it, or an adaptive pool of
+    # one position, would pool nothing
+    assert_in_order(out, "failed in max_pool2d_2: H: input 1 < F=2",
+                    "max_pool2d_2 = F.max_pool2d(kernel_size=2, stride=2, padding=0) receives [1, 8, 1, 1]",
+                    "max_pool2d_2 is called at nets.py:", "x = F.max_pool2d(x, 2)",
+                    "padding=1 in max_pool2d_2 passes the shapes but is not sound, so it is not written "
+                    "(window-over-padding)")
+    assert "adaptive_max_pool2d" not in out
+    # the batch flattened in: never in_features set to two samples' values
+    assert_in_order(out, "failed in fc: receives [512], the batch flattened in, in_features 256",
+                    "512 = 2 * 256, 2 samples of in_features 256 flattened into one row",
+                    "suggestion: flatten from dimension 1: torch.flatten(x, 1) (or x.flatten(1)) keeps the batch: "
+                    "[2, 256]")
+    assert "in_features=512" not in out
+    # a functional conv's channels are its weight's
+    assert_in_order(out, "failed in conv2d: receives 1 channels, in_channels 3",
+                    "conv2d's weight [8, 3, 3, 3] takes 3 channels (its dimension 1 times groups=1)")

@@ -125,7 +125,6 @@ def test_libyaml_builds_what_the_pure_python_parser_builds(text: str) -> None:
 @pytest.fixture(scope="module")
 def lenet_trace(tmp_path_factory: pytest.TempPathFactory) -> object:
     from conftest import TUTORIAL_NET
-
     from pytest_cnncheck.probe import probe
 
     folder = tmp_path_factory.mktemp("net")

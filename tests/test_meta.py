@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from conftest import write_spec
-
 from pytest_cnncheck.spec import Spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -376,8 +375,8 @@ def test_functional_norms_and_reductions_take_their_shapes_by_formula(tmp_path: 
     # an FPN decoder upsamples bilinearly: on meta torch runs each as a Python
     # decomposition, most of a small mobile model's (or a decoder's) time. Each call here
     # must take the formula.
-    from pytest_cnncheck.run import fastmeta
     from pytest_cnncheck.probe import probe
+    from pytest_cnncheck.run import fastmeta
 
     taken: list[str] = []
     for name in ("_norm", "_reduced", "_interpolated"):

@@ -129,7 +129,8 @@ def test_init_writes_outputs_with_a_scalar_a_none_and_an_empty_tuple(
         """)
     result = project.runpytest("arch.cnncheck.yaml")
     result.assert_outcomes(passed=1, failed=1)
-    assert_in_order(result.stdout.str(), "expected: {reconstruction: [1, 4, 6, 6], kl: _, loss: [], attentions: [[1, 2]]}",
+    assert_in_order(result.stdout.str(),
+                    "expected: {reconstruction: [1, 4, 6, 6], kl: _, loss: [], attentions: [[1, 2]]}",
                     "actual:   {reconstruction: [1, 4, 6, 6], kl: None, loss: [], attentions: []}")
 
 

@@ -220,7 +220,8 @@ def test_a_model_file_inside_a_package_keeps_its_relative_imports(pytester: pyte
     package.joinpath("blocks.py").write_text(
         "from torch import nn\n\ndef block(c):\n    return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU())\n")
     package.joinpath("net.py").write_text(
-        "from torch import nn\nfrom .blocks import block\n\ndef make():\n    return nn.Sequential(block(3), block(3))\n")
+        "from torch import nn\nfrom .blocks import block\n\n"
+        "def make():\n    return nn.Sequential(block(3), block(3))\n")
     package.joinpath("net.cnncheck.yaml").write_text(
         "net:\n  model: net.py:make\n  input_size: [1, 3, 8, 8]\n  expect: {params: 2 * (3 * (3*3*3 + 1))}\n")
     result = pytester.runpytest()

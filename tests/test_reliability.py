@@ -174,12 +174,14 @@ CASES = [
     Case("spec-dtype", "an unknown dtype", spec("input_size: [1, 3, 32, 32]\ndtype: float23\n"),
          "`dtype`: the text 'float23' is not a dtype cnncheck knows. Did you mean 'float32'?", line=4),
     Case("spec-device", "an unknown device", spec("input_size: [1, 3, 32, 32]\ndevice: gpu\n"),
-         "`device` must be one of meta, cpu, cuda, not the text 'gpu'. Did you mean 'cuda'? torch calls a GPU 'cuda' (NVIDIA's, and AMD's under ROCm builds).", line=4),
+         "`device` must be one of meta, cpu, cuda, not the text 'gpu'. Did you mean 'cuda'? torch calls a GPU "
+         "'cuda' (NVIDIA's, and AMD's under ROCm builds).", line=4),
     Case("spec-wrong-rank", "an expected shape of the wrong rank",
          spec("input_size: [1, 3, 32, 32]\nexpect: {output: [1, 10, 1]}\n"),
          "expected: [1, 10, 1]\n  actual:   [1, 10]", line=4),
     Case("spec-calls-once", "`calls` with two entries on a module called once",
-         spec("input_size: [1, 3, 32, 32]\nexpect:\n  layers:\n    conv1:\n      calls: [{output: [1, 6, 28, 28]}, {output: [1, 6, 28, 28]}]\n"),
+         spec("input_size: [1, 3, 32, 32]\nexpect:\n  layers:\n    conv1:\n"
+              "      calls: [{output: [1, 6, 28, 28]}, {output: [1, 6, 28, 28]}]\n"),
          "expect.layers.conv1.calls (CNN105 layer-calls)\n", line=7),
     Case("spec-no-such-layer", "a layer name the model does not have",
          spec("input_size: [1, 3, 32, 32]\nexpect:\n  layers:\n    conv_1: {params: 456}\n"),

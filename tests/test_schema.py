@@ -209,7 +209,8 @@ SCHEMA_BLIND = {
 
 
 def _spec_error_cases() -> list[tuple[str, str]]:
-    from test_spec_errors import GOOD as GOOD_SPEC, MISTAKES, NEAR_MISSES
+    from test_spec_errors import GOOD as GOOD_SPEC
+    from test_spec_errors import MISTAKES, NEAR_MISSES
 
     good = textwrap.dedent(GOOD_SPEC)  # first, as there: the sentences' line numbers count it
     cases = [(good + textwrap.dedent(broken), sentence) for broken, _, sentence in MISTAKES]

@@ -320,7 +320,8 @@ def test_each_candidate_that_failed_says_what_it_left_and_the_spec_side_says_wha
             flatten: {fc1: 16*5*5}
         """)
     out = tutorial.runpytest().stdout.str()
-    assert_in_order(out, "no fix verified: each change the arithmetic gives (padding=1 in conv2, kernel_size=3 in conv2)",
+    assert_in_order(out,
+                    "no fix verified: each change the arithmetic gives (padding=1 in conv2, kernel_size=3 in conv2)",
                     "padding=1 in conv2: then the pass raised: The forward pass on input [1, 3, 32, 32] failed in "
                     "fc1: receives 16*6*6 = 576, in_features 400",
                     "fix, if the model is right: write [1, 16, 10, 10]",

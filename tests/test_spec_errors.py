@@ -279,7 +279,8 @@ def test_kwargs_the_model_rejects(tutorial: pytest.Pytester) -> None:
     """)
     assert_fails_alone(result, out)
     assert "arch.cnncheck.yaml:9: `kwargs` do not fit net.py:Net: got an unexpected keyword " \
-           "argument 'num_class'. Did you mean 'num_classes' for 'num_class'? (it takes: num_classes=10, fc1_in=400)." in out
+           "argument 'num_class'. Did you mean 'num_classes' for 'num_class'? (it takes: num_classes=10, " \
+           "fc1_in=400)." in out
 
 
 def test_a_forward_pass_that_raises(tutorial: pytest.Pytester) -> None:

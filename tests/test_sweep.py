@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_cnncheck.cli import main
-
 from conftest import assert_in_order, run, write_spec
+from pytest_cnncheck.cli import main
 
 # A fully convolutional net: a 3x3 conv, a 2x2 pool and a 3x3 conv need H >= 8;
 # from there on, every size runs.

@@ -21,11 +21,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .trace import format_shapes
 from .resize import Resize
+from .trace import format_shapes
 from .window import Window
 
-__all__ = ["Arithmetic", "Counted", "Flattened", "Operands", "Received", "Resized", "Step", "counted_as", "product_text"]
+__all__ = ["Arithmetic", "Counted", "Flattened", "Operands", "Received", "Resized", "Step", "counted_as",
+           "product_text"]
 
 
 def counted_as(argument: str) -> str:

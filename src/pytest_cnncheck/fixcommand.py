@@ -66,7 +66,9 @@ class _Planned:
     unsafe: int = 0  # fixes held back for want of --unsafe-fixes
     refused: list[str] = field(default_factory=list)  # why fixes were held back: files not the project's
 
-def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = print, *,
+
+# Complex on purpose: the subcommand's whole flow: read, probe, verify, write, report.
+def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = print, *,  # noqa: C901
                 unsafe: bool = False) -> int:
     from . import probe
     from .runner import run_spec

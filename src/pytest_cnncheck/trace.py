@@ -13,9 +13,10 @@ from typing import Any, Callable, Literal, Mapping, Union
 
 from .fields import Entry, Unknown, Whole
 
-__all__ = ["widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Layer", "Operand", "Part", "Phase", "Reshape",
-           "ShapeTree", "Step", "Trace", "Training",
-           "format_shapes", "shapes_from_json", "shapes_json"]
+__all__ = [
+    "widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Layer", "Operand", "Part", "Phase",
+    "Reshape", "ShapeTree", "Step", "Trace", "Training", "format_shapes", "shapes_from_json", "shapes_json",
+]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
 

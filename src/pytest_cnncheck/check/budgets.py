@@ -60,7 +60,8 @@ def over_budget(key: str, line: int, bound: Bound, actual: int, carriers: list[t
     else:
         assert bound.low is not None
         under = bound.low.value - actual
-        said = f"{under:,} {what} under the bound: {actual:,} is {under / bound.low.value:.1%} below {bound.low.value:,}"
+        said = (f"{under:,} {what} under the bound: {actual:,} is {under / bound.low.value:.1%} below "
+                f"{bound.low.value:,}")
     top = [(name, count) for name, count in carriers if count][:5]
     details = [said]
     if top:

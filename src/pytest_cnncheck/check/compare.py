@@ -14,8 +14,19 @@ from typing import Any
 from ..arithmetic import Counted
 from ..explain import candidates, causes, clashes
 from ..findings import Candidate, Finding, Hint
-from ..spec.model import (Bound, LayerSpec, Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq, Spec, node_matches,
-                          node_text)
+from ..spec.model import (
+    Bound,
+    LayerSpec,
+    Number,
+    Shape,
+    ShapeMap,
+    ShapeNode,
+    Shapes,
+    ShapeSeq,
+    Spec,
+    node_matches,
+    node_text,
+)
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
 from ..spec.validate import did_you_mean
@@ -123,8 +134,8 @@ def _no_fix(finding: Finding, trace: Trace, agrees: tuple[str, ...] = ()) -> tup
     or the other; the checks leave the plain "write the actual value" to this. Where the
     model ran and agrees with the spec's other facts, one line says so: the weight on the
     spec's side."""
-    weighed = (f"the model agrees with the spec's {causes.listed(agrees, most=6)}: this value is the likelier mistake",) \
-        if agrees and trace.crash is None else ()
+    weighed = (f"the model agrees with the spec's {causes.listed(agrees, most=6)}: this value is the likelier "
+               "mistake",) if agrees and trace.crash is None else ()
     if finding.updatable and finding.actual is not None:
         return (Hint.if_right(f"write {finding.actual} (`pytest --cnncheck-update` writes it)", lines=weighed),)
     if finding.inherited is not None and finding.actual is not None:
@@ -307,7 +318,8 @@ def _unknown_layer(name: str, key: str, line: int, trace: Trace) -> Finding:
                                       "Names are those of model.named_modules().", hints=(fix,))
 
 
-def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
+# Complex on purpose: one branch per key a layer's expectations hold (params, type, input, output, calls).
+def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:  # noqa: C901
     layer = trace.layers.get(layer_spec.name)
     if layer is None:
         return [_unknown_layer(layer_spec.name, layer_spec.key, layer_spec.line, trace)]
@@ -350,8 +362,9 @@ def _layer(layer_spec: LayerSpec, trace: Trace) -> list[Finding]:
         if trace.crash is None:
             findings.append(Finding(key, layer_spec.line, message=f"{layer.name} ({layer.type_name}) "
                                     "was never called in the forward pass, so it has no shapes.",
-                                    layers=mark, hints=(Hint.suggest(f"call {layer.name} in forward, or state only its params "
-                                                                       "and type (or remove it)"),)))
+                                    layers=mark, hints=(Hint.suggest(
+                                        f"call {layer.name} in forward, or state only its params and type (or "
+                                        "remove it)"),)))
         return findings  # after a crash: not reached, and the crash is already reported
     if layer_spec.calls is not None:
         if len(layer_spec.calls) != len(calls):
@@ -410,8 +423,8 @@ def _shapes_of_call(key: str, output: Shapes | None, input: Shapes | None, layer
     if output is not None:
         if not call.finished:
             findings.append(Finding(f"{key}.output", output.line, expected=_expected(output),
-                                    expected_value=output.as_json(), message=f"{layer.name} raised before it produced an output.",
-                                    layers=mark))
+                                    expected_value=output.as_json(),
+                                    message=f"{layer.name} raised before it produced an output.", layers=mark))
         elif not output.matches(call.output):
             details = _dimension_lines(f"{layer.name}.output", output, call.output)
             arithmetic = causes.size_arithmetic(layer, call)

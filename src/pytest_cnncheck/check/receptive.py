@@ -99,7 +99,8 @@ def layer_field(key: str, stated: FieldSpec, layer: Layer, trace: Trace) -> list
                         expected=None if message else str(stated), actual=None if message else text,
                         expected_value=expected, actual_value=actual,
                         details=tuple(_field_lines(who, entries)), layers=(layer.name,), hints=hints,
-                        edits=value_edits((stated.span, text)) if exact and actual is not None and not message else None)]
+                        edits=value_edits((stated.span, text)) if exact and actual is not None and not message
+                        else None)]
     return []
 
 

@@ -44,7 +44,8 @@ def exact_division_rule(spec: Spec, trace: Trace) -> list[Finding]:
             findings.append(Finding("rules.exact_division", spec.exact_division_line, message=(
                 f"{causes.describe(layer)}{which} on input {format_shapes(call.input)} does not "
                 "divide exactly: (W - F + 2P) / S leaves a remainder, so border pixels are dropped "
-                "or padded unevenly."), details=tuple(causes.step_lines(remainders)), steps=remainders, layers=(layer.name,),
+                "or padded unevenly."), details=tuple(causes.step_lines(remainders)), steps=remainders,
+                layers=(layer.name,),
                 hints=tuple(notes) if found or notes else (Hint.none(
                     f"no padding or kernel of {layer.name} divides exactly here: the input that "
                     "reaches it would have to change"),), changes=tuple((one,) for one in found)))

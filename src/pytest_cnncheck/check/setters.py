@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..explain import candidates, causes, clashes
 from ..arithmetic import Resized, Step
+from ..explain import candidates, causes, clashes
 from ..findings import Candidate, Fix, Hint
 from ..spec.model import Number, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq
 from ..trace import Call, Layer, Trace, format_shapes

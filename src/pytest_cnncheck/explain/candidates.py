@@ -17,11 +17,21 @@ from typing import Any, Iterable
 
 from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
-from ..trace import Call, Layer, Trace, format_shapes
 from ..resize import resizes
+from ..trace import Call, Layer, Trace, format_shapes
 from ..window import Window, windows
-from .causes import (BATCH_NORM_RANKS, RESIZING, Cause, channels_maker, crash_reason, describe, flatten_source, one, spatial_names, takes_ranks,
-                     written_as)
+from .causes import (
+    BATCH_NORM_RANKS,
+    RESIZING,
+    Cause,
+    channels_maker,
+    crash_reason,
+    describe,
+    flatten_source,
+    one,
+    spatial_names,
+    takes_ranks,
+)
 
 __all__ = ["channel_fix", "constructor", "layer_params", "out_size", "params_difference",
            "params_fixes", "size_fixes", "size_line", "crash_fix"]
@@ -335,7 +345,8 @@ def _argument_changes(layers: list[Layer], difference: int) -> list[Accounting]:
     return said
 
 
-def _accounted(head: str, size: int, said: list[Accounting]) -> tuple[list[str], list[tuple[Fix, ...]], tuple[str, ...]]:
+def _accounted(head: str, size: int,
+               said: list[Accounting]) -> tuple[list[str], list[tuple[Fix, ...]], tuple[str, ...]]:
     """One explanation where one fits; where several do, each is a guess and none is named
     as the cause; where none does, that."""
     if len(said) == 1:
@@ -506,7 +517,8 @@ def _reduction_fix(cause: Cause) -> tuple[list[Fix], list[Hint]]:
                                    alternative=True, layer=layer.name)]
 
 
-def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
+# Complex on purpose: one branch per cause (Cause.what); a typed cause would make it one match.
+def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:  # noqa: C901
     """What to change for a crash the shapes explain, each checked: the number the layer
     would have to take is the number that reached it. (The candidate changes, and the
     notes that are not a change of the layer.)"""
@@ -525,12 +537,19 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:
         return [Fix(f"in_features={got}", constructor(layer, {"in_features": got}), arithmetic, layer.name,
                     (("in_features", got),), (("in_features", spelled),))], []
     if cause.what == "in_channels":
+        if layer.call:  # F.conv2d(x, weight): the channels it takes are the weight's, made elsewhere
+            return [], [Hint.none(f"{layer.name}'s weight {list(h['weight'])} takes {cause.wanted} channels "
+                                  f"(its dimension 1 times groups={h['groups']}): make the weight for {got}, or "
+                                  f"give the call {cause.wanted}")]
         if got % h["groups"]:
             return [], [Hint.none(f"no in_channels fits: {got} channels do not divide by groups={h['groups']}")]
         return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
                     (("in_channels", got),))], []
     if cause.what == "rank":
         return [], [_rank_hint(layer, cause.received)]
+    if cause.what == "batch":  # in_features set to the whole batch's values would "run", on one row
+        return [], [Hint.suggest(f"flatten from dimension 1: torch.flatten(x, 1) (or x.flatten(1)) keeps the "
+                                 f"batch: [{got // cause.wanted}, {cause.wanted}]", layer=layer.name)]
     if cause.what == "shuffle":  # the conv before it made to give a multiple of r*r: the nearer, else the larger
         maker = channels_maker(trace, cause.call)
         multiples = sorted({got // cause.wanted * cause.wanted, -(-got // cause.wanted) * cause.wanted} - {0},
@@ -576,7 +595,8 @@ def _adaptive_form(layer: Layer, sizes: tuple[int, ...]) -> Fix | None:
     at the size it was written for."""
     h = layer.hparams
     family = next((f for f in ("avg", "max") if layer.type_name.lower().startswith((f"{f}_pool", f"{f}pool"))), None)
-    if layer.kind != "pool" or family is None or any(size >= k for size, k in zip(sizes, h["kernel_size"])):
+    if layer.kind != "pool" or family is None or any(size >= k for size, k in zip(sizes, h["kernel_size"])) \
+            or all(size == 1 for size in sizes):  # a map of one position: the adaptive pool would pool nothing
         return None
     dims = h["dims"]
     if layer.call:

@@ -18,19 +18,21 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from ..arithmetic import Arithmetic, Counted, Flattened, Received, Resized, Step, counted_as, product_text
+from ..resize import resizes
 from ..spec.sizes import describe as describe_sizes
 from ..spec.sizes import label
-from ..arithmetic import Arithmetic, Counted, Flattened, Received, Resized, Step, counted_as, product_text
 from ..trace import Call, Layer, Trace, format_shapes
-from ..resize import resizes
 from ..window import Window, windows
 
 RESIZING = ("resize", "pad", "shuffle")  # the kinds of step that resize a map without a window
 
 __all__ = [
-    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "takes_ranks", "channels_last", "channels_maker", "unbatched", "crash_brief", "crash_cause", "crash_kind", "crash_reason", "one", "which_call", "called_from", "caller", "defined_at", "layer_windows", "crash_lines", "describe", "rejections", "tied_columns", "division_steps", "step_lines", "size_steps", "window_steps", "failing_call",
-    "counted", "crash_steps", "flatten_lines", "flatten_source", "flattened", "params_breakdown", "product_text",
-    "size_arithmetic", "spatial_names",
+    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "called_from", "caller", "channels_last", "channels_maker",
+    "counted", "crash_brief", "crash_cause", "crash_kind", "crash_lines", "crash_reason", "crash_steps",
+    "defined_at", "describe", "division_steps", "failing_call", "flatten_lines", "flatten_source", "flattened",
+    "layer_windows", "one", "params_breakdown", "product_text", "rejections", "size_arithmetic", "size_steps",
+    "spatial_names", "step_lines", "takes_ranks", "tied_columns", "unbatched", "which_call", "window_steps",
 ]
 
 
@@ -198,7 +200,8 @@ def flatten_source(trace: Trace, call: Call) -> tuple[int, ...] | None:
     this one. A layer whose output is what reached `call` either flattened it (its input
     has rank 3 or more and the same number of features: nn.Flatten), kept its shape (an
     activation, a dropout, a norm: follow on through it), or made it (a Linear, even one
-    of as many features in as out: nothing was flattened). Otherwise the last tensor of rank 3 or more, with the same batch size,
+    of as many features in as out: nothing was flattened). Otherwise the last tensor of rank 3
+    or more, with the same batch size,
     whose features multiply out to what reached this layer is the one flattened.
     """
     received = call.input
@@ -304,7 +307,8 @@ class Cause:
     call: Call
     layer: Layer
     received: tuple[int, ...]
-    what: str  # in_features, unflattened, unpooled, input_size, in_channels, window, num_features, rank or shuffle
+    what: str  # in_features, unflattened, unpooled, batch, input_size, in_channels, window, num_features, rank
+    # or shuffle
     got: int  # features or channels that arrived; for a window, the input's size; for rank, its rank
     wanted: int  # what the layer takes; for a window, F (dilated); for rank, the batched rank; for a
     # pixel shuffle, r*r, which the channels must be a multiple of
@@ -312,7 +316,8 @@ class Cause:
     padding: int = 0  # a window's padding on that dimension
 
 
-def crash_reason(trace: Trace) -> Cause | None:
+# Complex on purpose: the order of the shape checks is the decision: rank, features, channels, window.
+def crash_reason(trace: Trace) -> Cause | None:  # noqa: C901
     """The one place that decides whether the shapes explain a crash, and how."""
     if trace.crash is None:
         return None
@@ -328,6 +333,8 @@ def crash_reason(trace: Trace) -> Cause | None:
     if ranks and len(received) not in ranks:
         return Cause(call, layer, received, "rank", len(received), max(ranks))
     if layer.kind == "linear" and received and received[-1] != h["in_features"]:
+        if len(received) == 1 and received[0] > h["in_features"] and received[0] % h["in_features"] == 0:
+            return Cause(call, layer, received, "batch", received[0], h["in_features"])  # torch.flatten(x)
         if len(received) >= 3 and math.prod(received[1:]) == h["in_features"]:  # flatten(x, 1) forgotten
             return Cause(call, layer, received, "unflattened", received[-1], h["in_features"])
         if len(received) >= 3 and received[1] == h["in_features"]:  # the channels, still with their positions
@@ -402,6 +409,10 @@ def crash_cause(trace: Trace) -> list[str] | None:
     if cause.what == "rank":
         takes = " or ".join(f"{rank} {names}" for rank, names in takes_ranks(layer).items())
         return [f"{receives}{got} dimensions, but a {layer.type_name} takes {takes}"]
+    if cause.what == "batch":
+        return [f"{receives}{got} values in one dimension: {got} = {got // wanted} * {wanted}, {got // wanted} samples "
+                f"of in_features {wanted} flattened into one row: a flatten from dimension 0 "
+                "(`torch.flatten(x)`, `x.view(-1)`) takes the batch in too"]
     if cause.what == "shuffle":
         r = layer.hparams["upscale_factor"]
         maker = channels_maker(trace, cause.call)
@@ -429,7 +440,7 @@ def _steps(cause: Cause, trace: Trace) -> tuple[Arithmetic, ...]:
     call = cause.call
     if cause.what == "window":
         return tuple(step for step in window_steps(cause.layer, call) if step.axis == cause.axis)
-    if cause.what in ("rank", "shuffle"):
+    if cause.what in ("rank", "shuffle", "batch"):
         return ()
     argument = "in_features" if cause.what in ("unflattened", "unpooled") else cause.what
     steps: tuple[Arithmetic, ...] = (Received(call.name, call.index, cause.received, argument, cause.got,
@@ -552,6 +563,8 @@ def crash_brief(trace: Trace) -> tuple[str, str]:
         return layer.name, f"{name}: receives {cause.got} dimensions, {layer.type_name} takes {cause.wanted}"
     if cause.what == "shuffle":
         return layer.name, f"{name}: receives {cause.got} channels, not a multiple of {cause.wanted}"
+    if cause.what == "batch":
+        return layer.name, f"{name}: receives [{cause.got}], the batch flattened in, in_features {cause.wanted}"
     if cause.what == "unflattened":
         return layer.name, f"{name}: receives {format_shapes(cause.received)} not flattened, in_features {cause.wanted}"
     if cause.what == "unpooled":
@@ -584,6 +597,8 @@ def crash_kind(trace: Trace) -> str:
         return f"{name}: the input's {cause.wanted} channels are not pooled"
     if cause.what == "shuffle":
         return f"{name}: the channels are not a multiple of {cause.wanted}"
+    if cause.what == "batch":
+        return f"{name}: the batch is flattened in with the features"
     return f"{name}: the {counted_as(cause.what)} are not {cause.what} {cause.wanted}"
 
 

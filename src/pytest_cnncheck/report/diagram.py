@@ -17,7 +17,8 @@ __all__ = ["MAX_BOXES", "mermaid"]
 MAX_BOXES = 20  # beyond this a picture is read less easily than the table
 
 
-def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int = MAX_BOXES) -> str | None:
+# Complex on purpose: one branch per kind of node and edge the diagram draws.
+def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int = MAX_BOXES) -> str | None:  # noqa: C901
     """The flowchart's Mermaid text; None where the pass was not recorded under Flow."""
     flow = trace.flow
     if flow is None or not trace.calls:
@@ -52,6 +53,7 @@ def mermaid(trace: Trace, marked: frozenset[str] = frozenset(), max_boxes: int =
         if not call.finished:
             rows.append("raised here" if i == crashed else "raised inside")
         lines.append(f'  {ids[i]}["{_text("<br/>".join(r for r in rows if r))}"]')
+
     def starts(source: int, seen: int = 0) -> list[tuple[str, object]]:
         """The boxes a call's output comes from: its own, or (a container drawn as its
         contents) the boxes that made its output inside."""

@@ -67,7 +67,8 @@ def finding_message(finding: dict[str, Any]) -> str:
 def fix_lines(fixed: dict[str, Any]) -> list[str]:
     """A verified fix (a JSON report's `fixes` entry) as lines: what changes, and the lines
     as they are and as they will be."""
-    lines = [f"fix: {fixed['change']}: {applied_by(fixed.get('applicability', 'safe'), fixed.get('unsafe'))}, verified on the model"]
+    applied = applied_by(fixed.get("applicability", "safe"), fixed.get("unsafe"))
+    lines = [f"fix: {fixed['change']}: {applied}, verified on the model"]
     for stretch in fixed["lines"]:
         lines.append(f"  {stretch['file']}:{stretch['line']}")
         lines += [f"  - {text}" for text in stretch["old"]] + [f"  + {text}" for text in stretch["new"]]

@@ -256,7 +256,8 @@ def facts_line(result: dict[str, Any]) -> str:
         packed = f" (+ {params['packed']:,} packed in quantized layers)" if params.get("packed") else ""
         parts.append(f"params {params['total']:,}{trainable}{packed}")
     if result.get("mult_adds") is not None:
-        parts.append(f"mult-adds {macs.described(result['mult_adds'], (result.get('mult_adds_uncounted') or {}).items())}")
+        uncounted = (result.get("mult_adds_uncounted") or {}).items()
+        parts.append(f"mult-adds {macs.described(result['mult_adds'], uncounted)}")
     figures = result.get("memory")
     if figures:
         parts.append(f"memory: params {memory.readable(figures['params'])}, activations "
@@ -388,7 +389,8 @@ def changes(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> list[
     return out
 
 
-def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any]] | None = None) -> str:
+# Complex on purpose: one branch per part of the report (summary, roots, followers, fixes, diagrams).
+def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any]] | None = None) -> str:  # noqa: C901
     """One table row per spec, then each failed spec's mismatches: for a PR comment. With
     the base branch's specs, what changed leads."""
     rows = list(rows)
@@ -439,8 +441,8 @@ def markdown_report(rows: Iterable[dict[str, Any]], baseline: list[dict[str, Any
                     verb = "is called at" if layer.get("step") else "is made at"  # a functional step, a module
                     out.append(f"  - {_code(layer['name'])} {verb} {_code(where)}")
             for fixed in finding.get("fixes", ()):
-                out.append(f"  - **fix**: {_code(fixed['change'])}, {applied_by(fixed.get('applicability', 'safe'), fixed.get('unsafe'))} "
-                           "(verified on the model)")
+                applied = applied_by(fixed.get("applicability", "safe"), fixed.get("unsafe"))
+                out.append(f"  - **fix**: {_code(fixed['change'])}, {applied} (verified on the model)")
                 for stretch in fixed["lines"]:
                     out += ["", "    ```diff", f"    # {stretch['file']}:{stretch['line']}",
                             *(f"    - {text}" for text in stretch["old"]),

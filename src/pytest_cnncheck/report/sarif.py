@@ -4,7 +4,8 @@ A writer over the spec results (results.py's data): one rule per finding kind (k
 stable ids with help), one result per finding, located first at the line that made the
 layer it names (the line to edit) where it names one, then for a crash at the line that
 ran, and at the spec's line; a verified fix (applied and run again on the model) is a
-SARIF fix, located first at its edits. Paths are relative to the repository root (`%SRCROOT%`: GITHUB_WORKSPACE, else the rootdir).
+SARIF fix, located first at its edits. Paths are relative to the repository root (`%SRCROOT%`:
+GITHUB_WORKSPACE, else the rootdir).
 """
 
 from __future__ import annotations

@@ -291,7 +291,8 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+# Complex on purpose: one branch per family of functions whose shapes come by formula.
+def _function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: C901
     if "out" in kwargs:
         raise _Unsure
     if func in _BINARY:

@@ -217,7 +217,8 @@ _BOUND = {"conv", "conv_transpose", "max_pool", "max_pool_with_indices", "avg_po
           "cat", "concat", "concatenate", "stack"}
 
 
-def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: list[torch.Tensor],
+# Complex on purpose: one branch per family of ops a receptive field passes through.
+def _op_field(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: list[torch.Tensor],  # noqa: C901
               out: torch.Tensor, layer: str) -> Field:
     x = inputs[0]
     family = ops.base(name)
@@ -413,8 +414,8 @@ def _generic(layer: str, inputs: list[torch.Tensor], out: torch.Tensor) -> Field
         whole = _first_whole(inputs) or Whole(
             f"{layer}: {list(x.shape)} -> {list(out.shape)}, the spatial dimensions merged")
         return before[:front] + (whole,) * (len(os) - front - back) + (before[len(before) - back:] if back else ())
-    return before[:front] + tuple(Unknown(f"{layer}: a reshape of spatial dimensions")
-                                  for _ in range(len(os) - front - back)) + (before[len(before) - back:] if back else ())
+    unknown = tuple(Unknown(f"{layer}: a reshape of spatial dimensions") for _ in range(len(os) - front - back))
+    return before[:front] + unknown + (before[len(before) - back:] if back else ())
 
 
 def _broadcasts(inputs: list[torch.Tensor], out: torch.Tensor) -> bool:

@@ -69,7 +69,6 @@ class Provenance(TorchFunctionMode):
                                       output=tuple(tensor.shape), before=step_in))
         return out
 
-
     def made_by(self, layer: str, args: tuple[Any, ...], output: Any, step: bool = False) -> None:
         """A layer call ended: its output tensors are its, made from its first input (also
         where formulas on meta made them without an operation this mode could see). A

@@ -98,7 +98,8 @@ def batch_of(inputs: list[Any]) -> int | None:
     return first.shape[0] if isinstance(first, torch.Tensor) and first.dim() else None
 
 
-def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,
+# Complex on purpose: the recorder's closures share the pass's state; split, they would pass it around.
+def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # noqa: C901
                  fields: bool = False, count: bool = False, keywords: dict[str, Any] | None = None) -> Run:
     """The recorded pass; `tagging` runs it under Provenance, which says where each tensor
     came from (and costs on every operation: for a pass that must explain a clash);
@@ -289,8 +290,6 @@ def _init_codes(cls: type) -> frozenset[Any]:
 
 
 _INIT_CODES: dict[type, frozenset[Any]] = {}
-
-
 
 
 def _set_forward(module: nn.Module, forward: Any) -> None:

@@ -117,6 +117,7 @@ class Inputs:
                                             for key, item in value.items()}
                 fields["forward_kwargs_line"] = at
         return input_sizes
+
     def input_sizes(self, value: Any, line: int) -> tuple[tuple[int, ...], ...]:
         if isinstance(value, dict) or isinstance(value, list) and any(
                 isinstance(item, dict) or isinstance(item, list) and any(

@@ -7,7 +7,6 @@ Made by validate.py from the YAML that parse.py reads. No torch.
 from __future__ import annotations
 
 import json
-
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

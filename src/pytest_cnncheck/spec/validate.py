@@ -13,13 +13,46 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .expr import ExpressionError, evaluate, names_in
-from .model import (MAGNITUDE, BYTE_SUFFIXES, CALL_KEYS, COUNT_SUFFIXES, DEFAULT_POOLING, DEVICES, EXPECT_KEYS,
-                    LAYER_KEYS, MAX_COMBINATIONS, MEMORY_KEYS, MODES, OPTIMIZERS, PARAMS_KEYS, PRECISIONS,
-                    RULE_KEYS, SPEC_KEYS, TRAIN_KEYS, TRAINING_PARTS, Bound, CallSpec, Count, Dim, FieldSpec,
-                    FlattenSpec, LayerSpec, Number, ParamsSpec, Scan, Shape, ShapeMap, ShapeNode, Shapes, ShapeSeq,
-                    Spec, SpecError, TrainSpec)
-from .sizes import SizeSet, SizeSetError, parse_sizes
 from .inputs import Inputs, structured, typed
+from .model import (
+    BYTE_SUFFIXES,
+    CALL_KEYS,
+    COUNT_SUFFIXES,
+    DEFAULT_POOLING,
+    DEVICES,
+    EXPECT_KEYS,
+    LAYER_KEYS,
+    MAGNITUDE,
+    MAX_COMBINATIONS,
+    MEMORY_KEYS,
+    MODES,
+    OPTIMIZERS,
+    PARAMS_KEYS,
+    PRECISIONS,
+    RULE_KEYS,
+    SPEC_KEYS,
+    TRAIN_KEYS,
+    TRAINING_PARTS,
+    Bound,
+    CallSpec,
+    Count,
+    Dim,
+    FieldSpec,
+    FlattenSpec,
+    LayerSpec,
+    Number,
+    ParamsSpec,
+    Scan,
+    Shape,
+    ShapeMap,
+    ShapeNode,
+    Shapes,
+    ShapeSeq,
+    Spec,
+    SpecError,
+    TrainSpec,
+)
+from .sizes import SizeSet, SizeSetError, parse_sizes
 from .source import LineMap, Span
 from .words import device_hint, did_you_mean, value_kind
 
@@ -55,7 +88,8 @@ class Validator(Inputs):
     def problem(self, line: int, message: str) -> None:
         self.problems.append((line, message))
 
-    def spec(self, body: Any, line: int) -> Spec:
+    # Complex on purpose: one branch per top-level key of a spec.
+    def spec(self, body: Any, line: int) -> Spec:  # noqa: C901
         if not isinstance(body, LineMap):
             raise SpecError.at(line, f"The spec {self.name!r} must be a mapping with at least "
                                      f"`model` and `input_size`, not {value_kind(body)}.")
@@ -110,7 +144,8 @@ class Validator(Inputs):
             bindings=tuple(self.names.items()), **fields,
         )
 
-    def sweep(self, body: LineMap) -> list[dict[str, int]]:
+    # Complex on purpose: one branch per key of a sweep.
+    def sweep(self, body: LineMap) -> list[dict[str, int]]:  # noqa: C901
         """Every combination of the sizes `sweep` lists, tied names computed; SpecError if none."""
         value, line = body["sweep"], body.value_line("sweep")
         if not isinstance(value, LineMap) or not value:
@@ -445,14 +480,15 @@ class Validator(Inputs):
         if "loss" in train:
             loss = train["loss"]
             if isinstance(loss, bool) or not isinstance(loss, (str, int)):
-                self.problem(train.value_line("loss"), "`train.loss` names the output the loss is: a key "
-                                                       f"of the dict forward returns, or an index, not {value_kind(loss)}.")
+                self.problem(train.value_line("loss"), "`train.loss` names the output the loss is: a key of the "
+                             f"dict forward returns, or an index, not {value_kind(loss)}.")
                 return None
             settings["loss"] = None if loss == "sum" else str(loss)
         if "set_to_none" in train:
             if not isinstance(train["set_to_none"], bool):
+                given = value_kind(train["set_to_none"])
                 self.problem(train.value_line("set_to_none"), "`train.set_to_none` must be true (zero_grad's "
-                             f"default: no gradients held before backward) or false, not {value_kind(train['set_to_none'])}.")
+                             f"default: no gradients held before backward) or false, not {given}.")
                 return None
             settings["set_to_none"] = train["set_to_none"]
         return TrainSpec(**settings)
