@@ -9,14 +9,16 @@ frozen records: nothing here computes or formats.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .arithmetic import Arithmetic
 from .kinds import Kind, kind_of
 from .spec.source import Span
 
-__all__ = ["APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "FixApplicability", "Hint", "KwargEdit", "Repair",
-           "SourceEdit", "Unsafe"]
+__all__ = [
+    "APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "FixApplicability", "Hint", "HintKind",
+    "KwargEdit", "Repair", "SourceEdit", "Unsafe",
+]
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,12 @@ class Repair:
 
 
 # What a hint asks of the reader, where cnncheck could not apply and verify a fix itself:
-APPLICABILITIES = (
-    "spec",  # write this in the spec: the spec is what is wrong (a misspelt layer name)
-    "spec-if-model-right",  # write this in the spec where the model is right (the update may write it)
-    "suggestion",  # change the model by hand as it says: not applied to the model, not verified
-    "none",  # why no fix is offered: what was tried, or what would have to change
-)
+# `spec`: write this in the spec, the spec is what is wrong (a misspelt layer name);
+# `spec-if-model-right`: write this in the spec where the model is right (the update may write it);
+# `suggestion`: change the model by hand as it says, not applied to the model, not verified;
+# `none`: why no fix is offered, what was tried, or what would have to change.
+HintKind = Literal["spec", "spec-if-model-right", "suggestion", "none"]
+APPLICABILITIES: tuple[HintKind, ...] = get_args(HintKind)
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,15 @@ class Hint:
     a finding after its verified fixes (`repairs`). Writers label it by `applicability`."""
 
     text: str  # "write conv1", "crop the larger one to [28, 28] ...": without its label
-    applicability: str  # one of APPLICABILITIES
+    applicability: HintKind
     alternative: bool = False  # another way to what the hint before it does ("or: ...")
     lines: tuple[str, ...] = ()  # the code or arithmetic under it
     layer: str | None = None  # the layer whose line to edit, where the change is in one
+
+    @property
+    def on_spec(self) -> bool:
+        """Whether the change it asks for is in the spec (`spec`, `spec-if-model-right`)."""
+        return self.applicability in ("spec", "spec-if-model-right")
 
     @classmethod
     def spec(cls, text: str, **more: Any) -> Hint:

@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .trace import LayerKind
+
 __all__ = ["Resize", "resizes"]
 
 How = Literal["scale", "size", "pad", "shuffle", "unshuffle"]
@@ -76,7 +78,7 @@ class Resize:
         return None
 
 
-def resizes(kind: str, hparams: dict[str, Any], dims: int) -> tuple[Resize, ...] | None:
+def resizes(kind: LayerKind, hparams: dict[str, Any], dims: int) -> tuple[Resize, ...] | None:
     """One Resize per spatial axis (of `dims`) from a step's arguments; None where they
     can't be read (a scale per axis that is not a number, a size that is not)."""
     try:

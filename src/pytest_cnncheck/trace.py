@@ -14,11 +14,17 @@ from typing import Any, Callable, Literal, Mapping, Union
 from .fields import Entry, Unknown, Whole
 
 __all__ = [
-    "widest", "Call", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Layer", "Operand", "Part", "Phase",
-    "Reshape", "ShapeTree", "Step", "Trace", "Training", "format_shapes", "shapes_from_json", "shapes_json",
+    "widest", "FORWARD", "Call", "CallRef", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Layer",
+    "Operand", "Part", "Phase", "LayerKind", "Reshape", "ShapeTree", "Step", "Trace", "Training",
+    "format_shapes", "shapes_from_json", "shapes_json",
 ]
 
 ShapeTree = Union[tuple[int, ...], list[Any], dict[str, Any], str]
+
+# What a layer is to the checks: a module's kind by its class (run/layers.py), a functional
+# step's by its call (run/functional.py). `resize`, `pad`, `shuffle` and `unfold` are steps only.
+LayerKind = Literal["conv", "conv_transpose", "pool", "adaptive_pool", "linear", "norm", "flatten", "resize", "pad",
+                    "shuffle", "unfold", "other"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Layer:
     name: str  # qualified name; "" is the model itself
     type_name: str  # "Conv2d"
     type_path: str  # "torch.nn.modules.conv.Conv2d"
-    kind: str  # conv, conv_transpose, pool, adaptive_pool, linear, norm, flatten, other
+    kind: LayerKind
     hparams: dict[str, Any]
     params: int  # every parameter under this module, shared ones once
     own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
@@ -81,12 +87,30 @@ class Call:
 
 
 @dataclass(frozen=True)
+class CallRef:
+    """One call of a layer or a functional step: `pool (call 2)` as people read it. The
+    empty name is the model's own forward, outside every layer (false, and written "")."""
+
+    name: str
+    index: int = 0  # from 0
+
+    def __str__(self) -> str:
+        return self.name + (f" (call {self.index + 1})" if self.index else "")
+
+    def __bool__(self) -> bool:
+        return bool(self.name)
+
+
+FORWARD = CallRef("")  # outside every layer
+
+
+@dataclass(frozen=True)
 class Step:
     """One operation of the forward pass that made a tensor: what ran, in which layer call,
     on what; `before` made its first input."""
 
     op: str  # "conv2d", "max_pool2d", "add"
-    layer: str  # the layer call it ran in: "layer1.0.conv1" or "pool (call 2)"; "" outside layers
+    layer: CallRef  # the layer call it ran in: `layer1.0.conv1`, `pool (call 2)`; FORWARD outside layers
     input: tuple[int, ...]  # the shape of its first tensor input
     output: tuple[int, ...]
     before: Step | None = None
@@ -106,7 +130,7 @@ class Clash:
 
     op: str  # "add", "cat", "matmul", "view"
     where: str | None  # the user's line that ran it
-    layer: str  # the layer call it ran in ("" for the model's own forward)
+    layer: CallRef  # the layer call it ran in (FORWARD for the model's own forward)
     operands: tuple[Operand, ...]
     dim: int | None = None  # the dimension a cat or stack joins along
     target: tuple[int, ...] = ()  # the sizes a view or reshape asked for
@@ -119,7 +143,7 @@ class Reshape:
 
     op: str
     where: str | None
-    layer: str
+    layer: CallRef
     input: tuple[int, ...]
     output: tuple[int, ...]
 

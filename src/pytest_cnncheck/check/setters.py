@@ -124,7 +124,7 @@ def _upsampling(trace: Trace, last: Call) -> Candidate:
         if all(produced[-dims + axis] == size for axis, size in wanted.items()):
             continue
         fix = next((f for f in candidates.size_fixes(layer, call, wanted, causes.spatial_names(dims), limit=8)
-                    if f.change.startswith("output_padding=")), None)
+                    if [argument for argument, _ in f.args] == ["output_padding"]), None)
         if fix is not None:
             found[call.name] = fix
     return tuple(found.values())

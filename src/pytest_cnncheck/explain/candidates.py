@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..arithmetic import Counted, Flattened, product_text
 from ..findings import Fix, Hint
 from ..resize import resizes
-from ..trace import Call, Layer, Trace, format_shapes
+from ..trace import Call, Layer, LayerKind, Trace, format_shapes
 from ..window import Window, windows
 from .causes import (
     BATCH_NORM_RANKS,
@@ -234,7 +234,7 @@ def constructor(layer: Layer, change: dict[str, Any]) -> str:
     return f"{name}({', '.join(args)})"
 
 
-def layer_params(kind: str, h: dict[str, Any]) -> int | None:
+def layer_params(kind: LayerKind, h: dict[str, Any]) -> int | None:
     """The parameters torch gives a layer of `kind` with arguments `h` (None: no formula
     here; a norm's count is not changed by any fix)."""
     return Counted.fill(kind, h) if kind in ("conv", "conv_transpose", "linear") else None

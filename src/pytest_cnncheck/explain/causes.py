@@ -16,7 +16,7 @@ import linecache
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 from ..arithmetic import Arithmetic, Counted, Flattened, Received, Resized, Step, counted_as, product_text
 from ..resize import resizes
@@ -300,6 +300,15 @@ def failing_call(trace: Trace) -> Call | None:
     return unfinished[-1] if unfinished else None
 
 
+# Why a layer could not take what reached it: the argument that disagrees (in_features,
+# in_channels, num_features, an RNN's input_size), or a flatten forgotten (unflattened), a
+# global pooling forgotten (unpooled), the batch flattened in (batch), a window larger than
+# its input (window), a rank the layer does not take (rank), channels a pixel shuffle can't
+# take (shuffle).
+CauseKind = Literal["in_features", "unflattened", "unpooled", "batch", "input_size", "in_channels", "window",
+                    "num_features", "rank", "shuffle"]
+
+
 @dataclass(frozen=True)
 class Cause:
     """Why a layer could not take what reached it, read from the recorded shapes."""
@@ -307,8 +316,7 @@ class Cause:
     call: Call
     layer: Layer
     received: tuple[int, ...]
-    what: str  # in_features, unflattened, unpooled, batch, input_size, in_channels, window, num_features, rank
-    # or shuffle
+    what: CauseKind
     got: int  # features or channels that arrived; for a window, the input's size; for rank, its rank
     wanted: int  # what the layer takes; for a window, F (dilated); for rank, the batched rank; for a
     # pixel shuffle, r*r, which the channels must be a multiple of

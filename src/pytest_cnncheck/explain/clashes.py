@@ -90,7 +90,7 @@ def explain_clash(trace: Trace) -> Explained | None:
                  f"the inner sizes {inner[0]} and {inner[1]} differ")
     else:
         joins = clash.op in ("cat", "concat", "concatenate", "stack")
-        operands = Operands(clash.op, clash.layer, (a.shape, b.shape), (clash.dim or 0) if joins else None)
+        operands = Operands(clash.op, str(clash.layer), (a.shape, b.shape), (clash.dim or 0) if joins else None)
         steps.append(operands)
         brief = (f"{inside}`{clash.op}` {verb} {format_shapes(a.shape)} and {format_shapes(b.shape)} "
                  f"along dimension {clash.dim or 0}: {operands.text()}" if joins else
@@ -107,12 +107,12 @@ def explain_clash(trace: Trace) -> Explained | None:
     changes: list[tuple[Fix, ...]] = []
     if parted is not None:
         step, other = parted
-        parter = trace.layers.get(_name(step.layer))
+        parter = trace.layers.get(step.layer.name)
         lines.append(f"the two parted at {_step_text(step, trace)} on input {format_shapes(step.input)}, "
                      f"where the other stays {format_shapes(other.shape)}:")
         lines += [f"  {line}" for line in _step_arithmetic(step, parter)]
         if parter is not None:
-            steps += size_steps(parter, Call(parter.name, _call_index(step.layer), 0, (step.input,),
+            steps += size_steps(parter, Call(parter.name, step.layer.index, 0, (step.input,),
                                              step.output, True))
         resized = _resized_after(step, b if other is a else a, other.shape, trace)
         for later, layer, call in resized:
@@ -156,10 +156,10 @@ def _resized_after(parting: Step, operand: Operand, wanted: tuple[int, ...],
     where the paths parted."""
     found = []
     for later in reversed(operand.path[:operand.path.index(parting)] if parting in operand.path else ()):
-        layer = trace.layers.get(_name(later.layer))
+        layer = trace.layers.get(later.layer.name)
         if layer is not None and layer.kind in RESIZING and later.input[2:] != later.output[2:] \
                 and len(later.input) == len(wanted):
-            found.append((later, layer, Call(layer.name, _call_index(later.layer), 0, (later.input,), later.output,
+            found.append((later, layer, Call(layer.name, later.layer.index, 0, (later.input,), later.output,
                                              True)))
     return found
 
@@ -192,17 +192,6 @@ def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[t
     return [((channel, fix) if channel is not None else (fix,)) for fix in size_fixes(layer, call, spatial, names)]
 
 
-def _name(layer_call: str) -> str:
-    """`pool (call 2)` -> `pool`."""
-    return layer_call.split(" (call ")[0]
-
-
-def _call_index(layer_call: str) -> int:
-    """`pool (call 2)` -> 1, `pool` -> 0."""
-    _, _, called = layer_call.partition(" (call ")
-    return int(called.rstrip(")")) - 1 if called else 0
-
-
 def _source(operand: Operand, clash: Clash, trace: Trace) -> tuple[str, str]:
     """Where a tensor came from, in words, and the layer to name (or "")."""
     if not operand.path:
@@ -210,19 +199,19 @@ def _source(operand: Operand, clash: Clash, trace: Trace) -> tuple[str, str]:
     step = operand.path[0]
     shortcut = f", which is {clash.layer}'s input (the shortcut)" if _is_input_of(operand, clash, trace) else ""
     if step.layer and step.layer != clash.layer:
-        layer = trace.layers.get(_name(step.layer))
+        layer = trace.layers.get(step.layer.name)
         kind = f" ({written_as(layer)})" if layer is not None else ""
-        return f"{step.layer}{kind}{shortcut}", _name(step.layer)
+        return f"{step.layer}{kind}{shortcut}", step.layer.name
     owner = next((s for s in operand.path if s.layer and s.layer != clash.layer), None)
     if owner is not None:
-        return f"{step.op} of {owner.layer}'s output{shortcut}", _name(owner.layer)
+        return f"{step.op} of {owner.layer}'s output{shortcut}", owner.layer.name
     return f"{step.op} in {clash.layer or 'forward'}{shortcut}", ""
 
 
 def _is_input_of(operand: Operand, clash: Clash, trace: Trace) -> bool:
     if not clash.layer:
         return False
-    calls = [call for call in trace.calls if not call.finished and call.name == _name(clash.layer)]
+    calls = [call for call in trace.calls if not call.finished and call.name == clash.layer.name]
     return bool(calls) and calls[-1].input == operand.shape
 
 
@@ -236,9 +225,9 @@ def _parting(x: Operand, y: Operand) -> tuple[Step, Operand] | None:
 
 
 def _step_text(step: Step, trace: Trace) -> str:
-    layer = trace.layers.get(_name(step.layer))
+    layer = trace.layers.get(step.layer.name)
     if layer is not None and layer.kind in ("conv", "conv_transpose", "pool", "linear"):
-        return describe(layer) + (step.layer[len(layer.name):] if step.layer != layer.name else "")
+        return describe(layer) + (f" (call {step.layer.index + 1})" if step.layer.index else "")
     return f"{step.op} in {step.layer}" if step.layer else step.op
 
 
@@ -283,7 +272,7 @@ def _inner_fix(a: Operand, b: Operand, trace: Trace) -> list[tuple[Fix, ...]]:
     for index, operand in enumerate((a, b)):
         other = inner[1 - index]
         owner = next((s for s in operand.path if s.layer), None)
-        layer = trace.layers.get(_name(owner.layer)) if owner is not None else None
+        layer = trace.layers.get(owner.layer.name) if owner is not None else None
         if layer is not None and layer.kind == "linear" and layer.hparams["out_features"] == inner[index]:
             found = channel_fix(layer, other)
             if found is not None:
@@ -297,7 +286,7 @@ def _simulate(steps: list[Step], size: int, axis: int, trace: Trace) -> int | No
     for step in steps:
         if len(step.input) < 3 or len(step.output) != len(step.input):
             return None
-        layer = trace.layers.get(_name(step.layer))
+        layer = trace.layers.get(step.layer.name)
         if layer is not None and layer.kind in RESIZING:  # an interpolate, a pad: resize.py's formula
             found = resizes(layer.kind, layer.hparams, len(step.input) - 2)
             resized = found[axis].out(size) if found is not None and axis < len(found) else None
@@ -373,7 +362,7 @@ def _view(trace: Trace, clash: Clash) -> Explained:
     target = clash.target
     known = math.prod(s for s in target if s != -1)
     asked = ", ".join(map(str, target))
-    brief = f"{clash.layer + ': ' if clash.layer else ''}`{clash.op}({asked})` cannot take {format_shapes(shape)}"
+    brief = f"{f'{clash.layer}: ' if clash.layer else ''}`{clash.op}({asked})` cannot take {format_shapes(shape)}"
     lines = [f"at {clash.where}"] if clash.where else []
     lines.append(f"{format_shapes(shape)} holds {product_text(shape, 0)} values, which "
                  + (f"is not a multiple of {known}" if -1 in target else f"is not {known}"))

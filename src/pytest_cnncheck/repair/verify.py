@@ -148,7 +148,7 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
             fixed = repaired[identity]
             if finding.key != "forward" and not agrees and fixed.unsafe is None:  # the spec still disagrees
                 fixed = replace(fixed, applicability="unsafe", unsafe="spec-disagrees")
-            kept = tuple(hint for hint in finding.hints if hint.applicability.startswith("spec"))
+            kept = tuple(hint for hint in finding.hints if hint.on_spec)
             # The other way beside it: the spec's value, where the model is right.
             other = tuple(hint for hint in _no_fix(finding, trace, weighed)
                           if hint.applicability == "spec-if-model-right")

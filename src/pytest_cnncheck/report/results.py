@@ -122,7 +122,7 @@ def _hint(hint: Hint, finding: Finding, spec: Spec, trace: Trace) -> dict[str, A
     to make the change: the spec's line for a change of the spec, the line that made the
     layer for a change of one layer, else no place."""
     place: dict[str, Any] = {"file": None, "line": None}
-    if hint.applicability.startswith("spec"):
+    if hint.on_spec:
         place = {"file": os.path.relpath(spec.path), "line": finding.line}
     elif hint.layer is not None:
         made = _made_at(hint.layer, trace)

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch.overrides import _get_current_function_mode_stack
 
 from .. import ops
+from ..trace import LayerKind
 from .frames import TORCH_DIR
 
 __all__ = ["WATCHED", "FunctionalStep", "step_of", "watching"]
@@ -69,7 +70,7 @@ class FunctionalStep:
     op: str  # "max_pool2d"
     written: str  # "F.max_pool2d", "torch.flatten", ".view"
     path: str  # "torch.nn.functional.max_pool2d", "torch.Tensor.view"
-    kind: str  # "pool", "adaptive_pool", "conv", "conv_transpose", "resize", "pad", "shuffle", "unfold", "flatten"
+    kind: LayerKind
     hparams: dict[str, Any]
 
 
@@ -94,7 +95,7 @@ def step_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Functio
     return None if found is None else FunctionalStep(op, written, path, *found)
 
 
-def _windowed(op: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _windowed(op: str, bound: dict[str, Any]) -> tuple[LayerKind, dict[str, Any]]:
     if op.startswith("adaptive_"):
         return "adaptive_pool", {"output_size": bound.get("output_size")}
     dims = int(op[-2])
@@ -120,7 +121,7 @@ def _windowed(op: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "ceil_mode": bool(bound.get("ceil_mode", False)), "dims": dims}
 
 
-def _resizing(op: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+def _resizing(op: str, bound: dict[str, Any]) -> tuple[LayerKind, dict[str, Any]] | None:
     if op == "interpolate":
         return "resize", {"size": bound.get("size"), "scale_factor": bound.get("scale_factor"),
                           "mode": bound["mode"], "dims": bound["input"].dim() - 2}
@@ -134,7 +135,7 @@ def _resizing(op: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]] | No
     return "shuffle", {key: int(bound[key]), "dims": 2}
 
 
-def _flattening(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+def _flattening(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[LayerKind, dict[str, Any]] | None:
     """A reshape of a map (rank 3 or more) into [N, features]: the flatten before a Linear."""
     rank = args[0].dim()
     if rank < 3:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 from torch import nn
 
-from ..trace import Layer
+from ..trace import Layer, LayerKind
 
 __all__ = ["Frame", "Layers", "Position", "Sites", "named_modules", "spatial_dims", "tensors_in"]
 
@@ -195,7 +195,7 @@ _ADAPTIVE_TYPES = (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._Ad
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
-def kind_of(module: nn.Module) -> str:
+def kind_of(module: nn.Module) -> LayerKind:
     """The layer kind of a module: conv, conv_transpose, pool, adaptive_pool, linear, norm,
     flatten or other."""
     cls = type(module)
@@ -204,10 +204,10 @@ def kind_of(module: nn.Module) -> str:
     return _KINDS[cls]
 
 
-_KINDS: dict[type, str] = {}  # by class: isinstance down a list costs on every module
+_KINDS: dict[type, LayerKind] = {}  # by class: isinstance down a list costs on every module
 
 
-def _kind_of(module: nn.Module) -> str:
+def _kind_of(module: nn.Module) -> LayerKind:
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         return "conv_transpose"
     if isinstance(module, nn.modules.conv._ConvNd):
@@ -242,7 +242,7 @@ def _per_dim(value: Any, dims: int) -> Any:
     return (int(value),) * dims
 
 
-def _hparams(module: nn.Module, kind: str) -> dict[str, Any]:
+def _hparams(module: nn.Module, kind: LayerKind) -> dict[str, Any]:
     if kind in ("conv", "conv_transpose"):
         conv: Any = module
         dims = len(conv.kernel_size)

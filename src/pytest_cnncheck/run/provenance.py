@@ -19,7 +19,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import ops
-from ..trace import Clash, Operand, Reshape, Step
+from ..trace import CallRef, Clash, Operand, Reshape, Step
 from .frames import user_line_now
 
 __all__ = ["Provenance"]
@@ -34,10 +34,10 @@ class Provenance(TorchFunctionMode):
     """Tags every tensor an operation makes; keeps the first clash and every reshape
     that changed the batch dimension."""
 
-    def __init__(self, batch: int | None, current: Callable[[], str]) -> None:
+    def __init__(self, batch: int | None, current: Callable[[], CallRef]) -> None:
         super().__init__()
         self.batch = batch
-        self.current = current  # the layer call the pass is in: `layer2.0 (call 1)`, or ""
+        self.current = current  # the layer call the pass is in: `layer2.0 (call 2)`, or FORWARD
         self.clash: Clash | None = None
         self.reshapes: list[Reshape] = []
 
@@ -69,7 +69,7 @@ class Provenance(TorchFunctionMode):
                                       output=tuple(tensor.shape), before=step_in))
         return out
 
-    def made_by(self, layer: str, args: tuple[Any, ...], output: Any, step: bool = False) -> None:
+    def made_by(self, layer: CallRef, args: tuple[Any, ...], output: Any, step: bool = False) -> None:
         """A layer call ended: its output tensors are its, made from its first input (also
         where formulas on meta made them without an operation this mode could see). A
         functional step's output is its own even where this mode saw the op make it."""
@@ -77,7 +77,7 @@ class Provenance(TorchFunctionMode):
         before = _tag(inputs[0]) if inputs else None
         for tensor in _flat(output if isinstance(output, (tuple, list)) else (output,)):
             if isinstance(tensor, torch.Tensor) and (step or _tag(tensor) is None):
-                _set_tag(tensor, Step(op=layer.split(" (call ")[0].rsplit(".", 1)[-1], layer=layer,
+                _set_tag(tensor, Step(op=layer.name.rsplit(".", 1)[-1], layer=layer,
                                       input=tuple(inputs[0].shape) if inputs else (),
                                       output=tuple(tensor.shape), before=before))
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from ..trace import Call, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
+from ..trace import FORWARD, Call, CallRef, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of, user_place_of
 from .functional import FunctionalStep, step_of, watching
 from .layers import Frame, Position, Sites, kind_of, named_modules
@@ -113,9 +113,8 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
     counts: dict[str, int] = {}
     provenance = flow = None
 
-    def current() -> str:
-        return (f"{open_calls[-1][0]}" + (f" (call {open_calls[-1][1] + 1})" if open_calls[-1][1] else "")
-                if open_calls else "")
+    def current() -> CallRef:
+        return CallRef(open_calls[-1][0], open_calls[-1][1]) if open_calls else FORWARD
 
     if tagging:
         from .provenance import Provenance
@@ -125,7 +124,7 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
     if fields:
         from .flow import Flow
 
-        flow = Flow(inputs, current)
+        flow = Flow(inputs, lambda: str(current()))
     counter = None
     if count:
         from .counting import MacCounter
@@ -151,10 +150,9 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
 
     def end(record: list[Any], output: Any, args: tuple[Any, ...], module: nn.Module) -> None:
         if flow is not None:
-            flow.end(numbers[id(record)], record[0] + (f" (call {record[1] + 1})" if record[1] else ""),
-                     module, args, output)
+            flow.end(numbers[id(record)], str(CallRef(record[0], record[1])), module, args, output)
         if provenance is not None:  # a layer's output is the layer's, whatever made it inside
-            provenance.made_by(record[0] + (f" (call {record[1] + 1})" if record[1] else ""), args, output)
+            provenance.made_by(CallRef(record[0], record[1]), args, output)
         # Pop to this call: a child whose exception the parent caught stays
         # open (unfinished) without confusing the rest.
         while open_calls:
@@ -235,7 +233,7 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
                 if flow is not None:
                     flow.claimed(out)
                 if provenance is not None:  # the step made it: a clash names the step
-                    provenance.made_by(name + (f" (call {index + 1})" if index else ""), args, out, step=True)
+                    provenance.made_by(CallRef(name, index), args, out, step=True)
             return finish
 
         output: ShapeTree | None = None
