@@ -4,8 +4,8 @@ layer to the checks, as `nn.MaxPool2d(2)` is, and `F.conv2d(x, self.w, stride=2)
 The steps recorded: the windowed calls (`F.conv*`, `F.conv_transpose*`, the pools, the
 adaptive pools), the resizing ones (`F.interpolate`, `F.pad`, `F.pixel_shuffle`,
 `F.pixel_unshuffle`, `F.unfold`) and the reshapes that flatten a map into features for a
-Linear (`torch.flatten(x, 1)`, `x.flatten(1)`, `x.view(x.size(0), -1)`, `x.reshape(n, -1)`:
-a tensor of rank 3 or more made [N, features]).
+Linear (`torch.flatten(x, 1)`, `x.flatten(1)`, `x.view(x.size(0), -1)`, `x.view(-1, k)`:
+a tensor of rank 3 or more made [N, features], its first dimension kept or left to torch).
 
 A step is named for where it is called: the op's name in the model's own forward
 (`max_pool2d`), prefixed by the module whose forward calls it (`layer1.0.avg_pool2d`); a
@@ -149,9 +149,9 @@ def _flattening(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
         shape = kwargs.get("shape", kwargs.get("size", args[1:]))
         if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)):
             shape = shape[0]
-        if len(shape) != 2 or not all(isinstance(n, int) for n in shape) \
+        if len(shape) != 2 or not all(isinstance(n, int) for n in shape) or shape[0] not in (-1, args[0].shape[0]) \
                 or -1 not in shape and math.prod(shape) != args[0].numel():
-            return None
+            return None  # not [N, features] (nor view(-1, k), which may mix samples: the checks say so)
     return "flatten", {"start_dim": 1, "end_dim": -1}
 
 
