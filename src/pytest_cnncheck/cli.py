@@ -44,11 +44,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
-from .explain.causes import rejections, tied_columns
+from .explain.rejections import rejections
 from .report.scaffold import LAYER_CHOICES, run_lines, spec_text
 from .spec.model import DTYPES, OPTIMIZERS, Spec, SpecError, TrainSpec
 from .spec.parse import parse_text
-from .spec.sizes import describe, label, pattern
+from .spec.sizes import describe, label, pattern, tied_columns
 
 __all__ = ["main"]
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..arithmetic import Counted
-from ..explain import candidates, causes, clashes
+from ..explain import candidates, causes, clashes, rejections
 from ..findings import Candidate, Finding, Hint
 from ..spec.model import (
     Bound,
@@ -28,7 +28,7 @@ from ..spec.model import (
     node_text,
 )
 from ..spec.sizes import describe as describe_sizes
-from ..spec.sizes import label
+from ..spec.sizes import label, tied_columns
 from ..spec.validate import did_you_mean
 from ..trace import Call, Layer, Trace, format_shapes, shapes_json
 from .budgets import counted_text, memory_findings, mult_adds_findings, over_budget, param_carriers, params_findings
@@ -509,9 +509,9 @@ def check_scan(spec: Spec, traces: list[Trace]) -> list[Finding]:
         details.append(f"runs, though expect.accepts leaves it out: {shown}{more}")
     if refused:
         details.append("fails, though expect.accepts includes it:")
-        details.extend(f"  {line}" for line in causes.rejections(points, scan.expected))
+        details.extend(f"  {line}" for line in rejections.rejections(points, scan.expected))
     tried = ", ".join(f"{names} in {describe_sizes(values)}"
-                      for names, values in causes.tied_columns([b for b, _ in scan.points]))
+                      for names, values in tied_columns([b for b, _ in scan.points]))
     details.append(f"tried {len(points)} size(s): {tried}")
     actual = "; ".join(f"{name}: {describe_sizes(dict(b)[name] for b in ran)}"
                        for name, _ in scan.accepts)

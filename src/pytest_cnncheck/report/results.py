@@ -275,8 +275,7 @@ def facts_line(result: dict[str, Any]) -> str:
 
 def accepted_text(accepted: list[dict[str, int]], tried: int | None) -> str:
     """`runs at H=W: 32..35 (4 of 49 sizes)`."""
-    from ..explain.causes import tied_columns
-    from ..spec.sizes import describe
+    from ..spec.sizes import describe, tied_columns
 
     of = f" ({len(accepted)} of {tried} sizes)" if tried else ""
     if not accepted:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["Run", "SizeSet", "SizeSetError", "describe", "label", "parse_sizes", "pattern"]
+__all__ = ["Run", "SizeSet", "SizeSetError", "describe", "label", "parse_sizes", "pattern", "tied_columns"]
 
 _RUN = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)?\s*(?:step\s+(\d+))?\s*$")
 
@@ -143,3 +143,13 @@ def pattern(sizes: Iterable[int]) -> str | None:
     if divisor > 1 and steps == {divisor}:
         return f"multiples of {divisor}"
     return None
+
+
+def tied_columns(sizes: list[tuple[tuple[str, int], ...]]) -> list[tuple[str, list[int]]]:
+    """Each swept name's values across `sizes`, names that always agree (W: H) as one: `H=W`."""
+    if not sizes:
+        return []
+    columns: dict[tuple[int, ...], list[str]] = {}
+    for index, (name, _) in enumerate(sizes[0]):
+        columns.setdefault(tuple(size[index][1] for size in sizes), []).append(name)
+    return [("=".join(names), list(values)) for values, names in columns.items()]
