@@ -414,7 +414,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         crash = next(f for f in outcome.findings if f.key == "forward")
         print(f"cnncheck init: {crash.message}", file=sys.stderr)
         for line in (*(f"  {detail}" for detail in crash.details),
-                     *(f"  {line}" for line in definition_lines(trace, crash)),
+                     *(f"  {line}" for line in definition_lines(crash)),
                      *(f"  {line}" for fixed in crash.repairs for line in repair_lines(fixed)),
                      *(f"  {line}" for hint in crash.hints
                        for line in hint_lines(hint.text, hint.applicability, hint.alternative, hint.lines)), "",

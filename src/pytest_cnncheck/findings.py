@@ -16,8 +16,8 @@ from .kinds import Kind, kind_of
 from .spec.source import Span
 
 __all__ = [
-    "APPLICABILITIES", "Candidate", "Edit", "Finding", "Fix", "FixApplicability", "Hint", "HintKind",
-    "KwargEdit", "Repair", "SourceEdit", "Unsafe",
+    "APPLICABILITIES", "Candidate", "CodeLine", "Edit", "EditSpan", "EditedLines", "Finding", "Fix",
+    "FixApplicability", "Hint", "HintKind", "KwargEdit", "Place", "Repair", "SourceEdit", "Unsafe",
 ]
 
 
@@ -89,6 +89,28 @@ Unsafe = Literal["spec-disagrees", "second-change"]
 
 
 @dataclass(frozen=True)
+class EditedLines:
+    """An edited stretch of a file as it is and as `cnncheck fix` writes it: the diff a
+    person reads (repair/sourcecode.py reads the file; writers only render this)."""
+
+    path: str
+    line: int  # the first line, 1-based
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EditSpan:
+    """Where a source edit lies, 1-based lines and columns, the end exclusive (SARIF's and
+    the JSON report's terms)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
 class Repair:
     """A fix that was applied to the model and run again (repair/verify.py): the finding it is
     for went away, nothing new appeared, and the arithmetic stayed sound (soundness.py).
@@ -100,6 +122,8 @@ class Repair:
     clears: tuple[str, ...] = ()  # the other findings it makes go away: they follow from this one
     applicability: FixApplicability = "safe"
     unsafe: Unsafe | None = None  # why, where it is unsafe
+    lines: tuple[EditedLines, ...] = ()  # the source edits as lines before and after
+    spans: tuple[EditSpan, ...] = ()  # where each source edit of `edits` lies, in their order
 
 
 # What a hint asks of the reader, where cnncheck could not apply and verify a fix itself:
@@ -145,6 +169,28 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class CodeLine:
+    """A line of the user's code: its file (as the run saw it), number and text, stripped
+    (a line in an argument list without its trailing comma); "" where it can't be read."""
+
+    path: str
+    line: int
+    code: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a layer a finding names is in the code, resolved once before any writer runs
+    (explain/places.py): the line that made it (for a functional step, the line that calls
+    it), and for a layer made in a block or a helper, the line that called that."""
+
+    name: str
+    made: CodeLine | None
+    called_from: CodeLine | None = None
+    step: bool = False  # a functional step: `made` is where it is called
+
+
+@dataclass(frozen=True)
 class Finding:
     key: str  # the spec's key path: expect.layers.conv2.output
     line: int  # where the spec wrote it
@@ -174,6 +220,12 @@ class Finding:
     # window along each axis of the layer whose formula gave the size at issue, the
     # flattened shape, the parameter count, what reached a layer against its argument.
     steps: tuple[Arithmetic, ...] = ()
+    # Where each layer it (or one of its hints) names is in the code: filled in by the
+    # runner after the checks (explain/places.py), so that writers read no source.
+    places: tuple[Place, ...] = ()
+
+    def place(self, name: str) -> Place | None:
+        return next((place for place in self.places if place.name == name), None)
 
     @property
     def identity(self) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from . import probe
 from .check.compare import check, check_scan, first_against
+from .explain.places import located
 from .findings import Finding
 from .repair.verify import repair
 from .spec.model import Spec
@@ -65,7 +66,8 @@ def run_spec(spec: Spec, rootdir: Path, options: Options = Options()) -> Outcome
     is applied to the model and the spec run again before it is kept."""
     if spec.scan is not None:
         traces = probe.scan(spec, rootdir, **options.probing)
-        return Outcome(spec, tuple(traces), tuple(check_scan(spec, traces)))
+        scanned = Outcome(spec, tuple(traces), tuple(check_scan(spec, traces)))
+        return replace(scanned, findings=tuple(located(f, scanned.shown[1]) for f in scanned.findings))
     trace = probe.probe(spec, rootdir, summary=options.summary, fields=options.fields, count=options.count,
                         varying=options.varying, **options.probing)
     findings = check(spec, trace)
@@ -77,7 +79,8 @@ def run_spec(spec: Spec, rootdir: Path, options: Options = Options()) -> Outcome
         drawn = probe.probe(spec, rootdir, fields=True, **options.probing)
         if (drawn.crash is None) == (trace.crash is None):
             trace = replace(trace, flow=drawn.flow, calls=drawn.calls)
-    return Outcome(spec, (trace,), tuple(findings))
+    # Where each named layer is in the code, once, so that no writer reads a source file.
+    return Outcome(spec, (trace,), tuple(located(finding, trace) for finding in findings))
 
 
 def verify(spec: Spec, trace: Trace, findings: list[Finding], rootdir: Path,

@@ -12,9 +12,7 @@ and hyperparameters, never from torch's error text (which differs by device).
 
 from __future__ import annotations
 
-import linecache
 import math
-import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Sequence
 
@@ -26,49 +24,12 @@ from ..window import Window, windows
 RESIZING = ("resize", "pad", "shuffle")  # the kinds of step that resize a map without a window
 
 __all__ = [
-    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "called_from", "caller", "channels_last", "channels_maker",
+    "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "channels_last", "channels_maker",
     "counted", "crash_brief", "crash_cause", "crash_kind", "crash_lines", "crash_reason", "crash_steps",
-    "defined_at", "describe", "division_steps", "failing_call", "flatten_lines", "flatten_source", "flattened",
+    "describe", "division_steps", "failing_call", "flatten_lines", "flatten_source", "flattened",
     "layer_windows", "one", "params_breakdown", "product_text", "size_arithmetic", "size_steps",
     "spatial_names", "step_lines", "takes_ranks", "unbatched", "which_call", "window_steps",
 ]
-
-
-def defined_at(layer: Layer) -> str | None:
-    """`models/net.py:14: self.fc1 = nn.Linear(16 * 6 * 6, 120)`: the line that made the
-    layer, which is the line to edit (None where it was made outside the user's code)."""
-    if layer.defined is None:
-        return None
-    return _shown(*layer.defined)
-
-
-def caller(layer: Layer, trace: Trace) -> tuple[str, int] | None:
-    """(file, line) of the call of the block or helper that made the layer, where the values
-    its arguments are named for are written; None for a layer the model makes itself (the
-    line that made the whole model, a factory's `return Net()`, is no such call)."""
-    made = layer.made
-    if len(made) < 2:
-        return None
-    model = trace.layers.get("")
-    if model is not None and (made[1][0], made[1][1]) in {(f[0], f[1]) for f in model.made}:
-        return None
-    return made[1][0], made[1][1]
-
-
-def called_from(layer: Layer, trace: Trace) -> str | None:
-    """`models/net.py:30: self.layer2 = Block(16, 32, 2)`: the caller's line, as shown."""
-    found = caller(layer, trace)
-    return _shown(*found) if found is not None else None
-
-
-def _shown(path: str, line: int) -> str:
-    try:
-        shown = os.path.relpath(path)
-    except ValueError:  # another drive
-        shown = path
-    # A line in an argument list ends in a comma: not part of the code a sentence quotes.
-    code = linecache.getline(path, line).strip().removesuffix(",")
-    return f"{shown}:{line}: {code}" if code else f"{shown}:{line}"
 
 
 def listed(names: Sequence[str], most: int | None = None) -> str:

@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import ops
-from ..findings import KwargEdit, SourceEdit
+from ..findings import EditedLines, EditSpan, KwargEdit, SourceEdit
 
-__all__ = ["Site", "apply_edits", "not_ours", "read_source", "rewrite_call", "rewrite_made", "sites"]
+__all__ = [
+    "Site", "apply_edits", "edit_span", "edited_lines", "not_ours", "read_source", "rewrite_call",
+    "rewrite_made", "sites",
+]
 
 
 @dataclass(frozen=True)
@@ -400,9 +403,8 @@ def _add_keyword(source: _File, call: ast.Call, name: str, text: str) -> SourceE
     return SourceEdit(source.path, call.end_lineno or call.lineno, end - 1, end - 1, "", f"{name}={text}")
 
 
-def edited_lines(edits: tuple[SourceEdit, ...]) -> list[tuple[str, int, list[str], list[str]]]:
-    """Each edited stretch of lines as it is and as it will be: (path, first line, old
-    lines, new lines), for a diff a person reads."""
+def edited_lines(edits: tuple[SourceEdit, ...]) -> list[EditedLines]:
+    """Each edited stretch of lines as it is and as it will be, for a diff a person reads."""
     out = []
     by_path: dict[str, list[SourceEdit]] = {}
     for edit in edits:
@@ -417,13 +419,25 @@ def edited_lines(edits: tuple[SourceEdit, ...]) -> list[tuple[str, int, list[str
             first = starts[line - 1]
             last_end = max(e.end for e in on)
             stop = next((s for s in starts if s > last_end or (s >= last_end and s > first)), len(text))
-            end_line = starts.index(stop) if stop in starts else len(starts) - 1
             old = text[first:stop]
             new = apply_edits(old, [SourceEdit(e.path, e.line, e.start - first, e.end - first, e.old, e.new)
                                     for e in on])
-            out.append((path, line, old.rstrip("\n").split("\n"), new.rstrip("\n").split("\n")))
-            del end_line
+            out.append(EditedLines(path, line, tuple(old.rstrip("\n").split("\n")),
+                                   tuple(new.rstrip("\n").split("\n"))))
     return out
+
+
+def edit_span(edit: SourceEdit) -> EditSpan:
+    """Where an edit lies in its file: 1-based lines and columns, the end exclusive."""
+    read = read_source(edit.path)
+    starts = read[2] if read is not None else [0]
+
+    def place(offset: int) -> tuple[int, int]:
+        line = max(i for i, start in enumerate(starts) if start <= offset)
+        return line + 1, offset - starts[line] + 1
+
+    (line, column), (end_line, end_column) = place(edit.start), place(edit.end)
+    return EditSpan(line, column, end_line, end_column)
 
 
 def not_ours(edits: tuple[SourceEdit | KwargEdit, ...] | list[SourceEdit], rootdir: Path) -> str | None:

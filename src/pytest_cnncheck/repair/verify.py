@@ -28,7 +28,7 @@ from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
 from .soundness import Unsound, unsound
-from .sourcecode import edited_lines, not_ours, rewrite_call, rewrite_made, sites
+from .sourcecode import edit_span, edited_lines, not_ours, rewrite_call, rewrite_made, sites
 
 __all__ = ["RUNS", "repair"]
 
@@ -130,8 +130,10 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
         # A model that ran, and must change a second layer to run again once this one gives
         # what the spec states, agreed with itself: the spec is as likely the mistake.
         cascade = cascaded and root.key != "forward"
+        sources = tuple(edit for edit in edits if isinstance(edit, SourceEdit))
         repaired[root.identity] = Repair(change, edits, arithmetic, tuple(sorted(k for k, _ in cleared)),
-                                         "unsafe" if cascade else "safe", "second-change" if cascade else None)
+                                         "unsafe" if cascade else "safe", "second-change" if cascade else None,
+                                         tuple(edited_lines(sources)), tuple(edit_span(edit) for edit in sources))
         for identity in cleared:
             followers.setdefault(identity, f"follows from {root.key} at line {root.line}: its fix, "
                                            f"{change}, clears this")
@@ -156,10 +158,10 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
             elsewhere = not_ours(fixed.edits, rootdir) if rootdir is not None else None
             if elsewhere is not None:  # verified, but not in a file of the project's: for the user to apply
                 note = Hint.suggest(f"{fixed.change}, verified on the model, but not written: {elsewhere}",
-                                    lines=tuple(line for path, number, old, new in edited_lines(
-                                        tuple(e for e in fixed.edits if isinstance(e, SourceEdit)))
-                                        for line in (f"{path}:{number}", *(f"- {t}" for t in old),
-                                                     *(f"+ {t}" for t in new))))
+                                    lines=tuple(line for stretch in fixed.lines
+                                                for line in (f"{stretch.path}:{stretch.line}",
+                                                             *(f"- {t}" for t in stretch.old),
+                                                             *(f"+ {t}" for t in stretch.new))))
                 out.append(replace(finding, hints=(note, *hints)))
             else:
                 out.append(replace(finding, repairs=(fixed,), hints=hints))

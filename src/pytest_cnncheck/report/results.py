@@ -20,9 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .. import fields
 from ..arithmetic import Arithmetic, Flattened, Operands, Received, Resized, Step
 from ..check import macs, memory
-from ..explain.causes import caller
-from ..findings import Finding, Hint, KwargEdit, Repair, SourceEdit
-from ..repair.sourcecode import edited_lines, read_source
+from ..findings import EditSpan, Finding, Hint, KwargEdit, Repair, SourceEdit
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
 from ..trace import Trace, Training, format_shapes, shapes_from_json, shapes_json, widest
@@ -114,7 +112,7 @@ def _finding(finding: Finding, spec: Spec, trace: Trace) -> dict[str, Any]:
             "steps": [_step(step) for step in finding.steps],
             "ran": {"file": crash.file, "line": crash.line}
             if finding.key == "forward" and (crash := trace.crash) is not None and crash.file else None,
-            "layers": [_made_at(name, trace) for name in finding.layers]}
+            "layers": [_made_at(finding, name) for name in finding.layers]}
 
 
 def _hint(hint: Hint, finding: Finding, spec: Spec, trace: Trace) -> dict[str, Any]:
@@ -125,7 +123,7 @@ def _hint(hint: Hint, finding: Finding, spec: Spec, trace: Trace) -> dict[str, A
     if hint.on_spec:
         place = {"file": os.path.relpath(spec.path), "line": finding.line}
     elif hint.layer is not None:
-        made = _made_at(hint.layer, trace)
+        made = _made_at(finding, hint.layer)
         place = {"file": made["file"], "line": made["line"]}
     return {"text": hint.text, "applicability": hint.applicability, "alternative": hint.alternative,
             "lines": list(hint.lines), "layer": hint.layer, **place}
@@ -168,38 +166,30 @@ def _repair(fixed: Repair) -> dict[str, Any]:
     columns, the end exclusive), the lines as they are and as `cnncheck fix` writes them,
     and the spec's kwargs it changes."""
     return {"change": fixed.change, "applicability": fixed.applicability, "unsafe": fixed.unsafe,
-            "edits": [_edit(edit) for edit in fixed.edits if isinstance(edit, SourceEdit)],
+            "edits": [_edit(edit, span) for edit, span in
+                      zip([edit for edit in fixed.edits if isinstance(edit, SourceEdit)], fixed.spans)],
             "kwargs": [{"name": edit.name, "old": edit.old, "new": edit.value}
                        for edit in fixed.edits if isinstance(edit, KwargEdit)],
-            "lines": [{"file": os.path.relpath(path), "line": line, "old": old, "new": new}
-                      for path, line, old, new in
-                      edited_lines(tuple(e for e in fixed.edits if isinstance(e, SourceEdit)))],
+            "lines": [{"file": os.path.relpath(stretch.path), "line": stretch.line, "old": list(stretch.old),
+                       "new": list(stretch.new)} for stretch in fixed.lines],
             "arithmetic": list(fixed.arithmetic), "clears": list(fixed.clears)}
 
 
-def _edit(edit: SourceEdit) -> dict[str, Any]:
-    read = read_source(edit.path)
-    starts = read[2] if read is not None else [0]
-
-    def place(offset: int) -> tuple[int, int]:
-        line = max(i for i, start in enumerate(starts) if start <= offset)
-        return line + 1, offset - starts[line] + 1
-
-    (line, column), (end_line, end_column) = place(edit.start), place(edit.end)
-    return {"file": os.path.relpath(edit.path), "line": line, "column": column, "end_line": end_line,
-            "end_column": end_column, "old": edit.old, "new": edit.new}
+def _edit(edit: SourceEdit, span: EditSpan) -> dict[str, Any]:
+    return {"file": os.path.relpath(edit.path), "line": span.line, "column": span.column, "end_line": span.end_line,
+            "end_column": span.end_column, "old": edit.old, "new": edit.new}
 
 
-def _made_at(name: str, trace: Trace) -> dict[str, Any]:
+def _made_at(finding: Finding, name: str) -> dict[str, Any]:
     """A layer a finding names, the file and line that made it (the line to edit), and for a
     layer made in a block or a helper, the line that called it."""
-    layer = trace.layers.get(name)
-    if layer is None or layer.defined is None:
-        return {"name": name, "file": None, "line": None, "called_from": None}
-    call = caller(layer, trace)
-    return {"name": name, "file": os.path.relpath(layer.defined[0]), "line": layer.defined[1],
-            "called_from": {"file": os.path.relpath(call[0]), "line": call[1]} if call else None,
-            "step": bool(layer.call)}
+    place = finding.place(name)
+    if place is None or place.made is None:
+        return {"name": name, "file": None, "line": None, "called_from": None, "step": False}
+    call = place.called_from
+    return {"name": name, "file": os.path.relpath(place.made.path), "line": place.made.line,
+            "called_from": {"file": os.path.relpath(call.path), "line": call.line} if call else None,
+            "step": place.step}
 
 
 def widest_field(trace: Trace) -> dict[str, Any] | None:

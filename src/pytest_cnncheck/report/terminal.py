@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from ..explain.causes import called_from, defined_at
-from ..findings import Finding, KwargEdit, Repair, SourceEdit
-from ..repair.sourcecode import edited_lines
+from ..findings import CodeLine, Finding, KwargEdit, Repair
 from ..spec.model import Spec, SpecError
 from ..spec.sizes import label
 from ..trace import Trace, format_shapes
@@ -73,7 +71,7 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         elif finding.expected is not None:
             out.append((f"  expected: {finding.expected}", GREEN))
         out.extend((f"  {detail}", PLAIN) for detail in finding.details)
-        out.extend((f"  {line}", PLAIN) for line in definition_lines(trace, finding))
+        out.extend((f"  {line}", PLAIN) for line in definition_lines(finding))
         for fixed in finding.repairs:
             out.extend((f"  {line}", GREEN if line.startswith(("+", "fix")) else PLAIN)
                        for line in repair_lines(fixed))
@@ -97,10 +95,10 @@ def repair_lines(fixed: Repair) -> list[str]:
     for edit in fixed.edits:
         if isinstance(edit, KwargEdit):
             lines.append(f"  in the spec: kwargs: {{{edit.name}: {edit.value!r}}} (now {edit.old!r})")
-    for path, line, old, new in edited_lines(tuple(e for e in fixed.edits if isinstance(e, SourceEdit))):
-        lines.append(f"  {shown_path(path)}:{line}")
-        lines.extend(f"  - {text}" for text in old)
-        lines.extend(f"  + {text}" for text in new)
+    for stretch in fixed.lines:
+        lines.append(f"  {shown_path(stretch.path)}:{stretch.line}")
+        lines.extend(f"  - {text}" for text in stretch.old)
+        lines.extend(f"  + {text}" for text in stretch.new)
     lines.extend(f"  {line}" for line in fixed.arithmetic)
     return lines
 
@@ -113,18 +111,22 @@ def shown_path(path: str) -> str:
         return path
 
 
-def definition_lines(trace: Trace, finding: Finding) -> list[str]:
+def definition_lines(finding: Finding) -> list[str]:
     """`fc1 is made at models/net.py:14: self.fc1 = nn.Linear(16 * 6 * 6, 120)`: the line to
     edit, for each layer the finding names."""
     lines = []
     for name in finding.layers:
-        layer = trace.layers.get(name)
-        where = defined_at(layer) if layer is not None else None
-        if layer is not None and where is not None:
-            caller = called_from(layer, trace)
-            verb = "is called at" if layer.call else "is made at"  # a functional step, a module
-            lines.append(f"{name} {verb} {where}" + (f", in the call at {caller}" if caller else ""))
+        place = finding.place(name)
+        if place is not None and place.made is not None:
+            verb = "is called at" if place.step else "is made at"  # a functional step, a module
+            caller = f", in the call at {_code_line(place.called_from)}" if place.called_from else ""
+            lines.append(f"{name} {verb} {_code_line(place.made)}{caller}")
     return lines
+
+
+def _code_line(line: CodeLine) -> str:
+    """`models/net.py:14: self.fc1 = nn.Linear(16 * 6 * 6, 120)`."""
+    return f"{shown_path(line.path)}:{line.line}: {line.code}" if line.code else f"{shown_path(line.path)}:{line.line}"
 
 
 def layer_table(trace: Trace, marked: set[str] | frozenset[str] = frozenset()) -> list[Line]:
