@@ -195,47 +195,7 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
                 hooked[id(module)] = []
                 handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
                 handles.append(module.register_forward_hook(after))
-        steps: dict[str, tuple[FunctionalStep, tuple[Frame, ...]]] = {}
-        sites: dict[tuple[Any, ...], str] = {}  # a call site's step name
-
-        def functional(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Any], None] | None:
-            """A functional call the user's code makes: a step of the pass, recorded as a call
-            that begins now; what it returns finishes it (a call that raises stays unfinished)."""
-            owner = open_calls[-1][0] if open_calls else ""
-            module = modules.get(owner)
-            if owner and module is not None and (type(module).__module__.startswith("torch.")
-                                                 or kind_of(module) != "other"):
-                return None  # a layer (nn.MaxPool2d, a Conv2d subclass) calling its functional form
-            step = step_of(func, args, kwargs)
-            if step is None:
-                return None
-            frames = _user_frames(sys._getframe(1))
-            if not frames:
-                return None
-            op = step.op
-            key = (owner, op, frames[0])
-            name = sites.get(key)
-            if name is None:
-                base = f"{owner}.{op}" if owner else op
-                name = base if base not in steps and base not in modules else \
-                    next(f"{base}_{n}" for n in range(2, 10**6) if f"{base}_{n}" not in steps)
-                sites[key] = name
-                steps[name] = (step, frames)
-            index = counts.get(name, 0)
-            counts[name] = index + 1
-            record = [name, index, len(open_calls), (_shapes(args[0]),), None, False]
-            if flow is not None:
-                flow.claim(len(records), args)
-            records.append(record)
-
-            def finish(out: Any) -> None:
-                record[4], record[5] = _shapes(out), True
-                if flow is not None:
-                    flow.claimed(out)
-                if provenance is not None:  # the step made it: a clash names the step
-                    provenance.made_by(CallRef(name, index), args, out, step=True)
-            return finish
-
+        functional = _Steps(modules, records, open_calls, counts, flow, provenance)
         output: ShapeTree | None = None
         crash = None
         try:
@@ -258,7 +218,60 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
                provenance.clash if provenance is not None else None,
                tuple(provenance.reshapes) if provenance is not None else (),
                flow.record() if flow is not None else None,
-               counter.record() if counter is not None and crash is None else None, steps)
+               counter.record() if counter is not None and crash is None else None, functional.steps)
+
+
+class _Steps:
+    """The functional steps of one pass (functional.py): each call the user's code makes of a
+    watched function is a call of the step named for its site, recorded among the module
+    calls as it begins; what it returns finishes it (a call that raises stays unfinished)."""
+
+    def __init__(self, modules: dict[str, nn.Module], records: list[list[Any]], open_calls: list[list[Any]],
+                 counts: dict[str, int], flow: Any, provenance: Any) -> None:
+        self._modules, self._records, self._open, self._counts = modules, records, open_calls, counts
+        self._flow, self._provenance = flow, provenance
+        self.steps: dict[str, tuple[FunctionalStep, tuple[Frame, ...]]] = {}
+        self._sites: dict[tuple[Any, ...], str] = {}  # a call site's step name
+
+    def __call__(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Any], None] | None:
+        owner = self._open[-1][0] if self._open else ""
+        module = self._modules.get(owner)
+        if owner and module is not None and (type(module).__module__.startswith("torch.")
+                                             or kind_of(module) != "other"):
+            return None  # a layer (nn.MaxPool2d, a Conv2d subclass) calling its functional form
+        step = step_of(func, args, kwargs)
+        frames = _user_frames(sys._getframe(1)) if step is not None else ()
+        if step is None or not frames:
+            return None
+        name = self._name(owner, step, frames)
+        index = self._counts.get(name, 0)
+        self._counts[name] = index + 1
+        record = [name, index, len(self._open), (_shapes(args[0]),), None, False]
+        flow, provenance = self._flow, self._provenance
+        if flow is not None:
+            flow.claim(len(self._records), args)
+        self._records.append(record)
+
+        def finish(out: Any) -> None:
+            record[4], record[5] = _shapes(out), True
+            if flow is not None:
+                flow.claimed(out)
+            if provenance is not None:  # the step made it: a clash names the step
+                provenance.made_by(CallRef(name, index), args, out, step=True)
+        return finish
+
+    def _name(self, owner: str, step: FunctionalStep, frames: tuple[Frame, ...]) -> str:
+        """`max_pool2d`, `layer1.0.avg_pool2d`; `max_pool2d_2` for a second site in the same
+        forward, in the order the pass meets them."""
+        key = (owner, step.op, frames[0])
+        name = self._sites.get(key)
+        if name is None:
+            base = f"{owner}.{step.op}" if owner else step.op
+            name = base if base not in self.steps and base not in self._modules else \
+                next(f"{base}_{n}" for n in range(2, 10**6) if f"{base}_{n}" not in self.steps)
+            self._sites[key] = name
+            self.steps[name] = (step, frames)
+        return name
 
 
 def _user_frames(frame: Any) -> tuple[Frame, ...]:
