@@ -408,10 +408,10 @@ def test_every_diagram_renders_with_the_real_mermaid(models: pytest.Pytester, tm
     results = render(diagrams)
     assert [r[0] for r in results] == ["ok"] * 6, results
     boxes = {d.splitlines()[2]: r[1] for d, r in zip(diagrams, results)}
-    # Every box is drawn, with the input and output: ResNet-50 draws 10 layers + 2; the crash
-    # the 5 layers that ran, the input and no output.
-    assert boxes['  n1["conv1<br/>Conv2d<br/>RF 7x7"]'] == 12, results
-    assert boxes['  n1["conv1<br/>Conv2d<br/>RF 5x5"]'] == 6, results
+    # Every box is drawn, with the input and output: ResNet-50 draws 10 layers, its
+    # torch.flatten step, + 2; the crash the 6 layers and steps that ran, the input and no output.
+    assert boxes['  n1["conv1<br/>Conv2d<br/>RF 7x7"]'] == 13, results
+    assert boxes['  n1["conv1<br/>Conv2d<br/>RF 5x5"]'] == 7, results
 
 
 ODD_NAMES = '''

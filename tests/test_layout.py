@@ -10,8 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "pytest_cnncheck"
 
 # Lowest first. The plain data sits between the spec (whose spans a finding keeps) and the
 # run; the front doors, the runner and the probe are above every stage.
-STAGES = {"paths": 0, "settings": 0, "spec": 1, "trace": 2, "fields": 2, "window": 2, "resize": 2, "kinds": 2, "ops": 2,
-          "findings": 2, "arithmetic": 2, "run": 3, "explain": 4, "check": 5, "repair": 6, "report": 7}
+STAGES = {"paths": 0, "settings": 0, "files": 0, "spec": 1, "trace": 2, "fields": 2, "window": 2, "resize": 2,
+          "kinds": 2, "ops": 2, "findings": 2, "arithmetic": 2, "run": 3, "explain": 4, "check": 5, "repair": 6,
+          "report": 7}
 TOP = 9
 
 

@@ -197,13 +197,13 @@ def test_rule_violations_still_fail_while_values_are_fixed(pytester: pytest.Pyte
 
 def test_an_interrupted_write_leaves_the_original_file(tutorial: pytest.Pytester,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_cnncheck.report.update
+    import pytest_cnncheck.files
 
     def interrupted(source: object, target: object) -> None:
         raise OSError(28, "No space left on device")
 
     spec_file(tutorial)
-    monkeypatch.setattr(pytest_cnncheck.report.update.os, "replace", interrupted)
+    monkeypatch.setattr(pytest_cnncheck.files.os, "replace", interrupted)
     result = tutorial.runpytest("--cnncheck-update")
     assert "arch.cnncheck.yaml: not updated: writing it failed: [Errno 28] No space left on " \
            "device" in result.stdout.str()

@@ -240,8 +240,8 @@ def _budget(text: str | None) -> Fraction | None:
 def _merge(reports: list[str], output: str, baseline: str | None) -> int:
     """The shards' rows as one report: each spec once (a spec in two shards is said, and the
     first kept), sorted by id as a single run sorts them."""
+    from .files import write_atomically
     from .report.results import json_report, markdown_report, read_report
-    from .report.update import write_atomically
 
     if not output.endswith((".md", ".json")):
         raise UsageError(f"-o {output}: the name must end in .md (Markdown) or .json")
@@ -445,7 +445,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
                   "save the spec in that folder, or write it with -o FILE to have the path "
                   "relative to FILE.", file=sys.stderr)
     else:
-        from .report.update import write_atomically
+        from .files import write_atomically
 
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,11 +20,11 @@ import difflib
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .files import write_atomically
 from .findings import KwargEdit, SourceEdit
 from .repair.rebuild import edited_texts
 from .repair.sourcecode import not_ours, read_source
@@ -246,20 +246,6 @@ def _read(path: Path) -> str:
 def _write(path: str, old: str, new: str) -> bool:
     """Write `new` over `path` in one step, if it still holds `old`."""
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            if handle.read() != old:
-                return False
-        mode = os.stat(path).st_mode
-        folder = os.path.dirname(os.path.abspath(path))
-        handle_fd, temporary = tempfile.mkstemp(dir=folder, prefix=".cnncheck-fix-")
-        try:
-            with os.fdopen(handle_fd, "w", encoding="utf-8", newline="") as out:
-                out.write(new)
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        return write_atomically(path, new.encode("utf-8"), unless_changed_from=old.encode("utf-8"))
     except OSError:
         return False
-    return True

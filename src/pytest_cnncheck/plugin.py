@@ -196,9 +196,9 @@ class ReportWriter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: its reports reach the controller, which writes
+        from .files import write_atomically
         from .report.results import json_report, markdown_report, versions
         from .report.sarif import sarif_report
-        from .report.update import write_atomically
 
         rows = [self.rows[nodeid] for nodeid in sorted(self.rows)]
         for name in self.paths:

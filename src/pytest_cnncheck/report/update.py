@@ -12,16 +12,15 @@ interrupted run leaves the old file or the new one, never half of one.
 from __future__ import annotations
 
 import codecs
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..files import write_atomically
 from ..findings import Finding
 from ..spec.model import FileSpecs
 
-__all__ = ["Change", "apply_changes", "changes_for", "summary_lines", "write_atomically"]
+__all__ = ["Change", "apply_changes", "changes_for", "summary_lines"]
 
 
 @dataclass(frozen=True)
@@ -88,21 +87,3 @@ def apply_changes(path: Path, changes: list[Change]) -> tuple[list[Change], str 
         text = text[:change.start] + change.new + text[change.end:]
     write_atomically(path, (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
     return unique, None
-
-
-def write_atomically(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """Write a temporary file beside `path`, then rename it over `path`.
-
-    `exclusive`: fail with FileExistsError rather than replace a file that exists.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.cnncheck-tmp")
-    try:
-        temporary.write_bytes(data)
-        if path.exists():
-            if exclusive:
-                raise FileExistsError(f"{path} exists")
-            shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
