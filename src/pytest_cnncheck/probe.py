@@ -127,12 +127,7 @@ def probe(spec: Spec, rootdir: Path, *, summary: bool = False, fields: bool = Fa
                         "values while it is built runs on the CPU, and `device: cpu` in its spec "
                         "runs it there without trying meta first")
         else:
-            if trace.crash is None or trace.crash.in_python or causes.crash_cause(trace) is not None \
-                    or is_shape_clash(trace.clash):
-                # It ran, or it failed for a reason the shapes explain (a layer's arguments,
-                # or tensors whose shapes can't go together) or in the model's own Python
-                # (a misspelt name): the CPU would fail the same way, so there is nothing to
-                # fall back for.
+            if not _cpu_may_run(trace):
                 return trace
             fallback = _forward_failed(trace)
         failures[key] = fallback
@@ -374,6 +369,15 @@ def _selecting(run: Run, device: str) -> bool:
     return device == "meta" and run.crash is not None and needs_data(run.crash.exception)
 
 
+def _cpu_may_run(trace: Trace) -> bool:
+    """The one fallback policy: whether a pass that failed on meta may run on the CPU. Not
+    where it ran, nor where it failed for a reason the shapes explain (a layer's arguments, or
+    tensors whose shapes can't go together) or in the model's own Python (a misspelt name):
+    the CPU would fail the same way, so there is nothing to fall back for."""
+    return trace.crash is not None and not trace.crash.in_python and causes.crash_cause(trace) is None \
+        and not is_shape_clash(trace.clash)
+
+
 def _with_provenance(trace: Trace, model: nn.Module, inputs: list[Any], keywords: dict[str, Any]) -> Trace:
     """Where a pass must be explained beyond the layers' own arguments (a crash they don't
     explain, an output whose first dimension is not the batch), the same pass again on the
@@ -487,8 +491,7 @@ def scan(spec: Spec, rootdir: Path, *, default_device: str = "meta",
         _check_input_budget(replace(spec, input_sizes=one), device, max_input_bytes)
     traces = _scan_on(spec, factory, device, sizes)
     if spec.device is None and device == "meta":
-        again = [i for i, trace in enumerate(traces) if trace.crash is not None
-                 and causes.crash_cause(trace) is None and "meta" in trace.crash.exception.lower()]
+        again = [i for i, trace in enumerate(traces) if _cpu_may_run(trace)]
         if again:
             because = _forward_failed(traces[again[0]])
             for i in again:
