@@ -415,7 +415,7 @@ def _init(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"cnncheck init: {crash.message}", file=sys.stderr)
         for line in (*(f"  {detail}" for detail in crash.details),
                      *(f"  {line}" for line in definition_lines(crash)),
-                     *(f"  {line}" for fixed in crash.repairs for line in repair_lines(fixed)),
+                     *(f"  {line}" for fixed in crash.repairs for line, _ in repair_lines(fixed)),
                      *(f"  {line}" for hint in crash.hints
                        for line in hint_lines(hint.text, hint.applicability, hint.alternative, hint.lines)), "",
                      *(text for text, _ in layer_table(trace, set(crash.layers)))):

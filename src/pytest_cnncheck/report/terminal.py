@@ -73,8 +73,7 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
         out.extend((f"  {detail}", PLAIN) for detail in finding.details)
         out.extend((f"  {line}", PLAIN) for line in definition_lines(finding))
         for fixed in finding.repairs:
-            out.extend((f"  {line}", GREEN if line.startswith(("+", "fix")) else PLAIN)
-                       for line in repair_lines(fixed))
+            out.extend((f"  {line}", colour) for line, colour in repair_lines(fixed))
         out.extend((f"  {line}", PLAIN) for hint in finding.hints
                    for line in hint_lines(hint.text, hint.applicability, hint.alternative, hint.lines))
     marked = {name for finding in findings for name in finding.layers}
@@ -86,20 +85,20 @@ def failure_lines(spec: Spec, trace: Trace, findings: Sequence[Finding], where: 
     return out
 
 
-def repair_lines(fixed: Repair) -> list[str]:
-    """A verified fix: what changes, then the lines as they are and as `cnncheck fix`
-    writes them, then the arithmetic with the change."""
+def repair_lines(fixed: Repair) -> list[Line]:
+    """A verified fix: what changes (in green), then the lines as they are and as `cnncheck
+    fix` writes them, then the arithmetic with the change."""
     follows = f" (and the {len(fixed.clears)} that follow from it)" if fixed.clears else ""
-    lines = [f"fix: {fixed.change}: {applied_by(fixed.applicability, fixed.unsafe)}, verified on the model: run again, "
-             f"this finding{follows} goes and nothing new appears"]
+    lines = [(f"fix: {fixed.change}: {applied_by(fixed.applicability, fixed.unsafe)}, verified on the model: run "
+              f"again, this finding{follows} goes and nothing new appears", GREEN)]
     for edit in fixed.edits:
         if isinstance(edit, KwargEdit):
-            lines.append(f"  in the spec: kwargs: {{{edit.name}: {edit.value!r}}} (now {edit.old!r})")
+            lines.append((f"  in the spec: kwargs: {{{edit.name}: {edit.value!r}}} (now {edit.old!r})", PLAIN))
     for stretch in fixed.lines:
-        lines.append(f"  {shown_path(stretch.path)}:{stretch.line}")
-        lines.extend(f"  - {text}" for text in stretch.old)
-        lines.extend(f"  + {text}" for text in stretch.new)
-    lines.extend(f"  {line}" for line in fixed.arithmetic)
+        lines.append((f"  {shown_path(stretch.path)}:{stretch.line}", PLAIN))
+        lines.extend((f"  - {text}", PLAIN) for text in stretch.old)
+        lines.extend((f"  + {text}", PLAIN) for text in stretch.new)
+    lines.extend((f"  {line}", PLAIN) for line in fixed.arithmetic)
     return lines
 
 
