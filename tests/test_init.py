@@ -143,14 +143,14 @@ def test_init_writes_the_model_path_relative_to_where_the_spec_lands(
 def test_the_command_never_ends_in_a_traceback(tutorial: pytest.Pytester,
                                                capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_cnncheck.cli
+    import pytest_cnncheck.cli.init
 
     monkeypatch.chdir(tutorial.path)
 
     def broken(*args: object, **kwargs: object) -> str:
         raise KeyError("conv9")
 
-    monkeypatch.setattr(pytest_cnncheck.cli, "spec_text", broken)
+    monkeypatch.setattr(pytest_cnncheck.cli.init, "spec_text", broken)
     assert main(["init", "net.py:Net", "--input-size", "1,3,32,32"]) == 3
     err = capsys.readouterr().err
     assert "cnncheck init: internal error: KeyError: 'conv9'" in err

@@ -45,7 +45,8 @@ def _stage(module: str) -> int:
 
 def test_every_module_belongs_to_a_stage_or_is_a_front_door() -> None:
     top = sorted(name for name in _imports() if _stage(name) == TOP)
-    assert top == ["__init__", "__main__", "api", "cli", "fixcommand", "items", "plugin", "probe", "runner"]
+    assert top == ["__init__", "__main__", "api", "cli", "cli.common", "cli.fix", "cli.graph", "cli.init", "cli.lint",
+                   "cli.main", "cli.report", "cli.sizes", "items", "plugin", "probe", "runner"]
 
 
 def test_no_stage_imports_a_higher_one() -> None:
@@ -99,16 +100,16 @@ def test_writers_render_and_read_no_source() -> None:
 # here with its reason; one that shrinks below the limit is taken off (the test says so).
 LONG_FUNCTIONS = {
     "run/record.py:run_recorded": "the recorder's closures share one pass's state",
-    "fixcommand.py:fix_command": "the subcommand's flow: read, probe, verify, write, report",
-    "cli.py:_parser": "one argparse declaration per subcommand and option",
+    "cli/fix.py:fix_command": "the subcommand's flow: read, probe, verify, write, report",
+    "cli/main.py:_parser": "one argparse declaration per subcommand and option",
     "report/diagram.py:mermaid": "the diagram's nodes and edges in one walk of the calls",
     "repair/verify.py:repair": "candidates tried in order against one trace",
-    "cli.py:_sizes": "`cnncheck sizes`: its arguments, the scan and its report",
+    "cli/sizes.py:sizes_command": "`cnncheck sizes`: its arguments, the scan and its report",
     "api.py:check_architecture": "the Python API's keyword arguments, each checked like a spec's key",
     "explain/clashes.py:explain_clash": "one explanation of a clash from its operands' paths",
     "report/results.py:markdown_report": "the report's parts in order",
     "run/flow.py:_op_field": "one branch per family of ops a receptive field passes through",
-    "cli.py:_init": "`cnncheck init`: its arguments, the probe and the spec it writes",
+    "cli/init.py:init_command": "`cnncheck init`: its arguments, the probe and the spec it writes",
     "explain/candidates.py:crash_fix": "one branch per cause of a crash",
     "check/compare.py:_layer": "one branch per key of a layer's expectations",
     "spec/validate.py:sweep": "one branch per key of a sweep",
@@ -144,7 +145,7 @@ STILL_READ_FROM_TEXT = {
     "check/budgets.py": 1, "check/memory.py": 3,  # `training.<part>` memory keys
     "check/receptive.py": 1,  # effective stride against receptive field by the key
     "report/results.py": 1,  # Markdown nests a detail by its leading spaces
-    "cli.py": 1,  # a sweep's problem by its message
+    "cli/sizes.py": 1,  # a sweep's problem by its message
 }
 
 

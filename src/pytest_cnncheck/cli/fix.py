@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .files import write_atomically
-from .findings import KwargEdit, SourceEdit
-from .repair.rebuild import edited_texts
-from .repair.sourcecode import not_ours, read_source
-from .spec.model import Spec, SpecError
-from .spec.parse import parse_file, parse_text
+from ..files import write_atomically
+from ..findings import KwargEdit, SourceEdit
+from ..repair.rebuild import edited_texts
+from ..repair.sourcecode import not_ours, read_source
+from ..spec.model import Spec, SpecError
+from ..spec.parse import parse_file, parse_text
 
 __all__ = ["fix_command", "spec_files"]
 
@@ -70,8 +70,8 @@ class _Planned:
 # Complex on purpose: the subcommand's whole flow: read, probe, verify, write, report.
 def fix_command(paths: list[str], diff_only: bool, out: Callable[[str], None] = print, *,  # noqa: C901
                 unsafe: bool = False) -> int:
-    from . import probe
-    from .runner import run_spec
+    from .. import probe
+    from ..runner import run_spec
 
     files, missing = spec_files(paths)
     errors = [f"cnncheck fix: {name}: no such file or folder" for name in missing]
@@ -222,9 +222,9 @@ def _with_kwargs(text: str, spec: Spec, kwargs: dict[str, KwargEdit]) -> str:
 def _findings_after(spec: Spec, file: Path, spec_text: str, edits: list[SourceEdit], rootdir: Path,
                     originals: dict[str, str]) -> list[Any] | None:
     """The spec's findings with every edit made; None where the model does not build."""
-    from . import probe
-    from .repair.rebuild import edited_factory
-    from .runner import Options, run_spec
+    from .. import probe
+    from ..repair.rebuild import edited_factory
+    from ..runner import Options, run_spec
 
     reparsed = parse_text(file, spec_text)
     entry = next((e for name, _, e in reparsed.entries if name == spec.name), None)
