@@ -240,6 +240,20 @@ class Decoder(nn.Module):
         return self.out(torch.cat([a, b], 1))
 
 
+class FixedSize(nn.Module):
+    """A decoder that resizes to a size written for another input."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.out = nn.Conv2d(16, 2, 1)
+
+    def forward(self, x):
+        a = self.down(x)
+        b = F.interpolate(a, size=(20, 20))
+        return self.out(torch.cat([a, b], 1))
+
+
 class OwnWeight(nn.Module):
     """A conv by F.conv2d with a weight of its own, flattened by view into a Linear."""
 
@@ -539,3 +553,17 @@ def test_real_bug_shapes_get_their_cause_and_no_harmful_fix(resizing: pytest.Pyt
     # a functional conv's channels are its weight's
     assert_in_order(out, "failed in conv2d: receives 1 channels, in_channels 3",
                     "conv2d's weight [8, 3, 3, 3] takes 3 channels (its dimension 1 times groups=1)")
+
+
+def test_a_resize_where_the_paths_part_is_fixed_in_its_own_argument(resizing: pytest.Pytester) -> None:
+    write_spec(resizing, """
+        fixed_size:
+          model: nets.py:FixedSize
+          input_size: [1, 3, 32, 32]
+        """)
+    out = resizing.runpytest().stdout.str()
+    assert_in_order(out, "the two parted at interpolate = F.interpolate(size=(20, 20), mode='nearest') on input "
+                    "[1, 8, 16, 16]", "H: 16 -> size 20",
+                    "fix: size=(16, 16) in interpolate", "+         b = F.interpolate(a, size=(16, 16))",
+                    "H: 16 -> size 16")
+    assert "scale_factor" not in out  # the call takes a size or a scale, never both

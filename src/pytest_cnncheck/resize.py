@@ -64,15 +64,15 @@ class Resize:
         return f"{size} / {int(self.scale)} = {out}"
 
     def solve(self, size: int, wanted: int) -> Resize | None:
-        """The same step made to turn `size` into `wanted`: a whole scale where one does it,
-        else the size; a pad that adds the difference at the end. None where none does."""
-        if self.how in ("scale", "size") and wanted > 0:
-            if wanted % size == 0 or size % wanted == 0:
-                scale = float(wanted // size) if wanted % size == 0 else 1 / (size // wanted)
-                found = replace(self, how="scale", scale=scale)
-                if found.out(size) == wanted:
-                    return found
-            return replace(self, how="size", size=wanted) if self.how == "size" else None
+        """The same step made to turn `size` into `wanted`: a scale a whole factor (or its
+        inverse) where one does it, a size the size wanted, a pad that adds the difference at
+        the end. None where none does. (A scale stays a scale and a size a size: the call
+        can't take both.)"""
+        if self.how == "size" and wanted > 0:
+            return replace(self, size=wanted)
+        if self.how == "scale" and wanted > 0 and (wanted % size == 0 or size % wanted == 0):
+            found = replace(self, scale=float(wanted // size) if wanted % size == 0 else 1 / (size // wanted))
+            return found if found.out(size) == wanted else None
         if self.how == "pad" and wanted - size - self.before >= 0:
             return replace(self, after=wanted - size - self.before)
         return None

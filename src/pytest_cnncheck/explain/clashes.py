@@ -178,7 +178,7 @@ def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[t
     """The layer where the paths parted, changed to give the other path's shape: its
     channels, and its spatial sizes solved with its own formula (stride=1 for the second
     conv of a block that should not downsample)."""
-    if layer.kind not in ("conv", "conv_transpose", "pool") or len(wanted) != len(step.output) < 3:
+    if layer.kind not in ("conv", "conv_transpose", "pool", *RESIZING) or len(wanted) != len(step.output) < 3:
         return []
     if len(wanted) < 3 or len(wanted) != len(step.output):
         return []
@@ -226,7 +226,7 @@ def _parting(x: Operand, y: Operand) -> tuple[Step, Operand] | None:
 
 def _step_text(step: Step, trace: Trace) -> str:
     layer = trace.layers.get(step.layer.name)
-    if layer is not None and layer.kind in ("conv", "conv_transpose", "pool", "linear"):
+    if layer is not None and layer.kind in ("conv", "conv_transpose", "pool", "linear", *RESIZING):
         return describe(layer) + (f" (call {step.layer.index + 1})" if step.layer.index else "")
     return f"{step.op} in {step.layer}" if step.layer else step.op
 

@@ -36,6 +36,7 @@ from torch.overrides import _get_current_function_mode_stack
 from .. import ops
 from ..trace import LayerKind
 from .frames import TORCH_DIR
+from .layers import conv_hparams, pool_hparams
 
 __all__ = ["WATCHED", "FunctionalStep", "step_of", "watching"]
 
@@ -74,10 +75,6 @@ class FunctionalStep:
     hparams: dict[str, Any]
 
 
-def _per_axis(value: Any, dims: int) -> tuple[int, ...]:
-    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * dims
-
-
 def step_of(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FunctionalStep | None:
     """The step a call of `func` with these arguments is; None where they can't be read, or
     where the call is not a step (a reshape that does not flatten a map into features)."""
@@ -99,26 +96,16 @@ def _windowed(op: str, bound: dict[str, Any]) -> tuple[LayerKind, dict[str, Any]
     if op.startswith("adaptive_"):
         return "adaptive_pool", {"output_size": bound.get("output_size")}
     dims = int(op[-2])
-    if op in _CONVS:
+    if op in _CONVS:  # the channels and the kernel are the weight's
         weight = tuple(bound["weight"].shape)
         groups = int(bound["groups"])
         transposed = op.startswith("conv_transpose")
         channels = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
-        padding = bound["padding"]
-        found = {"in_channels": channels[0], "out_channels": channels[1], "kernel_size": weight[2:],
-                 "stride": _per_axis(bound["stride"], dims),
-                 "padding": padding if isinstance(padding, str) else _per_axis(padding, dims),
-                 "dilation": _per_axis(bound["dilation"], dims), "groups": groups,
-                 "bias": bound.get("bias") is not None, "dims": dims, "weight": weight}
-        if transposed:
-            found["output_padding"] = _per_axis(bound["output_padding"], dims)
-        return ("conv_transpose" if transposed else "conv"), found
-    kernel = _per_axis(bound["kernel_size"], dims)
-    stride = bound.get("stride")
-    return "pool", {
-        "kernel_size": kernel, "stride": kernel if stride in (None, (), []) else _per_axis(stride, dims),
-        "padding": _per_axis(bound.get("padding", 0), dims), "dilation": _per_axis(bound.get("dilation", 1), dims),
-        "ceil_mode": bool(bound.get("ceil_mode", False)), "dims": dims}
+        found = conv_hparams(*channels, weight[2:], bound["stride"], bound["padding"], bound["dilation"], groups,
+                             bound.get("bias") is not None, dims, bound["output_padding"] if transposed else None)
+        return ("conv_transpose" if transposed else "conv"), found | {"weight": weight}
+    return "pool", pool_hparams(bound["kernel_size"], bound.get("stride"), bound.get("padding", 0),
+                                bound.get("dilation", 1), bound.get("ceil_mode", False), dims)
 
 
 def _resizing(op: str, bound: dict[str, Any]) -> tuple[LayerKind, dict[str, Any]] | None:
@@ -129,8 +116,8 @@ def _resizing(op: str, bound: dict[str, Any]) -> tuple[LayerKind, dict[str, Any]
         return "pad", {"pad": tuple(int(p) for p in bound["pad"]), "mode": bound.get("mode") or "constant",
                        "dims": min(bound["input"].dim() - 2, (len(bound["pad"]) + 1) // 2)}
     if op == "unfold":
-        return "unfold", {key: _per_axis(bound[key], 2) for key in ("kernel_size", "stride", "padding", "dilation")} \
-            | {"dims": 2}
+        window = pool_hparams(bound["kernel_size"], bound["stride"], bound["padding"], bound["dilation"], False, 2)
+        return "unfold", {key: value for key, value in window.items() if key != "ceil_mode"}  # it has none
     key = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
     return "shuffle", {key: int(bound[key]), "dims": 2}
 

@@ -242,30 +242,37 @@ def _per_dim(value: Any, dims: int) -> Any:
     return (int(value),) * dims
 
 
+def conv_hparams(in_channels: int, out_channels: int, kernel: Any, stride: Any, padding: Any, dilation: Any,
+                 groups: int, bias: bool, dims: int, output_padding: Any = None) -> dict[str, Any]:
+    """A conv's arguments as the checks read them, per axis, whether a module
+    (nn.Conv2d) or a functional step (`F.conv2d(x, w, ...)`) has them."""
+    found = {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": _per_dim(kernel, dims),
+             "stride": _per_dim(stride, dims), "padding": _per_dim(padding, dims),
+             "dilation": _per_dim(dilation, dims), "groups": groups, "bias": bias, "dims": dims}
+    if output_padding is not None:  # a transposed conv
+        found["output_padding"] = _per_dim(output_padding, dims)
+    return found
+
+
+def pool_hparams(kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool, dims: int) -> dict[str, Any]:
+    """A pool's arguments as the checks read them, per axis (no stride: the kernel's), whether
+    a module (nn.MaxPool2d) or a functional step (`F.max_pool2d(x, 2)`) has them."""
+    return {"kernel_size": _per_dim(kernel, dims),
+            "stride": _per_dim(kernel if stride in (None, [], ()) else stride, dims),
+            "padding": _per_dim(padding, dims), "dilation": _per_dim(dilation, dims),
+            "ceil_mode": bool(ceil_mode), "dims": dims}
+
+
 def _hparams(module: nn.Module, kind: LayerKind) -> dict[str, Any]:
     if kind in ("conv", "conv_transpose"):
         conv: Any = module
-        dims = len(conv.kernel_size)
-        found = {
-            "in_channels": conv.in_channels, "out_channels": conv.out_channels,
-            "kernel_size": _per_dim(conv.kernel_size, dims), "stride": _per_dim(conv.stride, dims),
-            "padding": _per_dim(conv.padding, dims), "dilation": _per_dim(conv.dilation, dims),
-            "groups": conv.groups, "bias": conv.bias is not None, "dims": dims,
-        }
-        if kind == "conv_transpose":
-            found["output_padding"] = _per_dim(conv.output_padding, dims)
-        return found
+        return conv_hparams(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                            conv.dilation, conv.groups, conv.bias is not None, len(conv.kernel_size),
+                            conv.output_padding if kind == "conv_transpose" else None)
     if kind == "pool":
         pool: Any = module
-        dims = spatial_dims(module)
-        kernel = _per_dim(pool.kernel_size, dims)
-        stride = pool.stride if pool.stride not in (None, [], ()) else pool.kernel_size
-        return {
-            "kernel_size": kernel, "stride": _per_dim(stride, dims),
-            "padding": _per_dim(getattr(pool, "padding", 0), dims),
-            "dilation": _per_dim(getattr(pool, "dilation", 1), dims),
-            "ceil_mode": bool(getattr(pool, "ceil_mode", False)), "dims": dims,
-        }
+        return pool_hparams(pool.kernel_size, pool.stride, getattr(pool, "padding", 0), getattr(pool, "dilation", 1),
+                            getattr(pool, "ceil_mode", False), spatial_dims(module))
     if kind == "adaptive_pool":
         return {"output_size": getattr(module, "output_size", None)}
     if kind == "linear":

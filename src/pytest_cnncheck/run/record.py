@@ -240,8 +240,10 @@ class _Steps:
                                              or kind_of(module) != "other"):
             return None  # a layer (nn.MaxPool2d, a Conv2d subclass) calling its functional form
         step = step_of(func, args, kwargs)
-        frames = _user_frames(sys._getframe(1)) if step is not None else ()
-        if step is None or not frames:
+        if step is None:
+            return None
+        frames = _user_frames(sys._getframe(1))
+        if not frames:
             return None
         name = self._name(owner, step, frames)
         index = self._counts.get(name, 0)
