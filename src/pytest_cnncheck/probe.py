@@ -34,7 +34,7 @@ from .explain import causes
 from .explain.clashes import input_candidates, is_shape_clash
 from .run.fastmeta import formula_shapes, made_on_cpu, meta_build, model_onto_meta
 from .run.frames import first_line, raised, user_frame_of
-from .run.layers import Frame, Layers, named_modules
+from .run.layers import Layers, Made, named_modules
 from .run.record import Run, batch_of, definition_sites, plain, run_recorded
 from .run.resolve import check_kwargs, resolve_model
 from .run.selection import Selecting, needs_data
@@ -284,7 +284,7 @@ def _placed(device: str, default: str) -> Any:
 
 
 def _built(spec: Spec, factory: Callable[..., Any], device: str,
-           default: str) -> tuple[nn.Module, Callable[[], dict[str, tuple[Frame, ...]]]]:
+           default: str) -> tuple[nn.Module, Callable[[], dict[str, Made]]]:
     """The model, on `device`, in the spec's mode; and how to find where each of its
     modules is made, for a failure that asks."""
     made = made_on_cpu()
@@ -296,7 +296,7 @@ def _built(spec: Spec, factory: Callable[..., Any], device: str,
     return model, lambda: _locate(spec, factory, device)
 
 
-def _locate(spec: Spec, factory: Callable[..., Any], device: str) -> dict[str, tuple[Frame, ...]]:
+def _locate(spec: Spec, factory: Callable[..., Any], device: str) -> dict[str, Made]:
     """Where each module is made, by name: the model built once more, under the recorder
     of construction sites (record.definition_sites). Only a failure asks: recording on
     every build cost a small model's item a tenth of its time."""
@@ -387,13 +387,17 @@ def _with_provenance(trace: Trace, model: nn.Module, inputs: list[Any], keywords
     output = trace.output
     changed_batch = isinstance(output, tuple) and bool(output) and batch is not None and output[0] != batch
     unexplained = trace.crash is not None and causes.crash_cause(trace) is None
-    if not (unexplained or changed_batch):
+    # A Linear or conv given the wrong width: whether a cat made it, and of what.
+    widths = trace.crash is not None and not unexplained and causes.takes_joined(trace)
+    if not (unexplained or changed_batch or widths):
         return trace
     tagged = _run_on(model, inputs, trace.device, tagging=True, keywords=keywords,
                      selecting=False if trace.selection is not None else None)
     if (tagged.crash is None) != (trace.crash is None):
         return trace  # not the same pass after all: nothing it says can be trusted
-    return replace(trace, clash=tagged.clash, reshapes=tagged.reshapes)
+    if not (unexplained or changed_batch):
+        return replace(trace, joined=tagged.joined)
+    return replace(trace, clash=tagged.clash, reshapes=tagged.reshapes, joined=tagged.joined)
 
 
 def _trace(spec: Spec, device: str, run: Run, layers: Layers, **more: Any) -> Trace:

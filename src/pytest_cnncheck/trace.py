@@ -14,7 +14,7 @@ from typing import Any, Callable, Literal, Mapping, Union
 from .fields import Entry, Unknown, Whole
 
 __all__ = [
-    "widest", "FORWARD", "Call", "CallRef", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Layer",
+    "widest", "FORWARD", "Call", "CallRef", "Clash", "Compute", "Crash", "FlowRecord", "Held", "Joined", "Layer",
     "Operand", "Part", "Phase", "LayerKind", "Reshape", "ShapeTree", "Step", "Trace", "Training",
     "format_shapes", "shapes_from_json", "shapes_json",
 ]
@@ -40,8 +40,10 @@ class Layer:
     own: tuple[tuple[str, tuple[int, ...]], ...]  # its direct parameters: (name, shape)
     leaf: bool
     # Where the code that made it is, asked for when a finding names the layer: the user's
-    # frames from the constructor call outwards, each (file, line, span of the expression).
-    locate: Callable[[], tuple[Any, ...]] | None = field(default=None, compare=False, repr=False)
+    # frames from the constructor call outwards, each (file, line, span of the expression),
+    # and the plain values the names held where the constructor was called.
+    locate: Callable[[], tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]] | None = field(
+        default=None, compare=False, repr=False)
     # Its direct parameters that are another layer's tensor (tied weights): (name, the
     # name it is counted under first, `emb.weight`).
     shared: tuple[tuple[str, str], ...] = ()
@@ -58,7 +60,13 @@ class Layer:
     @property
     def made(self) -> tuple[Any, ...]:
         """The user's frames that made this layer, innermost first: (file, line, span)."""
-        return self.locate() if self.locate is not None else ()
+        return self.locate()[0] if self.locate is not None else ()
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The names bound to plain values (ints, bools, tuples of ints) where the constructor
+        was called, with their values then: `{"in_ch": 64, "stride": 2}`."""
+        return dict(self.locate()[1]) if self.locate is not None else {}
 
 
 @dataclass
@@ -114,6 +122,16 @@ class Step:
     input: tuple[int, ...]  # the shape of its first tensor input
     output: tuple[int, ...]
     before: Step | None = None
+    joined: Joined | None = None  # for a cat: the size each operand gave along its dimension, and its maker
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What a crashing layer received, where a cat made it: each operand's size along the
+    joined dimension, and the layer call that made the operand."""
+
+    dim: int
+    parts: tuple[tuple[int, CallRef], ...]  # ((128, cnn.3), (32, meta.1))
 
 
 @dataclass(frozen=True)
@@ -223,6 +241,7 @@ class Trace:
     weighted: frozenset[str] = frozenset()  # leaf layers that hold parameters
     clash: Clash | None = None  # where a crash was a clash between tensors (a second, tagging pass)
     reshapes: tuple[Reshape, ...] = ()  # views that changed the batch dimension
+    joined: Joined | None = None  # where the crashing layer's input was a cat: its operands (tagging pass)
     fitting_inputs: tuple[tuple[int, ...], ...] = ()  # for a clash, a channels-last input: inputs that run
     flow: FlowRecord | None = None  # receptive fields and layer inputs, where a spec asked
     # On meta, ops whose output size depends on values (nonzero, masks, nms) selected nothing

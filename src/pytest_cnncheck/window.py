@@ -43,6 +43,14 @@ class Window:
         """What (W - F' + 2P) / S leaves over: 0 where the windows tile the input exactly."""
         return self.numerator(size) % self.stride
 
+    def unread(self, size: int) -> int:
+        """The input positions at the end that no window reads: what the remainder leaves
+        beyond the right padding (a 3x3 conv with stride 2 and padding 1 on 32 leaves a
+        remainder of 1, which is padding: it reads all 32)."""
+        if self.transposed or self.ceil_mode:
+            return 0
+        return max(0, self.remainder(size) - self.padding)
+
     def fits(self, size: int) -> bool:
         return self.out(size) is not None
 

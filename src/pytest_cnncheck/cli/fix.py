@@ -211,12 +211,38 @@ def _with_kwargs(text: str, spec: Spec, kwargs: dict[str, KwargEdit]) -> str:
     lines = text.splitlines(keepends=True)
     for name, edit in kwargs.items():
         line = spec.kwargs_lines.get(name)
-        if not line or line > len(lines):
+        if not line:  # a parameter the spec left at its default: the key added
+            lines = _kwarg_added(lines, spec, name, edit.value)
+            continue
+        if line > len(lines):
             continue
         # The key plain or quoted: init writes kwargs as JSON, `{"num_classes": 10}`.
         pattern = re.compile(rf"((?<![\w\"'])[\"']?{re.escape(name)}[\"']?\s*:\s*)([^,}}#\n]+?)(\s*(?:[,}}#\n]|$))")
         lines[line - 1] = pattern.sub(lambda m: f"{m.group(1)}{edit.value!r}{m.group(3)}", lines[line - 1], count=1)
     return "".join(lines)
+
+
+def _kwarg_added(lines: list[str], spec: Spec, name: str, value: Any) -> list[str]:
+    """`name: value` added to the spec's kwargs: inside its `{...}`, as a line of its block,
+    or as `kwargs: {name: value}` under `model:` where it has none. Unchanged where the
+    spec is written otherwise (then the fix does not verify when applied, and is not written)."""
+    out = list(lines)
+    if spec.kwargs_line and spec.kwargs_line <= len(out):
+        at = out[spec.kwargs_line - 1]
+        brace = re.search(r"kwargs\s*:\s*\{", at)
+        if brace is not None:
+            rest = at[brace.end():]
+            out[spec.kwargs_line - 1] = at[:brace.end()] + f"{name}: {value!r}" + \
+                ("" if rest.lstrip().startswith("}") else ", ") + rest
+        elif re.match(r"\s*[\w\"']+\s*:", at):  # a block mapping: its first key's line
+            indent = at[:len(at) - len(at.lstrip())]
+            out.insert(spec.kwargs_line - 1, f"{indent}{name}: {value!r}\n")
+        return out
+    at = out[spec.model_line - 1] if 0 < spec.model_line <= len(out) else ""
+    model = re.match(r"(\s*)model\s*:", at)
+    if model is not None:
+        out.insert(spec.model_line, f"{model.group(1)}kwargs: {{{name}: {value!r}}}\n")
+    return out
 
 
 def _findings_after(spec: Spec, file: Path, spec_text: str, edits: list[SourceEdit], rootdir: Path,

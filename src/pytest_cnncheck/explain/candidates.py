@@ -28,6 +28,7 @@ from .causes import (
     crash_reason,
     describe,
     flatten_source,
+    joined_parts,
     one,
     spatial_names,
     takes_ranks,
@@ -529,7 +530,9 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:  # noqa: C901
     h = layer.hparams
     if cause.what == "in_features":
         source = flatten_source(trace, cause.call)
-        spelled = " * ".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else str(got)
+        joined = joined_parts(trace)
+        spelled = " * ".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else \
+            " + ".join(str(size) for size, _ in joined.parts) if joined is not None else str(got)
         if source is not None:
             assert math.prod(source[1:]) == got  # the product printed is the number that arrived
         arithmetic = (Flattened(cause.call.name, cause.call.index, source).text(),) \
@@ -543,8 +546,10 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:  # noqa: C901
                                   f"give the call {cause.wanted}")]
         if got % h["groups"]:
             return [], [Hint.none(f"no in_channels fits: {got} channels do not divide by groups={h['groups']}")]
+        joined = joined_parts(trace)
         return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
-                    (("in_channels", got),))], []
+                    (("in_channels", got),),
+                    (("in_channels", " + ".join(str(size) for size, _ in joined.parts)),) if joined else ())], []
     if cause.what == "rank":
         return [], [_rank_hint(layer, cause.received)]
     if cause.what == "batch":  # in_features set to the whole batch's values would "run", on one row

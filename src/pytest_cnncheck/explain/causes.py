@@ -18,7 +18,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 from ..arithmetic import Arithmetic, Counted, Flattened, Received, Resized, Step, counted_as, product_text
 from ..resize import resizes
-from ..trace import Call, Layer, Trace, format_shapes
+from ..trace import Call, Joined, Layer, Trace, format_shapes
 from ..window import Window, windows
 
 RESIZING = ("resize", "pad", "shuffle")  # the kinds of step that resize a map without a window
@@ -27,8 +27,8 @@ __all__ = [
     "BATCH_NORM_RANKS", "Cause", "ChannelsLast", "channels_last", "channels_maker",
     "counted", "crash_brief", "crash_cause", "crash_kind", "crash_lines", "crash_reason", "crash_steps",
     "describe", "division_steps", "failing_call", "flatten_lines", "flatten_source", "flattened",
-    "layer_windows", "one", "params_breakdown", "product_text", "size_arithmetic", "size_steps",
-    "spatial_names", "step_lines", "takes_ranks", "unbatched", "which_call", "window_steps",
+    "joined_parts", "layer_windows", "one", "params_breakdown", "product_text", "size_arithmetic", "size_steps",
+    "spatial_names", "step_lines", "takes_joined", "takes_ranks", "unbatched", "which_call", "window_steps",
 ]
 
 
@@ -388,12 +388,36 @@ def crash_cause(trace: Trace) -> list[str] | None:
                 *([f"its channels come from {describe(maker)}"] if maker is not None else [])]
     steps = _steps(cause, trace)
     lines = [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:] if not isinstance(step, Step))]
+    joined = joined_parts(trace)
+    if joined is not None:  # the operands a cat joined, each from where it was made
+        lines.append(f"{got} = " + " + ".join(f"{size} from {maker or 'the input'}" for size, maker in joined.parts)
+                     + ": the operands of the cat that made it")
     windows = [step for step in steps if isinstance(step, Step)]
     if windows:  # the window that set the flattened size, as the arithmetic a person would do
         maker = trace.layers[windows[0].layer]
         lines.append(f"its spatial size comes from {describe(maker)}:")
         lines.extend(f"  {step.text()}" for step in windows)
     return lines
+
+
+def takes_joined(trace: Trace) -> bool:
+    """Whether the crash is a layer given the wrong width (features, channels), which a cat
+    may have made: the tagging pass then says of what."""
+    cause = crash_reason(trace)
+    return cause is not None and cause.what in ("in_features", "in_channels")
+
+
+def joined_parts(trace: Trace) -> Joined | None:
+    """The cat behind a crashing layer's width, where the tagging pass saw one join along
+    the dimension the layer reads, and its operands add up to what arrived."""
+    cause = crash_reason(trace)
+    joined = trace.joined
+    if cause is None or joined is None or cause.what not in ("in_features", "in_channels"):
+        return None
+    read = len(cause.received) - 1 if cause.what == "in_features" else 1
+    if joined.dim != read or sum(size for size, _ in joined.parts) != cause.got:
+        return None
+    return joined
 
 
 def crash_steps(trace: Trace) -> tuple[Arithmetic, ...]:

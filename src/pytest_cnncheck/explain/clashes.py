@@ -136,6 +136,7 @@ def explain_clash(trace: Trace) -> Explained | None:
                                     f"scale_factor: `{layer.call}(x, size=skip.shape[2:])` gives "
                                     f"{format_shapes(other.shape[2:])} here and the skip's size at every input",
                                     layer=layer.name))
+    changes += _kept_size_changes(clash, a, b, trace) if parted is None else []
     if clash.op in ("add", "sub", "mul", "div") and parted is not None:
         fix += _projection(*parted)
     if clash.op in ("cat", "concat", "concatenate") and clash.dim is not None:
@@ -190,6 +191,37 @@ def _parter_changes(step: Step, layer: Layer, wanted: tuple[int, ...]) -> list[t
         return [(channel,)] if channel is not None else []
     names = ("L",) if dims == 1 else ("H", "W") if dims == 2 else ("D", "H", "W")
     return [((channel, fix) if channel is not None else (fix,)) for fix in size_fixes(layer, call, spatial, names)]
+
+
+def _kept_size_changes(clash: Clash, a: Operand, b: Operand, trace: Trace) -> list[tuple[Fix, ...]]:
+    """Where an add or a cat meets two paths that both changed their channels and only one
+    its spatial size: the first (then the last) conv or pool of the other, which kept its
+    input's size, made to give that size (a shortcut's 1x1 conv that lost its
+    `stride=stride`, a block's first conv its stride)."""
+    changes: list[tuple[Fix, ...]] = []
+    if clash.op not in ("add", "sub", "mul", "div", "cat", "concat", "concatenate", "stack"):
+        return changes
+    for x, y in ((a, b), (b, a)):
+        if len(x.shape) != len(y.shape) or len(x.shape) < 3 or x.shape[2:] == y.shape[2:]:
+            continue
+        kept: list[tuple[Step, Layer]] = []  # the path's convs and pools, newest first
+        shared = {id(step) for step in y.path}  # where the two paths are one: before they parted
+        for step in x.path:
+            layer = trace.layers.get(step.layer.name)
+            if id(step) in shared:
+                break
+            if layer is None or len(step.input) != len(x.shape) or len(step.output) != len(x.shape) \
+                    or step.input[2:] != step.output[2:]:
+                break  # past the path's start, or a path that resized: not the one that kept its size
+            if layer.kind in ("conv", "pool") and step.op in (*ops.WINDOWED, layer.name.rsplit(".", 1)[-1]):
+                kept.append((step, layer))
+        # The first of them (where a block downsamples), then the last.
+        for step, layer in kept[-1:] + kept[:1] if len(kept) > 1 else kept:
+            dims = layer.hparams.get("dims", 0)
+            call = Call(layer.name, step.layer.index, 0, (step.input,), step.output, True)
+            wanted = {axis: y.shape[-dims + axis] for axis in range(dims)}
+            changes += [(fix,) for fix in size_fixes(layer, call, wanted, spatial_names(dims))]
+    return changes
 
 
 def _source(operand: Operand, clash: Clash, trace: Trace) -> tuple[str, str]:

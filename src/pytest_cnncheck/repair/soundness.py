@@ -19,7 +19,9 @@ from ..trace import Call, Layer, Trace
 
 __all__ = ["Rule", "Unsound", "unsound"]
 
-Rule = Literal["floors", "unread", "padding", "average-padding", "window-over-padding", "further"]
+# The soundness rules, and one of the code's own terms: a literal written over an
+# expression of names (repair/sourcecode.Site.frozen), refused alike.
+Rule = Literal["floors", "unread", "padding", "average-padding", "window-over-padding", "further", "frozen-literal"]
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,13 @@ def unsound(before: Trace, after: Trace, found_before: list[Finding], found_afte
         layer = after.layers.get(call.name)
         if layer is None or not call.finished or layer.kind not in ("conv", "pool"):
             continue
-        broken = _window(layer, call, before)
+        broken = _window(layer, call, before, after)
         if broken is not None:
             return broken
     return _further(found_before, found_after)
 
 
-def _window(layer: Layer, call: Call, before: Trace) -> Unsound | None:
+def _window(layer: Layer, call: Call, before: Trace, after: Trace) -> Unsound | None:
     old = before.layers.get(layer.name)
     earlier = [c for c in before.calls_of(layer.name) if c.index == call.index and c.finished]
     changed = old is None or old.hparams != layer.hparams
@@ -54,7 +56,7 @@ def _window(layer: Layer, call: Call, before: Trace) -> Unsound | None:
         window, size = step.window, step.size
         if window.out(size) is None:
             continue
-        if changed and window.stride > window.span:
+        if changed and window.stride > window.span and not _read_beside(layer, call, after):
             return Unsound("unread", layer.name, (
                 f"{name}: stride {window.stride} is larger than the window {window.span}, so "
                 f"{window.stride - window.span} of every {window.stride} input positions along {step.axis} "
@@ -72,13 +74,31 @@ def _window(layer: Layer, call: Call, before: Trace) -> Unsound | None:
             return Unsound("window-over-padding", layer.name, (
                 f"{name}: the window {window.span} is larger than the input {size} along {step.axis}: "
                 "every window reads padding"))
-        exact_before = axis < len(was) and not was[axis].window.remainder(was[axis].size)
-        if window.remainder(size) and (exact_before or not was and changed):
+        exact_before = axis < len(was) and not was[axis].window.unread(was[axis].size)
+        if window.unread(size) and (exact_before or not was and changed) and not _read_beside(layer, call, after):
             return Unsound("floors", layer.name, (
                 f"{name} on input {size} along {step.axis}: {window.steps(size)}: the last "
-                f"{window.remainder(size)} input position(s) are never read, where the model as written "
-                "divides exactly"))
+                f"{window.unread(size)} input position(s) are never read, where the model as written "
+                "reads them all"))
     return None
+
+
+def _read_beside(layer: Layer, call: Call, trace: Trace) -> bool:
+    """Whether what a strided window skips is read beside it: a conv or pool of the same
+    block (`layer2.conv1` beside `layer2.short.0`) that takes the same input and reads every
+    position of it, as a residual block's main path does for its 1x1 projection."""
+    parts = layer.name.split(".")
+    blocks = {".".join(parts[:cut]) + "." for cut in (len(parts) - 2, len(parts) - 1) if cut > 0}
+    for other in trace.calls:
+        neighbour = trace.layers.get(other.name)
+        if neighbour is None or other.name == layer.name or not other.finished or other.input != call.input \
+                or neighbour.kind not in ("conv", "pool") or not any(other.name.startswith(b) for b in blocks):
+            continue
+        steps = window_steps(neighbour, other)
+        if steps and all(step.window.stride <= step.window.span and not step.window.unread(step.size)
+                         for step in steps):
+            return True
+    return False
 
 
 def _further(found_before: list[Finding], found_after: list[Finding]) -> Unsound | None:

@@ -18,7 +18,7 @@ import ast
 import inspect
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -37,6 +37,10 @@ class Site:
 
     edits: tuple[SourceEdit | KwargEdit, ...]
     where: str  # "the call of double_conv", "the default of num_classes", "the constructor"
+    # Where the edit writes a literal over an expression the code computes from names
+    # (`out_filters * ds_size ** 2`): that expression with its names' values. Such an edit
+    # passes at the spec's size and freezes the rest: shown, never written.
+    frozen: str = ""
 
 
 _SOURCES: dict[str, tuple[float, str, ast.Module, list[int]]] = {}
@@ -219,11 +223,13 @@ def _layer_class(type_path: str) -> Any:
 
 
 def sites(layer: Any, argument: str, old: Any, new: Any, kwargs: dict[str, Any],
-          spelled: str | None = None) -> list[Site]:
-    """The ways to make `layer`'s `argument` (now `old`) take `new`, best first: where the
-    value comes from (a helper's call, a parameter's default, the spec's kwargs), then the
-    constructor call itself. `spelled` is how to write the new value where it is a
-    product people write out (`16 * 5 * 5`)."""
+          spelled: str | None = None, sizes: tuple[int, ...] = ()) -> list[Site]:
+    """The ways to make `layer`'s `argument` (now `old`) take `new`, best first, in the
+    code's own terms: where the value comes from (a helper's call, a parameter's default, a
+    constant's assignment, the spec's kwargs: a model parameter the spec leaves at its
+    default, tried at the input's spatial `sizes`), a name in scope that holds the value
+    (`stride=stride`), then a literal in the constructor call. `spelled` is how to write the
+    new value where it is a product people write out (`16 * 5 * 5`)."""
     frames = layer.made
     if not frames:
         return []
@@ -239,25 +245,142 @@ def sites(layer: Any, argument: str, old: Any, new: Any, kwargs: dict[str, Any],
     expr, readable = _argument(call, names, argument)
     if not readable:
         return []
+    held = _holding(layer.scope, argument, new, expr)
     found: list[Site] = []
     if expr is None:
+        found.extend(Site((_add_keyword(source, call, argument, name),), "a name in scope") for name in held)
         text = _text(new)
         if text is not None:
             found.append(Site((_add_keyword(source, call, argument, text),), "the constructor"))
         return found
-    found.extend(_origins(source, expr, frames, 0, old, new, kwargs, spelled))
+    found.extend(_model_kwargs(source, expr, frames, kwargs, sizes))
+    origins = list(_origins(source, expr, frames, 0, old, new, kwargs, spelled))
+    by_name = [Site((source.replace(expr, name),), "a name in scope") for name in held]
+    # A name for a literal first; for a name, where its value comes from first.
+    found.extend([*origins, *by_name] if isinstance(expr, ast.Name) else [*by_name, *origins])
     text = _text(new, spelled if isinstance(expr, ast.BinOp) and _is_literal(expr) else None)
     if text is not None and (not found or not _is_literal(expr)):
         edit = source.replace(expr, text)
         if edit.old != edit.new and all(site.edits != (edit,) for site in found):
-            found.append(Site((edit,), "the constructor"))
+            found.append(Site((edit,), "the constructor", _frozen(source, expr, edit.old, layer.scope)))
     return found
 
 
+def _frozen(source: _File, expr: ast.expr, text: str, scope: dict[str, Any]) -> str:
+    """Why a literal written over `expr` is not in the code's own terms, or "": `expr`
+    computes the value from names (`out_filters * ds_size ** 2`), or is a name used nowhere
+    else in its function, which the literal would leave unused (`num_classes`). A name the
+    function uses elsewhere may give way to a literal: the second conv of a block that
+    must not take the block's `stride`."""
+    if _is_literal(expr):
+        return ""
+    if isinstance(expr, ast.Name):
+        around = source.function_around(expr)
+        uses = sum(isinstance(node, ast.Name) and node.id == expr.id for node in ast.walk(around[0])) \
+            if around is not None else 0
+        return "" if uses > 1 else f"`{text}`, which is then used nowhere else"
+    return _valued(text, expr, scope) + ", which the code computes from names, and is right at this size only"
+
+
+# The names a window argument may be written with: its own, or one that says what it is.
+_WINDOW_WORDS = {"kernel_size": ("kernel", "ksize"), "stride": ("stride",), "padding": ("pad",),
+                 "dilation": ("dilation",), "groups": ("group",), "output_padding": ("output_pad",)}
+
+
+def _holding(scope: dict[str, Any], argument: str, new: Any, expr: ast.expr | None) -> list[str]:
+    """The names in scope at the constructor call that hold `new`, best first: the
+    argument's own name, then one that says the same. A window argument takes only a name
+    that says what it is (not `padding=stride` because both are 1); a width any name that
+    holds it, above 1."""
+    value = _scalar(new)
+    written = expr.id if isinstance(expr, ast.Name) else None
+    words = _WINDOW_WORDS.get(argument)
+    found = []
+    for name, held in scope.items():
+        if name == written or _scalar(held) != value or isinstance(held, bool) != isinstance(value, bool):
+            continue
+        if words is not None and not any(word in name.lower() for word in words):
+            continue
+        if words is None and name != argument and (not isinstance(value, int) or value < 2):
+            continue
+        found.append(name)
+    return sorted(found, key=lambda name: (name != argument, not _shares_word(name, argument)))[:2]
+
+
+def _shares_word(name: str, argument: str) -> bool:
+    """`out_ch` and `out_channels`, `in_dim` and `in_features`: the same side of a layer."""
+    return name.split("_")[0] in argument.split("_")
+
+
+def _valued(text: str, expr: ast.expr, scope: dict[str, Any]) -> str:
+    """`out_filters * ds_size ** 2` with the values its names held: `(out_filters = 128,
+    ds_size = 2)`."""
+    names = dict.fromkeys(node.id for node in ast.walk(expr) if isinstance(node, ast.Name))
+    known = [f"{name} = {scope[name]}" for name in names if name in scope]
+    return f"`{text}`" + (f" ({', '.join(known)})" if known else "")
+
+
+def _model_kwargs(source: _File, expr: ast.expr, frames: tuple[Any, ...], kwargs: dict[str, Any],
+                  sizes: tuple[int, ...]) -> Iterator[Site]:
+    """Where `expr` is computed from a parameter of the model's own constructor that the
+    spec leaves at its default (`side = image_size // 4`), that parameter in the spec's
+    kwargs at each spatial size of the input: the model was built for another size."""
+    if len(frames) != 1 or not sizes:
+        return  # the constructor call is not in the model's own __init__
+    around = source.function_around(expr)
+    if around is None:
+        return
+    function, _ = around
+    params = {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
+    used = _names_behind(function, expr, params)
+    for name in sorted(used - set(kwargs)):
+        default = _default(function, name)
+        value = default.value if isinstance(default, ast.Constant) else None
+        if type(value) is not int:
+            continue
+        for size in dict.fromkeys(sizes):
+            if size != value:
+                yield Site((KwargEdit(name, value, size),), "the spec's kwargs")
+
+
+def _names_behind(function: ast.AST, expr: ast.expr, params: set[str], depth: int = 0) -> set[str]:
+    """The parameters among `params` that `expr` is computed from, through the names the
+    function assigns once on the way (`side = image_size // 4`)."""
+    found: set[str] = set()
+    for node in ast.walk(expr):
+        if not isinstance(node, ast.Name):
+            continue
+        if node.id in params:
+            found.add(node.id)
+        elif depth < 3:
+            value = _assignment(function, node.id)
+            if value is not None:
+                found |= _names_behind(function, value, params, depth + 1)
+    return found
+
+
+def _assignment(scope: ast.AST, name: str) -> ast.expr | None:
+    """The expression `name` is bound to where `scope` binds it once and only once, with a
+    plain `name = ...`; None where it binds it otherwise or more often."""
+    values: list[ast.expr | None] = []
+    for node in ast.walk(scope) if not isinstance(scope, ast.Module) else scope.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    values.append(node.value)
+                elif any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)):
+                    values.append(None)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr)) and any(
+                isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(node)):
+            values.append(None)
+    return values[0] if len(values) == 1 else None
+
+
 def _origins(source: _File, expr: ast.expr, frames: tuple[Any, ...], depth: int, old: Any, new: Any,
-             kwargs: dict[str, Any], spelled: str | None) -> Iterator[Site]:
+             kwargs: dict[str, Any], spelled: str | None, hops: int = 0) -> Iterator[Site]:
     """Edits where the value of `expr` (at frame `depth`) is written: followed outwards
-    through the parameters it is passed in, then rewritten where it is."""
+    through the parameters it is passed in and the names it is assigned to (a module's
+    constant, `FC_IN = 16 * 6 * 6`), then rewritten where it is."""
     if isinstance(expr, ast.Tuple) and isinstance(old, tuple) and isinstance(new, tuple) \
             and len(expr.elts) == len(old) == len(new):
         edits = []
@@ -272,13 +395,20 @@ def _origins(source: _File, expr: ast.expr, frames: tuple[Any, ...], depth: int,
         return
     if isinstance(expr, ast.Name):
         around = source.function_around(expr)
-        if around is not None:
-            function, method = around
-            params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
-            kwonly = [a.arg for a in function.args.kwonlyargs]
-            if expr.id in params + kwonly and not _assigned(function, expr.id):
-                yield from _from_caller(source, function, method, expr.id, params, frames, depth,
-                                        old, new, kwargs, spelled)
+        function = around[0] if around is not None else None
+        params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)] if function else []
+        kwonly = [a.arg for a in function.args.kwonlyargs] if function else []
+        if function is not None and expr.id in params + kwonly and not _assigned(function, expr.id):
+            yield from _from_caller(source, function, around[1], expr.id, params,  # type: ignore[index]
+                                    frames, depth, old, new, kwargs, spelled)
+        elif hops < 3 and expr.id not in params + kwonly:
+            # A name assigned once, in the function or else at the module's top level.
+            local = _assignment(function, expr.id) if function is not None else None
+            bound = local if local is not None or function is not None and _assigned(function, expr.id) \
+                else _assignment(source.tree, expr.id)
+            if bound is not None:
+                for site in _origins(source, bound, frames, depth, old, new, kwargs, spelled, hops + 1):
+                    yield replace(site, where=f"the value of {expr.id}")
     text = _rewrite(source, expr, _scalar(old), _scalar(new), spelled)
     if text is not None and not isinstance(expr, ast.Name):
         edit = source.replace(expr, text)

@@ -28,7 +28,7 @@ from ..spec.model import Spec, SpecError
 from ..trace import Trace, format_shapes
 from .rebuild import RebuildFailed, edited_factory, edited_texts
 from .soundness import Unsound, unsound
-from .sourcecode import edit_span, edited_lines, not_ours, rewrite_call, rewrite_made, sites
+from .sourcecode import Site, edit_span, edited_lines, not_ours, rewrite_call, rewrite_made, sites
 
 __all__ = ["RUNS", "repair"]
 
@@ -170,8 +170,9 @@ def repair(spec: Spec, trace: Trace, findings: list[Finding], factory: Callable[
         elif finding.changes and finding.follows is None:  # tried, or not reached: no fix shown
             why = failed.get(identity) or _why_not(finding, trace, search)
             refused = tuple(dict.fromkeys(  # one line each, though several placements were tried
-                Hint.suggest(f"{_said(candidate)} passes the shapes but is not sound, so it is not written "
-                             f"({broken.rule}): {broken.reason}")
+                Hint.suggest(f"{_said(candidate)} passes the shapes but "
+                             + ("is not in the code's own terms" if broken.rule == "frozen-literal" else "is not sound")
+                             + f", so it is not written ({broken.rule}): {broken.reason}")
                 for candidate, broken in search.refused.get(identity, [])))[:2]
             extra = tuple(hint for hint in _no_fix(finding, trace, weighed) if hint.applicability != "none")
             shared = _shared(finding, trace)
@@ -190,7 +191,7 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
     broke: list[tuple[Candidate, tuple[AnyEdit, ...], _State]] = []
     best: tuple[int, Candidate, tuple[AnyEdit, ...], _State] | None = None
     tries = 0
-    for candidate, edits in ((c, e) for c in live.changes for e in _placements(c, spec, state.trace)):
+    for candidate, (edits, frozen) in ((c, e) for c in live.changes for e in _placements(c, spec, state.trace)):
         if best is not None and (not best[0] or tries >= _MORE):
             break
         after = search.run(state.edits + edits)
@@ -200,7 +201,10 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
         tries += best is not None
         now = _real(after.findings)
         if live.identity not in now and now <= before:
-            if _sound(search, live, candidate, state, after) and (best is None or len(now) < best[0]):
+            if frozen:  # passes here, and freezes what the code computes: shown, never written
+                search.refused.setdefault(live.identity, []).append((candidate, Unsound(
+                    "frozen-literal", candidate[0].layer, frozen)))
+            elif _sound(search, live, candidate, state, after) and (best is None or len(now) < best[0]):
                 best = (len(now), candidate, edits, after)
         else:
             search.leaves(live, candidate, after, before)
@@ -218,9 +222,9 @@ def _verified(search: _Search, spec: Spec, live: Finding, state: _State, before:
                and (f.key != "forward" or live.key != "forward")]
         for other in new[:1]:
             for second in other.changes[:2]:
-                for more in itertools.islice(_placements(second, spec, after.trace), 2):
+                for more, frozen in itertools.islice(_placements(second, spec, after.trace), 2):
                     final = search.run(state.edits + edits + more)
-                    if final is None:
+                    if final is None or frozen:
                         continue
                     now = _real(final.findings)
                     if live.identity not in now and now <= before - {live.identity} and \
@@ -245,17 +249,18 @@ def _real(findings: list[Finding]) -> set[tuple[str, str]]:
     return {f.identity for f in findings if f.follows is None}
 
 
-def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tuple[AnyEdit, ...]]:
+def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tuple[tuple[AnyEdit, ...], str]]:
     """The edits that make a candidate's changes, where each value is written: the first
-    place of each, then each change's other places in turn."""
-    options: list[list[tuple[AnyEdit, ...]]] = []
+    place of each, then each change's other places in turn; with each, why it writes a
+    literal over names, where it does (sourcecode.Site.frozen), else ""."""
+    options: list[list[Site]] = []
     for fix in candidate:
         if fix.rewrite:  # the whole call that made the layer, written anew
             layer = trace.layers.get(fix.layer)
             written = rewrite_made(layer, fix.rewrite) if layer is not None else None
             if written is None:
                 return
-            options.append([(written,)])
+            options.append([Site((written,), "the constructor")])
             continue
         if fix.at_call:  # the forward code, on the line that ran
             crash = trace.crash
@@ -266,7 +271,7 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
                 if crash is not None and crash.file and crash.line else None
             if made is None:
                 return
-            options.append([(made,)])
+            options.append([Site((made,), "the call")])
             continue
         layer = trace.layers.get(fix.layer)
         if layer is None:
@@ -276,22 +281,32 @@ def _placements(candidate: Candidate, spec: Spec, trace: Trace) -> Iterator[tupl
             old = layer.hparams.get(argument)
             if old == value:
                 continue
-            found = sites(layer, argument, old, value, spec.kwargs, spelled.get(argument))
+            found = sites(layer, argument, old, value, spec.kwargs, spelled.get(argument), _spatial(spec))
             if not found:
                 return
-            options.append([site.edits for site in found[:3]])
+            options.append([replace(site, frozen=f"it writes {_text_of(site)} over {site.frozen}: change where "
+                                                 "the value is computed")
+                            if site.frozen else site for site in found[:4]])
     if not options:
         return
     seen = set()
-    firsts = tuple(edit for choice in options for edit in choice[0])
-    seen.add(firsts)
-    yield firsts
-    for index, choices in enumerate(options):
-        for choice in choices[1:]:
-            edits = tuple(edit for i, c in enumerate(options) for edit in (choice if i == index else c[0]))
-            if edits not in seen:
-                seen.add(edits)
-                yield edits
+    firsts = [choices[0] for choices in options]
+    for picked in [firsts, *([choice if i == index else first for i, first in enumerate(firsts)]
+                             for index, choices in enumerate(options) for choice in choices[1:])]:
+        edits = tuple(edit for site in picked for edit in site.edits)
+        if edits not in seen:
+            seen.add(edits)
+            yield edits, "; ".join(site.frozen for site in picked if site.frozen)
+
+
+def _spatial(spec: Spec) -> tuple[int, ...]:
+    """The spatial sizes of the spec's first input, where it is an image or a volume."""
+    size = spec.input_sizes[0] if spec.input_sizes else ()
+    return tuple(size[2:]) if len(size) >= 3 else ()
+
+
+def _text_of(site: Site) -> str:
+    return ", ".join(edit.new for edit in site.edits if isinstance(edit, SourceEdit))
 
 
 def _said(candidate: Candidate) -> str:

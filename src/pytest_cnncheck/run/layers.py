@@ -13,14 +13,18 @@ from torch import nn
 
 from ..trace import Layer, LayerKind
 
-__all__ = ["Frame", "Layers", "Position", "Sites", "named_modules", "spatial_dims", "tensors_in"]
+__all__ = ["Frame", "Layers", "Made", "Position", "Scope", "Sites", "named_modules", "spatial_dims", "tensors_in"]
 
 # Where a module was made: the user's frames from the innermost (the constructor call)
 # outwards, each (file, line, (line, end line, column, end column) of the expression
 # running there, or None where Python does not say).
 Position = tuple[int, int, int, int]
 Frame = tuple[str, int, "Position | None"]
-Sites = dict[int, tuple[Frame, ...]]  # id(module) -> the frames of the code that built it
+# The names bound to plain values (ints, bools, tuples of ints) in the innermost frame, where
+# the constructor was called: `stride`, `out_ch`, for a fix in the code's own terms.
+Scope = tuple[tuple[str, Any], ...]
+Made = tuple[tuple[Frame, ...], Scope]
+Sites = dict[int, Made]  # id(module) -> the frames of the code that built it, and its names
 
 
 # Parameter's metaclass makes isinstance(p, UninitializedParameter) slow on every
@@ -44,12 +48,12 @@ class Layers(Mapping[str, Layer]):
     more than the rest together.
     """
 
-    def __init__(self, model: nn.Module, locate: Callable[[], dict[str, tuple[Frame, ...]]] | None = None) -> None:
+    def __init__(self, model: nn.Module, locate: Callable[[], dict[str, Made]] | None = None) -> None:
         self._modules = named_modules(model)
         # Where each layer was made, by name: found when a failure first asks (a build
         # under the recorder), so that a passing item never pays for it.
         self._locate = locate
-        self._sites: dict[str, tuple[Frame, ...]] | None = None
+        self._sites: dict[str, Made] | None = None
         self._first: dict[int, str] | None = None
         self._made: dict[str, Layer] = {}
         # The parameters under each module, gathered bottom-up once per subtree; as
@@ -67,7 +71,7 @@ class Layers(Mapping[str, Layer]):
         found = copy.copy(self)
         found._steps = {name: Layer(name=name, type_name=step.op, type_path=step.path,
                                     kind=step.kind, hparams=step.hparams, params=0, own=(), leaf=True,
-                                    locate=functools.partial(lambda frames: frames, frames), call=step.written)
+                                    locate=functools.partial(lambda frames: (frames, ()), frames), call=step.written)
                         for name, (step, frames) in steps.items()}
         return found
 
@@ -110,10 +114,10 @@ class Layers(Mapping[str, Layer]):
         yield from self._modules
         yield from self._steps
 
-    def _site(self, name: str) -> tuple[Frame, ...]:
+    def _site(self, name: str) -> Made:
         if self._sites is None:
             self._sites = self._locate() if self._locate is not None else {}
-        return self._sites.get(name, ())
+        return self._sites.get(name, ((), ()))
 
     def weighted_leaves(self) -> frozenset[str]:
         """The leaf modules that hold parameters, without making their records."""

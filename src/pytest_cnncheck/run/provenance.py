@@ -19,7 +19,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import ops
-from ..trace import CallRef, Clash, Operand, Reshape, Step
+from ..trace import FORWARD, CallRef, Clash, Joined, Operand, Reshape, Step
 from .frames import user_line_now
 
 __all__ = ["Provenance"]
@@ -40,6 +40,7 @@ class Provenance(TorchFunctionMode):
         self.current = current  # the layer call the pass is in: `layer2.0 (call 2)`, or FORWARD
         self.clash: Clash | None = None
         self.reshapes: list[Reshape] = []
+        self.failed_on: Step | None = None  # what made the first input of the op that raised
 
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                            kwargs: dict[str, Any] | None = None) -> Any:
@@ -49,6 +50,8 @@ class Provenance(TorchFunctionMode):
         try:
             out = func(*args, **kwargs)
         except Exception:
+            if self.failed_on is None and tensors:
+                self.failed_on = _tag(tensors[0])
             if self.clash is None and name in _WATCHED:
                 self.clash = Clash(
                     op=name.strip("_"), where=user_line_now(), layer=self.current(),
@@ -62,11 +65,12 @@ class Provenance(TorchFunctionMode):
                 self.reshapes.append(Reshape(op=name, where=user_line_now(), layer=self.current(),
                                              input=before, output=after))
         step_in = _tag(tensors[0]) if tensors else None
+        joined = _joined(name, args, kwargs, tensors)
         for tensor in _flat(out if isinstance(out, (tuple, list)) else (out,)):
             if isinstance(tensor, torch.Tensor) and not hasattr(tensor, _TAG):
                 _set_tag(tensor, Step(op=name.strip("_"), layer=self.current(),
                                       input=tuple(tensors[0].shape) if tensors else (),
-                                      output=tuple(tensor.shape), before=step_in))
+                                      output=tuple(tensor.shape), before=step_in, joined=joined))
         return out
 
     def made_by(self, layer: CallRef, args: tuple[Any, ...], output: Any, step: bool = False) -> None:
@@ -116,6 +120,21 @@ def _target(args: tuple[Any, ...]) -> tuple[int, ...]:
     """The sizes a view or reshape asked for: `view(-1, 400)` and `view((-1, 400))` alike."""
     sizes = _flat(args)
     return tuple(int(s) for s in sizes) if sizes and all(isinstance(s, int) for s in sizes) else ()
+
+
+def _joined(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], tensors: list[torch.Tensor]) -> Joined | None:
+    """For a cat: each operand's size along the joined dimension and the layer call that
+    made it (the innermost that tagged it)."""
+    if name not in ("cat", "concat", "concatenate") or len(tensors) < 2:
+        return None
+    dim = _join_dim(name, args, kwargs)
+    if dim is None or any(t.dim() == 0 for t in tensors):
+        return None
+    parts = []
+    for tensor in tensors:
+        step = _tag(tensor)
+        parts.append((int(tensor.shape[dim]), step.layer if step is not None else FORWARD))
+    return Joined(dim % tensors[0].dim(), tuple(parts))
 
 
 def _join_dim(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:

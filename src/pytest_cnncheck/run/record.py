@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from ..trace import FORWARD, Call, CallRef, Clash, Compute, Crash, FlowRecord, Reshape, ShapeTree
+from ..trace import FORWARD, Call, CallRef, Clash, Compute, Crash, FlowRecord, Joined, Reshape, ShapeTree
 from .frames import OWN_DIR, TORCH_DIR, first_line, user_frame_of, user_place_of
 from .functional import FunctionalStep, step_of, watching
-from .layers import Frame, Position, Sites, kind_of, named_modules
+from .layers import Frame, Position, Scope, Sites, kind_of, named_modules
 
 __all__ = ["Run", "batch_of", "definition_sites", "plain", "run_recorded"]
 
@@ -48,23 +48,35 @@ def definition_sites() -> Iterator[Sites]:
         own = _init_codes(type(module))  # the module's own __init__ chain, in the user's code
         frame = sys._getframe(1)
         stack: list[Frame] = []
+        scope: Scope = ()
         while frame is not None:
             code = frame.f_code
             if code.co_filename.startswith(OWN_DIR):
                 break  # cnncheck itself, building the model the spec names
             if (stack or code not in own) and not code.co_filename.startswith((TORCH_DIR, "<")):
+                if not stack:
+                    scope = _scope(frame)
                 stack.append((code.co_filename, frame.f_lineno, _position(frame)))
                 if len(stack) == _STACK:
                     break
             frame = frame.f_back  # type: ignore[assignment]
         if stack:
-            sites[id(module)] = tuple(stack)
+            sites[id(module)] = (tuple(stack), scope)
 
     nn.Module.__init__ = init  # type: ignore[method-assign, assignment]
     try:
         yield sites
     finally:
         nn.Module.__init__ = real  # type: ignore[method-assign]
+
+
+def _scope(frame: Any) -> Scope:
+    """The frame's names that hold plain values (an int, a bool, a tuple of ints), with
+    those values: what a fix may write in place of a literal (`stride=stride`)."""
+    return tuple((name, value) for name, value in frame.f_locals.items()
+                 if name != "self" and not name.startswith("_") and (
+                     type(value) in (int, bool) or type(value) is tuple and 0 < len(value) <= 3
+                     and all(type(v) is int for v in value)))
 
 
 def _position(frame: Any) -> Position | None:
@@ -85,6 +97,7 @@ class Run:
     crash: Crash | None
     clash: Clash | None = None
     reshapes: tuple[Reshape, ...] = ()
+    joined: Joined | None = None  # where the op that raised took a cat's output: its operands
     flow: FlowRecord | None = None
     compute: Compute | None = None
     # Functional pools the model's code called (functional.py), by the step's name: what it
@@ -217,6 +230,7 @@ def run_recorded(model: nn.Module, inputs: list[Any], tagging: bool = False,  # 
     return Run(tuple(Call(*record) for record in records), output, crash,
                provenance.clash if provenance is not None else None,
                tuple(provenance.reshapes) if provenance is not None else (),
+               provenance.failed_on.joined if provenance is not None and provenance.failed_on is not None else None,
                flow.record() if flow is not None else None,
                counter.record() if counter is not None and crash is None else None, functional.steps)
 
