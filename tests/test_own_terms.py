@@ -6,6 +6,7 @@ written. Each case is applied with `cnncheck fix` and the spec run again, as a u
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 
@@ -230,7 +231,12 @@ def test_a_size_the_model_computes_from_a_parameter_the_spec_forgot_is_set_in_it
           expect: {output: [1, 10]}
         """)
     assert_in_order(out, "fix: in_features=4096 in fc: applied by `cnncheck fix`",
-                    "in the spec: kwargs: {image_size: 64} (now 52)")
+                    "in the spec: kwargs: {image_size: 64} (not given now: its default is 52)")
+    report = pytester.path / "report.json"
+    pytester.runpytest("-p", "no:cacheprovider", "--cnncheck-report", str(report))
+    fixes = [fix for item in json.loads(report.read_text())["specs"] for finding in item["findings"]
+             for fix in finding.get("fixes", [])]
+    assert fixes[0]["kwargs"] == [{"name": "image_size", "old": 52, "new": 64, "given": False}]
     before = (pytester.path / "models.py").read_text()
     assert _fixed(pytester) == before  # `16 * side * side` stays: the model was right
     assert "  kwargs: {image_size: 64}\n" in (pytester.path / "arch.cnncheck.yaml").read_text()
@@ -286,3 +292,27 @@ def test_a_window_reads_to_the_end_where_its_remainder_is_padding() -> None:
     assert Window(1, stride=2).unread(32) == 1  # its 1x1 projection skips the last row
     assert Window(4, stride=5).unread(8) == 4  # the DCGAN stride that floors: 4 rows unread
     assert Window(2, stride=2, ceil_mode=True).unread(5) == 0
+
+
+def test_a_crash_after_a_deliberate_widening_is_fixed_though_a_stated_count_is_stale(
+        pytester: pytest.Pytester) -> None:
+    # The image branch was widened on purpose; the spec's count is from before. The crash is
+    # the root: its fix is written, and the count is the spec's to update, not a reason to
+    # hold the fix back.
+    out = _project(pytester, """
+        widened:
+          model: models.py:TwoBranch
+          input_size: [[1, 3, 16, 16], [1, 8]]
+          expect:
+            output: [1, 64]
+            params: 7552
+        """)
+    assert "(further)" not in out
+    assert_in_order(out, "fix: in_features=160 in head: applied by `cnncheck fix`",
+                    "+         self.head = nn.Linear(128 + 32, 64)", "expect.params (CNN201 params)",
+                    "fix, if the model is right: write")
+    fixed = pytester.run(sys.executable, "-m", "pytest_cnncheck", "fix", ".")
+    assert "nn.Linear(128 + 32, 64)" in (pytester.path / "models.py").read_text(), fixed.stdout.str()
+    updated = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cnncheck-update")
+    assert "params: 14176" in (pytester.path / "arch.cnncheck.yaml").read_text(), updated.stdout.str()
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -62,8 +62,9 @@ class KwargEdit:
     """Build the model with the spec's `kwargs[name] = value` instead."""
 
     name: str
-    old: Any
+    old: Any  # the value the spec gives now; where it gives none, the parameter's default
     value: Any
+    given: bool = True  # whether the spec gives it now (False: the key is added)
 
 
 Candidate = tuple[Fix, ...]  # changes of layers' arguments, to be tried together

@@ -340,7 +340,7 @@ def _model_kwargs(source: _File, expr: ast.expr, frames: tuple[Any, ...], kwargs
             continue
         for size in dict.fromkeys(sizes):
             if size != value:
-                yield Site((KwargEdit(name, value, size),), "the spec's kwargs")
+                yield Site((KwargEdit(name, value, size, given=False),), "the spec's kwargs")
 
 
 def _names_behind(function: ast.AST, expr: ast.expr, params: set[str], depth: int = 0) -> set[str]:

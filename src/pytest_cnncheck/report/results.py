@@ -168,7 +168,7 @@ def _repair(fixed: Repair) -> dict[str, Any]:
     return {"change": fixed.change, "applicability": fixed.applicability, "unsafe": fixed.unsafe,
             "edits": [_edit(edit, span) for edit, span in
                       zip([edit for edit in fixed.edits if isinstance(edit, SourceEdit)], fixed.spans)],
-            "kwargs": [{"name": edit.name, "old": edit.old, "new": edit.value}
+            "kwargs": [{"name": edit.name, "old": edit.old, "new": edit.value, "given": edit.given}
                        for edit in fixed.edits if isinstance(edit, KwargEdit)],
             "lines": [{"file": os.path.relpath(stretch.path), "line": stretch.line, "old": list(stretch.old),
                        "new": list(stretch.new)} for stretch in fixed.lines],

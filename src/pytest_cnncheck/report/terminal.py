@@ -93,7 +93,8 @@ def repair_lines(fixed: Repair) -> list[Line]:
               f"again, this finding{follows} goes and nothing new appears", GREEN)]
     for edit in fixed.edits:
         if isinstance(edit, KwargEdit):
-            lines.append((f"  in the spec: kwargs: {{{edit.name}: {edit.value!r}}} (now {edit.old!r})", PLAIN))
+            now = f"now {edit.old!r}" if edit.given else f"not given now: its default is {edit.old!r}"
+            lines.append((f"  in the spec: kwargs: {{{edit.name}: {edit.value!r}}} ({now})", PLAIN))
     for stretch in fixed.lines:
         lines.append((f"  {shown_path(stretch.path)}:{stretch.line}", PLAIN))
         lines.extend((f"  - {text}", PLAIN) for text in stretch.old)
