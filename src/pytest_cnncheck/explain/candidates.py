@@ -530,7 +530,7 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:  # noqa: C901
     h = layer.hparams
     if cause.what == "in_features":
         source = flatten_source(trace, cause.call)
-        joined = joined_parts(trace)
+        joined = joined_parts(cause, trace)
         spelled = " * ".join(str(d) for d in source[1:]) if source is not None and len(source) > 2 else \
             " + ".join(str(size) for size, _ in joined.parts) if joined is not None else str(got)
         if source is not None:
@@ -546,7 +546,7 @@ def crash_fix(trace: Trace) -> tuple[list[Fix], list[Hint]]:  # noqa: C901
                                   f"give the call {cause.wanted}")]
         if got % h["groups"]:
             return [], [Hint.none(f"no in_channels fits: {got} channels do not divide by groups={h['groups']}")]
-        joined = joined_parts(trace)
+        joined = joined_parts(cause, trace)
         return [Fix(f"in_channels={got}", constructor(layer, {"in_channels": got}), (), layer.name,
                     (("in_channels", got),),
                     (("in_channels", " + ".join(str(size) for size, _ in joined.parts)),) if joined else ())], []

@@ -388,7 +388,7 @@ def crash_cause(trace: Trace) -> list[str] | None:
                 *([f"its channels come from {describe(maker)}"] if maker is not None else [])]
     steps = _steps(cause, trace)
     lines = [f"{receives}{steps[0].text()}", *(step.text() for step in steps[1:] if not isinstance(step, Step))]
-    joined = joined_parts(trace)
+    joined = joined_parts(cause, trace)
     if joined is not None:  # the operands a cat joined, each from where it was made
         lines.append(f"{got} = " + " + ".join(f"{size} from {maker or 'the input'}" for size, maker in joined.parts)
                      + ": the operands of the cat that made it")
@@ -407,12 +407,12 @@ def takes_joined(trace: Trace) -> bool:
     return cause is not None and cause.what in ("in_features", "in_channels")
 
 
-def joined_parts(trace: Trace) -> Joined | None:
-    """The cat behind a crashing layer's width, where the tagging pass saw one join along
-    the dimension the layer reads, and its operands add up to what arrived."""
-    cause = crash_reason(trace)
+def joined_parts(cause: Cause, trace: Trace) -> Joined | None:
+    """The cat behind a crashing layer's width (`cause`, crash_reason's), where the tagging
+    pass saw one join along the dimension the layer reads, and its operands add up to what
+    arrived."""
     joined = trace.joined
-    if cause is None or joined is None or cause.what not in ("in_features", "in_channels"):
+    if joined is None or cause.what not in ("in_features", "in_channels"):
         return None
     read = len(cause.received) - 1 if cause.what == "in_features" else 1
     if joined.dim != read or sum(size for size, _ in joined.parts) != cause.got:
